@@ -1,0 +1,96 @@
+//! The append-only event store every command service writes to.
+//!
+//! One trait, [`EventStore`], with one SQL implementation, [`SqlEventStore`], over the two
+//! backends of [`mosaic_db::Db`]: PostgreSQL when distributed, SQLite when embedded.
+//!
+//! What it guarantees:
+//! - **Optimistic concurrency**: an append names the stream version it expects; a mismatch is
+//!   [`StoreError::Conflict`] (the API answers `ABORTED`). The unique `(stream_id, version)`
+//!   constraint decides races, never an unlocked read.
+//! - **Idempotency**: an append may carry a key (the request's `request_id`); a retry with the same
+//!   key returns the first result and writes nothing.
+//! - **A gapless log in commit order**: appends take the single head row, so a reader that sees
+//!   position `p` has seen every position below it; nobody skips an event that was still
+//!   committing.
+//! - **A transactional outbox**: the outbox row commits with its event; the relay (`mosaic-bus`)
+//!   publishes it.
+//!
+//! It does not interpret payloads: domain crates own their event types and upcast old schema
+//! versions on read ([`Upcaster`]).
+
+mod append;
+mod envelope;
+mod error;
+mod lease;
+mod sql_store;
+mod upcast;
+
+pub use envelope::{
+    AppendOutcome, AppendRequest, CommandMeta, Committed, ExpectedVersion, Idempotency, LogQuery,
+    NewEvent, StoredEvent,
+};
+pub use error::StoreError;
+pub use sql_store::{MIGRATIONS_TABLE, SqlEventStore, migrations};
+pub use upcast::{Upcaster, Upcasters};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use mosaic_types::MunicipalityCode;
+use tokio::sync::watch;
+
+/// An event log owned by one context (registry, activity, …).
+#[async_trait]
+pub trait EventStore: Send + Sync + 'static {
+    /// The context whose events this store holds, e.g. `registry`.
+    fn context(&self) -> &str;
+
+    /// Appends events to one stream atomically, with their outbox rows.
+    async fn append(&self, request: AppendRequest) -> Result<AppendOutcome, StoreError>;
+
+    /// The first result recorded for an idempotency key, if the key was used before.
+    async fn idempotent_result(
+        &self,
+        municipality: MunicipalityCode,
+        key: &str,
+    ) -> Result<Option<Committed>, StoreError>;
+
+    /// Every event of one stream in version order; empty when the stream does not exist in this
+    /// municipality (so another municipality's stream looks like no stream at all).
+    async fn read_stream(
+        &self,
+        municipality: MunicipalityCode,
+        stream_id: &str,
+    ) -> Result<Vec<StoredEvent>, StoreError>;
+
+    /// Events of the whole log in position order, optionally for one municipality and as of an
+    /// instant (by `occurred_at`).
+    async fn read_log(&self, query: &LogQuery) -> Result<Vec<StoredEvent>, StoreError>;
+
+    /// The last committed position (0 for an empty log).
+    async fn head(&self) -> Result<u64, StoreError>;
+
+    /// A receiver that changes whenever this process commits an append; tailers wake on it and
+    /// also poll, since other processes append too.
+    fn watch_head(&self) -> watch::Receiver<u64>;
+
+    /// Unpublished outbox entries in position order.
+    async fn outbox_pending(&self, limit: u32) -> Result<Vec<StoredEvent>, StoreError>;
+
+    /// Marks outbox entries as published.
+    async fn mark_published(&self, positions: &[u64]) -> Result<(), StoreError>;
+
+    /// Deletes published outbox rows older than the given instant; returns how many.
+    async fn purge_published(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
+
+    /// Takes or renews a named lease for `holder` until `now + ttl`; false when another holder
+    /// has it.
+    async fn try_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        ttl: std::time::Duration,
+    ) -> Result<bool, StoreError>;
+
+    /// Gives a lease up so a standby can take over at once.
+    async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError>;
+}

@@ -1,0 +1,62 @@
+/// Why a string is not an id of the expected kind.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not a valid id (a UUID is expected)")]
+pub struct IdParseError;
+
+/// Declares a typed id: a UUID that cannot be mixed up with ids of other kinds across a boundary.
+/// New ids are UUIDv7 (time-ordered), so they index well and sort by creation.
+#[macro_export]
+macro_rules! typed_id {
+    ($(#[$meta:meta])* $name:ident) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub uuid::Uuid);
+
+        impl $name {
+            /// A new, time-ordered id (UUIDv7).
+            pub fn new() -> Self {
+                Self(uuid::Uuid::now_v7())
+            }
+            /// Parses the canonical hyphenated form sent over the API.
+            pub fn parse(s: &str) -> Result<Self, $crate::IdParseError> {
+                uuid::Uuid::try_parse(s).map(Self).map_err(|_| $crate::IdParseError)
+            }
+            /// The underlying UUID.
+            pub fn as_uuid(&self) -> uuid::Uuid {
+                self.0
+            }
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                Self::new()
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                std::fmt::Display::fmt(&self.0, f)
+            }
+        }
+
+        impl std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, concat!(stringify!($name), "({})"), self.0)
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = $crate::IdParseError;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                Self::parse(s)
+            }
+        }
+    };
+}
+
+typed_id!(
+    /// Identifies one stored event; also its `Nats-Msg-Id`, so JetStream drops re-published copies.
+    EventId
+);
+

@@ -1,0 +1,13 @@
+//! Validated value types shared by every Mosaic context.
+//!
+//! Values here parse once at the edge and cannot be invalid afterwards, so domain code never
+//! re-checks them: a [`MunicipalityCode`] always carries a correct check digit, a typed id is
+//! never confused with another kind of id, and Japan-time helpers agree on one offset.
+
+mod ids;
+mod municipality;
+mod time;
+
+pub use ids::{EventId, IdParseError};
+pub use municipality::{MunicipalityCode, MunicipalityCodeError};
+pub use time::{JST, fiscal_year, jst_date, now_utc};
