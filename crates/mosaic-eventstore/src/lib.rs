@@ -21,7 +21,6 @@
 mod append;
 mod envelope;
 mod error;
-mod lease;
 mod sql_store;
 mod upcast;
 
@@ -30,7 +29,7 @@ pub use envelope::{
     NewEvent, StoredEvent,
 };
 pub use error::StoreError;
-pub use sql_store::{MIGRATIONS_TABLE, SqlEventStore, migrations};
+pub use sql_store::{MIGRATIONS_TABLE, SqlEventStore, migrate, migrations};
 pub use upcast::{Upcaster, Upcasters};
 
 use async_trait::async_trait;

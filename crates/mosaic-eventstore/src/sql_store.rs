@@ -9,11 +9,17 @@ use uuid::Uuid;
 
 use crate::{
     AppendOutcome, AppendRequest, Committed, EventStore, LogQuery, StoreError, StoredEvent, append,
-    lease,
 };
+use mosaic_db::lease;
 
 /// The migrations table of the event store's own schema.
 pub const MIGRATIONS_TABLE: &str = "_mosaic_eventstore_migrations";
+
+/// Creates or updates the event store's tables (and the lease table it relies on).
+pub async fn migrate(db: &Db) -> Result<(), sqlx::migrate::MigrateError> {
+    mosaic_db::run_migrations(db, mosaic_db::lease::migrations()).await?;
+    mosaic_db::run_migrations(db, migrations()).await
+}
 
 /// The event store's schema for both backends.
 pub fn migrations() -> Migrations {
@@ -290,10 +296,10 @@ impl EventStore for SqlEventStore {
         holder: &str,
         ttl: std::time::Duration,
     ) -> Result<bool, StoreError> {
-        lease::try_lease(&self.db, name, holder, ttl).await
+        Ok(lease::try_lease(&self.db, name, holder, ttl).await?)
     }
 
     async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError> {
-        lease::release_lease(&self.db, name, holder).await
+        Ok(lease::release_lease(&self.db, name, holder).await?)
     }
 }

@@ -49,10 +49,3 @@ CREATE TABLE idempotency (
     recorded_at    TIMESTAMPTZ NOT NULL,
     PRIMARY KEY (municipality, key)
 );
-
--- Leader leases: one active relay or runner per name; the others stand by.
-CREATE TABLE leases (
-    name       TEXT PRIMARY KEY,
-    holder     TEXT NOT NULL,
-    expires_at TIMESTAMPTZ NOT NULL
-);

@@ -46,9 +46,3 @@ CREATE TABLE idempotency (
     recorded_at    TEXT NOT NULL,
     PRIMARY KEY (municipality, key)
 );
-
-CREATE TABLE leases (
-    name       TEXT PRIMARY KEY,
-    holder     TEXT NOT NULL,
-    expires_at TEXT NOT NULL
-);

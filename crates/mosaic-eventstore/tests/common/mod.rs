@@ -1,8 +1,8 @@
 #![allow(dead_code, missing_docs)]
 
-use mosaic_db::{connect, run_migrations};
+use mosaic_db::connect;
 use mosaic_eventstore::{
-    AppendRequest, CommandMeta, ExpectedVersion, Idempotency, NewEvent, SqlEventStore, migrations,
+    AppendRequest, CommandMeta, ExpectedVersion, Idempotency, NewEvent, SqlEventStore,
 };
 use mosaic_types::{EventId, MunicipalityCode};
 
@@ -17,14 +17,14 @@ pub struct Fixture {
 pub async fn postgres() -> anyhow::Result<Fixture> {
     let pg = mosaic_testkit::TestDatabase::new()?;
     let db = connect(pg.url(), 40).await?;
-    run_migrations(&db, migrations()).await?;
+    mosaic_eventstore::migrate(&db).await?;
     Ok(Fixture { store: SqlEventStore::open(db, "registry").await?, backend: "postgres", _pg: Some(pg), _sqlite: None })
 }
 
 pub async fn sqlite() -> anyhow::Result<Fixture> {
     let dir = mosaic_testkit::TestSqlite::new()?;
     let db = connect(&dir.url("registry"), 8).await?;
-    run_migrations(&db, migrations()).await?;
+    mosaic_eventstore::migrate(&db).await?;
     Ok(Fixture { store: SqlEventStore::open(db, "registry").await?, backend: "sqlite", _pg: None, _sqlite: Some(dir) })
 }
 

@@ -1,17 +1,26 @@
 //! Named leases with an expiry: the leader election of relays and projection runners. A holder
 //! renews well inside the lease time; a crashed holder's lease lapses and a standby takes over.
 
-use mosaic_db::{Db, on_db};
+use crate::{Db, Migrations, on_db};
 
-use crate::StoreError;
+/// The lease table's schema.
+pub fn migrations() -> Migrations {
+    Migrations {
+        table: "_mosaic_lease_migrations",
+        postgres: sqlx::migrate!("migrations/postgres"),
+        sqlite: sqlx::migrate!("migrations/sqlite"),
+    }
+}
 
-pub(crate) async fn try_lease(
+/// Takes or renews the lease `name` for `holder` until now + `ttl`; false when another holder
+/// has it and it has not lapsed.
+pub async fn try_lease(
     db: &Db,
     name: &str,
     holder: &str,
     ttl: std::time::Duration,
-) -> Result<bool, StoreError> {
-    let now = mosaic_types::now_utc();
+) -> Result<bool, sqlx::Error> {
+    let now = chrono::Utc::now();
     let until = now + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::seconds(15));
     let taken = on_db!(db, pool => {
         sqlx::query(
@@ -30,7 +39,8 @@ pub(crate) async fn try_lease(
     Ok(taken == 1)
 }
 
-pub(crate) async fn release_lease(db: &Db, name: &str, holder: &str) -> Result<(), StoreError> {
+/// Gives a lease up so a standby can take over at once.
+pub async fn release_lease(db: &Db, name: &str, holder: &str) -> Result<(), sqlx::Error> {
     on_db!(db, pool => {
         sqlx::query("DELETE FROM leases WHERE name = $1 AND holder = $2")
             .bind(name)
