@@ -1,0 +1,86 @@
+use mosaic_db::{Db, DbTx, Migrations, on_db, on_tx};
+
+/// The checkpoint table's schema.
+pub fn migrations() -> Migrations {
+    Migrations {
+        table: "_mosaic_projection_migrations",
+        postgres: sqlx::migrate!("migrations/postgres"),
+        sqlite: sqlx::migrate!("migrations/sqlite"),
+    }
+}
+
+/// Creates or updates the checkpoint and lease tables.
+pub async fn migrate(db: &Db) -> Result<(), sqlx::migrate::MigrateError> {
+    mosaic_db::run_migrations(db, mosaic_db::lease::migrations()).await?;
+    mosaic_db::run_migrations(db, migrations()).await
+}
+
+pub(crate) struct Checkpoint {
+    pub position: u64,
+    pub rebuilding: Option<String>,
+}
+
+/// How far a projection has applied a source (0 if it never ran).
+pub async fn checkpoint(db: &Db, projection: &str, source: &str) -> Result<u64, sqlx::Error> {
+    Ok(load(db, projection, source).await?.position)
+}
+
+pub(crate) async fn load(db: &Db, projection: &str, source: &str) -> Result<Checkpoint, sqlx::Error> {
+    let row: Option<(i64, Option<String>)> = on_db!(db, pool => {
+        sqlx::query_as(
+            "SELECT position, rebuilding FROM projection_checkpoints WHERE projection = $1 AND source = $2",
+        )
+        .bind(projection)
+        .bind(source)
+        .fetch_optional(pool)
+        .await?
+    });
+    Ok(row
+        .map(|(p, r)| Checkpoint { position: p as u64, rebuilding: r })
+        .unwrap_or(Checkpoint { position: 0, rebuilding: None }))
+}
+
+pub(crate) async fn save(
+    tx: &mut DbTx,
+    projection: &str,
+    source: &str,
+    position: u64,
+    rebuilding: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    on_tx!(tx, t => {
+        sqlx::query(
+            "INSERT INTO projection_checkpoints (projection, source, position, rebuilding, updated_at) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (projection, source) DO UPDATE \
+             SET position = excluded.position, rebuilding = excluded.rebuilding, updated_at = excluded.updated_at",
+        )
+        .bind(projection)
+        .bind(source)
+        .bind(position as i64)
+        .bind(rebuilding)
+        .bind(chrono::Utc::now())
+        .execute(&mut **t)
+        .await?;
+    });
+    Ok(())
+}
+
+/// The last applied store position per producing context (`context:<name>` rows). Each store's
+/// events reach the stream in position order, so a copy re-published after JetStream's
+/// de-duplication window (with a new stream sequence) is recognised by its store position.
+pub(crate) async fn load_contexts(
+    db: &Db,
+    projection: &str,
+) -> Result<std::collections::HashMap<String, u64>, sqlx::Error> {
+    let rows: Vec<(String, i64)> = on_db!(db, pool => {
+        sqlx::query_as(
+            "SELECT source, position FROM projection_checkpoints WHERE projection = $1 AND source LIKE 'context:%'",
+        )
+        .bind(projection)
+        .fetch_all(pool)
+        .await?
+    });
+    Ok(rows
+        .into_iter()
+        .filter_map(|(s, p)| s.strip_prefix("context:").map(|c| (c.to_owned(), p as u64)))
+        .collect())
+}

@@ -1,0 +1,393 @@
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use mosaic_db::{Db, lease};
+use mosaic_eventstore::StoredEvent;
+use mosaic_types::MunicipalityCode;
+use tokio::sync::{mpsc, oneshot, watch};
+use tracing::{Instrument, error, info, info_span, warn};
+
+use crate::checkpoint::{self, save};
+use crate::source::{Delivery, Reader, Replay};
+use crate::{Projection, ProjectionError, Source};
+
+/// How a runner behaves.
+#[derive(Debug, Clone)]
+pub struct RunnerConfig {
+    /// Events per transaction.
+    pub batch: usize,
+    /// How long to wait for new events before looking again.
+    pub idle_wait: Duration,
+    /// Lease time; a standby runner takes over this long after the active one stops.
+    pub lease_ttl: Duration,
+    /// Attempts at one batch before the runner stops and reports the failure.
+    pub max_attempts: u32,
+    /// This runner's name in the lease table (unique per process).
+    pub holder: String,
+}
+
+impl Default for RunnerConfig {
+    fn default() -> Self {
+        Self {
+            batch: 256,
+            idle_wait: Duration::from_millis(250),
+            lease_ttl: Duration::from_secs(15),
+            max_attempts: 5,
+            holder: format!("runner-{}", uuid_like()),
+        }
+    }
+}
+
+fn uuid_like() -> String {
+    format!("{}-{}", std::process::id(), chrono::Utc::now().timestamp_micros())
+}
+
+/// What a runner is doing, for health checks and operators.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RunnerStatus {
+    /// Not yet running.
+    Starting,
+    /// Another process holds the lease; this one waits.
+    Standby,
+    /// Applying events; `checkpoint` is the last applied position or stream sequence.
+    Live {
+        /// Last applied position.
+        checkpoint: u64,
+    },
+    /// Rebuilding one municipality (or all, `None`).
+    Rebuilding(Option<MunicipalityCode>),
+    /// Stopped on an event it could not apply; needs an operator.
+    Failed(String),
+    /// Shut down.
+    Stopped,
+}
+
+/// Why a runner stopped or a rebuild failed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum RunnerError {
+    /// An event could not be applied after every attempt.
+    #[error("projection {projection} stopped at position {position}: {reason}")]
+    Stuck {
+        /// The projection.
+        projection: String,
+        /// The first event it could not apply.
+        position: u64,
+        /// The last error.
+        reason: String,
+    },
+    /// The source (store or NATS) failed.
+    #[error("event source: {0}")]
+    Source(String),
+    /// The runner's database failed.
+    #[error("database: {0}")]
+    Database(String),
+    /// The runner is gone.
+    #[error("the runner is not running")]
+    Gone,
+}
+
+impl From<sqlx::Error> for RunnerError {
+    fn from(e: sqlx::Error) -> Self {
+        RunnerError::Database(e.to_string())
+    }
+}
+
+/// What a rebuild did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RebuildReport {
+    /// Events applied again.
+    pub replayed: u64,
+    /// The checkpoint the rebuild replayed up to.
+    pub up_to: u64,
+}
+
+enum Control {
+    Rebuild(Option<MunicipalityCode>, oneshot::Sender<Result<RebuildReport, RunnerError>>),
+}
+
+/// Talks to a running [`Runner`].
+#[derive(Clone)]
+pub struct RunnerHandle {
+    control: mpsc::Sender<Control>,
+    status: watch::Receiver<RunnerStatus>,
+}
+
+impl RunnerHandle {
+    /// The current status.
+    pub fn status(&self) -> RunnerStatus {
+        self.status.borrow().clone()
+    }
+
+    /// A receiver that sees every status change.
+    pub fn watch(&self) -> watch::Receiver<RunnerStatus> {
+        self.status.clone()
+    }
+
+    /// Resets the read model of one municipality (or all) and replays the log up to the current
+    /// checkpoint; live reading resumes afterwards.
+    pub async fn rebuild(&self, municipality: Option<MunicipalityCode>) -> Result<RebuildReport, RunnerError> {
+        let (reply, answer) = oneshot::channel();
+        self.control.send(Control::Rebuild(municipality, reply)).await.map_err(|_| RunnerError::Gone)?;
+        answer.await.map_err(|_| RunnerError::Gone)?
+    }
+
+    /// Waits until the checkpoint reaches `position` (or the runner fails).
+    pub async fn caught_up_to(&self, position: u64) -> Result<(), RunnerError> {
+        let mut status = self.status.clone();
+        loop {
+            match &*status.borrow_and_update() {
+                RunnerStatus::Live { checkpoint } if *checkpoint >= position => return Ok(()),
+                RunnerStatus::Failed(reason) => return Err(RunnerError::Source(reason.clone())),
+                RunnerStatus::Stopped => return Err(RunnerError::Gone),
+                _ => {}
+            }
+            status.changed().await.map_err(|_| RunnerError::Gone)?;
+        }
+    }
+}
+
+/// Applies a projection to a source until shut down.
+pub struct Runner {
+    projection: Arc<dyn Projection>,
+    db: Db,
+    source: Source,
+    config: RunnerConfig,
+}
+
+struct Live {
+    projection: Arc<dyn Projection>,
+    db: Db,
+    source: Source,
+    config: RunnerConfig,
+    key: String,
+    status: watch::Sender<RunnerStatus>,
+    cursor: u64,
+    /// Last applied store position per producing context (see `checkpoint::load_contexts`).
+    applied: HashMap<String, u64>,
+}
+
+impl Runner {
+    /// A runner applying `projection` (whose tables live in `db`) to `source`.
+    pub fn new(projection: Arc<dyn Projection>, db: Db, source: Source, config: RunnerConfig) -> Self {
+        Self { projection, db, source, config }
+    }
+
+    /// Starts the runner; it stops when `shutdown` turns true or on an event it cannot apply.
+    pub fn spawn(
+        self,
+        shutdown: watch::Receiver<bool>,
+    ) -> (RunnerHandle, tokio::task::JoinHandle<Result<(), RunnerError>>) {
+        let (control_tx, control_rx) = mpsc::channel(8);
+        let (status_tx, status_rx) = watch::channel(RunnerStatus::Starting);
+        let live = Live {
+            key: self.source.key(),
+            projection: self.projection,
+            db: self.db,
+            source: self.source,
+            config: self.config,
+            status: status_tx,
+            cursor: 0,
+            applied: HashMap::new(),
+        };
+        let task = tokio::spawn(live.run(control_rx, shutdown));
+        (RunnerHandle { control: control_tx, status: status_rx }, task)
+    }
+}
+
+impl Live {
+    fn lease_name(&self) -> String {
+        format!("projection:{}:{}", self.projection.name(), self.key)
+    }
+
+    async fn run(
+        mut self,
+        mut control: mpsc::Receiver<Control>,
+        mut shutdown: watch::Receiver<bool>,
+    ) -> Result<(), RunnerError> {
+        let result = self.lead(&mut control, &mut shutdown).await;
+        let _ = lease::release_lease(&self.db, &self.lease_name(), &self.config.holder).await;
+        match &result {
+            Ok(()) => {
+                self.status.send_replace(RunnerStatus::Stopped);
+            }
+            Err(e) => {
+                error!(projection = self.projection.name(), error = %e, "projection stopped");
+                self.status.send_replace(RunnerStatus::Failed(e.to_string()));
+            }
+        }
+        result
+    }
+
+    /// Waits for the lease, then reads until shut down; goes back to standby if the lease is lost.
+    async fn lead(
+        &mut self,
+        control: &mut mpsc::Receiver<Control>,
+        shutdown: &mut watch::Receiver<bool>,
+    ) -> Result<(), RunnerError> {
+        let lease_name = self.lease_name();
+        'standby: loop {
+            loop {
+                if *shutdown.borrow() {
+                    return Ok(());
+                }
+                if lease::try_lease(&self.db, &lease_name, &self.config.holder, self.config.lease_ttl).await? {
+                    break;
+                }
+                self.status.send_replace(RunnerStatus::Standby);
+                tokio::select! {
+                    _ = shutdown.changed() => {}
+                    _ = tokio::time::sleep(self.config.lease_ttl / 3) => {}
+                }
+            }
+            let stored = checkpoint::load(&self.db, self.projection.name(), &self.key).await?;
+            self.cursor = stored.position;
+            self.applied = checkpoint::load_contexts(&self.db, self.projection.name()).await?;
+            let mut reader = Reader::open(&self.source, self.projection.as_ref(), self.cursor).await?;
+            if let Some(label) = stored.rebuilding {
+                // A rebuild was cut short: finish it before anything else.
+                let municipality = MunicipalityCode::parse(&label).ok();
+                warn!(projection = self.projection.name(), rebuilding = label, "resuming an interrupted rebuild");
+                self.rebuild(municipality).await?;
+            }
+            self.status.send_replace(RunnerStatus::Live { checkpoint: self.cursor });
+            info!(projection = self.projection.name(), source = self.key, checkpoint = self.cursor, "projection is live");
+            let mut renewed = tokio::time::Instant::now();
+            loop {
+                if *shutdown.borrow() {
+                    return Ok(());
+                }
+                if renewed.elapsed() > self.config.lease_ttl / 3 {
+                    if !lease::try_lease(&self.db, &lease_name, &self.config.holder, self.config.lease_ttl).await? {
+                        warn!(projection = self.projection.name(), "lease lost; standing by");
+                        continue 'standby;
+                    }
+                    renewed = tokio::time::Instant::now();
+                }
+                // Control messages are taken between batches, never by cancelling a fetch: a
+                // fetched but unapplied JetStream message must not be dropped mid-way.
+                while let Ok(Control::Rebuild(municipality, reply)) = control.try_recv() {
+                    let _ = reply.send(self.rebuild(municipality).await);
+                    self.status.send_replace(RunnerStatus::Live { checkpoint: self.cursor });
+                }
+                let batch = reader
+                    .next_batch(self.projection.as_ref(), self.cursor, self.config.batch, self.config.idle_wait)
+                    .await?;
+                if !batch.is_empty() {
+                    self.apply_batch(batch).await?;
+                    self.status.send_replace(RunnerStatus::Live { checkpoint: self.cursor });
+                }
+            }
+        }
+    }
+
+    /// Applies a batch and moves the checkpoint in one transaction, retrying a bounded number of
+    /// times.
+    async fn apply_batch(&mut self, batch: Vec<Delivery>) -> Result<(), RunnerError> {
+        let last = batch.iter().map(|d| d.seq).max().unwrap_or(self.cursor);
+        let fresh: Vec<&StoredEvent> =
+            batch.iter().filter(|d| d.seq > self.cursor).filter_map(|d| d.event.as_ref()).collect();
+        if last > self.cursor {
+            let mut attempt = 0;
+            loop {
+                attempt += 1;
+                match self.commit(&fresh, last, None).await {
+                    Ok(applied) => {
+                        self.applied = applied;
+                        break;
+                    }
+                    Err((position, e)) if attempt >= self.config.max_attempts => {
+                        return Err(RunnerError::Stuck {
+                            projection: self.projection.name().into(),
+                            position,
+                            reason: e.to_string(),
+                        });
+                    }
+                    Err((position, e)) => {
+                        warn!(projection = self.projection.name(), position, attempt, error = %e, "retrying");
+                        tokio::time::sleep(Duration::from_millis(100 << attempt.min(6))).await;
+                    }
+                }
+            }
+            self.cursor = last;
+        }
+        Ok(())
+    }
+
+    /// One transaction: apply every event not applied before, then write the checkpoints.
+    /// Live reading (`rebuilding` = None) skips copies of events already applied; a rebuild
+    /// applies everything it replays. Returns the per-context positions after the commit.
+    async fn commit(
+        &self,
+        events: &[&StoredEvent],
+        checkpoint: u64,
+        rebuilding: Option<&str>,
+    ) -> Result<HashMap<String, u64>, (u64, ProjectionError)> {
+        let at = |e: sqlx::Error| (checkpoint, ProjectionError::from(e));
+        let mut applied = self.applied.clone();
+        let mut tx = self.db.begin().await.map_err(at)?;
+        for event in events {
+            let seen = applied.get(&event.context).copied().unwrap_or(0);
+            if rebuilding.is_none() && event.position <= seen {
+                continue;
+            }
+            let span = info_span!(
+                "projection.apply",
+                projection = self.projection.name(),
+                event_type = %event.event_type,
+                position = event.position,
+                municipality = %event.municipality,
+            );
+            mosaic_telemetry::continue_trace(&span, event.trace_context.as_deref());
+            self.projection.apply(&mut tx, event).instrument(span).await.map_err(|e| (event.position, e))?;
+            if event.position > seen {
+                applied.insert(event.context.clone(), event.position);
+            }
+        }
+        save(&mut tx, self.projection.name(), &self.key, checkpoint, rebuilding).await.map_err(at)?;
+        if rebuilding.is_none() {
+            for (context, position) in &applied {
+                if self.applied.get(context) != Some(position) {
+                    save(&mut tx, self.projection.name(), &format!("context:{context}"), *position, None)
+                        .await
+                        .map_err(at)?;
+                }
+            }
+        }
+        tx.commit().await.map_err(at)?;
+        Ok(applied)
+    }
+
+    /// Resets and replays, marking the checkpoint row while under way.
+    async fn rebuild(&mut self, municipality: Option<MunicipalityCode>) -> Result<RebuildReport, RunnerError> {
+        self.status.send_replace(RunnerStatus::Rebuilding(municipality));
+        let label = municipality.map(|m| m.to_string()).unwrap_or_else(|| "*".into());
+        let up_to = self.cursor;
+        let stuck = |(position, e): (u64, ProjectionError)| RunnerError::Stuck {
+            projection: self.projection.name().into(),
+            position,
+            reason: e.to_string(),
+        };
+        let mut tx = self.db.begin().await?;
+        self.projection
+            .reset(&mut tx, municipality)
+            .await
+            .map_err(|e| RunnerError::Database(e.to_string()))?;
+        save(&mut tx, self.projection.name(), &self.key, up_to, Some(&label)).await?;
+        tx.commit().await?;
+
+        let mut replay = Replay::open(&self.source, self.projection.as_ref(), municipality, up_to).await?;
+        let mut replayed = 0;
+        while let Some(events) = replay.next(self.projection.as_ref(), self.config.batch).await? {
+            let refs: Vec<&StoredEvent> = events.iter().collect();
+            self.commit(&refs, up_to, Some(&label)).await.map_err(stuck)?;
+            replayed += events.len() as u64;
+        }
+
+        let mut tx = self.db.begin().await?;
+        save(&mut tx, self.projection.name(), &self.key, up_to, None).await?;
+        tx.commit().await?;
+        info!(projection = self.projection.name(), rebuilt = label, replayed, up_to, "rebuild finished");
+        Ok(RebuildReport { replayed, up_to })
+    }
+}

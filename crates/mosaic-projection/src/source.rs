@@ -1,0 +1,229 @@
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_nats::jetstream::{self, consumer::AckPolicy, consumer::DeliverPolicy, consumer::pull};
+use futures::{FutureExt, StreamExt};
+use mosaic_bus::decode_event;
+use mosaic_eventstore::{EventStore, LogQuery, StoredEvent};
+use mosaic_types::MunicipalityCode;
+use tokio::sync::watch;
+
+use crate::runner::RunnerError;
+use crate::{Interest, Projection};
+
+/// Where a runner reads events from.
+#[derive(Clone)]
+pub enum Source {
+    /// Tail a store's own log (embedded: no NATS).
+    Store(Arc<dyn EventStore>),
+    /// A durable consumer on the `MOSAIC` JetStream stream (distributed).
+    JetStream(jetstream::Context),
+}
+
+impl Source {
+    /// The checkpoint key of this source: `store:<context>` or `nats:MOSAIC`.
+    pub fn key(&self) -> String {
+        match self {
+            Source::Store(store) => format!("store:{}", store.context()),
+            Source::JetStream(_) => format!("nats:{}", mosaic_bus::stream::STREAM_NAME),
+        }
+    }
+}
+
+/// One event as read: its position in the source and, when the projection wants it, the event.
+pub(crate) struct Delivery {
+    pub seq: u64,
+    pub event: Option<StoredEvent>,
+}
+
+pub(crate) enum Reader {
+    Store { store: Arc<dyn EventStore>, head: watch::Receiver<u64> },
+    JetStream { messages: pull::Ordered },
+}
+
+fn subjects(interests: &[Interest], municipality: Option<MunicipalityCode>) -> Vec<String> {
+    interests.iter().flat_map(|i| i.subjects(municipality)).collect()
+}
+
+fn to_source_error(e: impl std::fmt::Display) -> RunnerError {
+    RunnerError::Source(e.to_string())
+}
+
+impl Reader {
+    /// Opens the source just after `checkpoint`.
+    ///
+    /// On JetStream this is an ordered consumer starting at `checkpoint + 1`: the checkpoint,
+    /// committed with the projection's effect, is the only durable position. Server-side
+    /// acknowledgement state is not used, because after a crash JetStream redelivers a dead
+    /// reader's in-flight messages only when their ack wait ends, after later messages have
+    /// already been handed to the next reader, and a checkpoint would then skip them. An
+    /// ordered consumer delivers in stream order without gaps and re-creates itself if it
+    /// detects one.
+    pub(crate) async fn open(
+        source: &Source,
+        projection: &dyn Projection,
+        checkpoint: u64,
+    ) -> Result<Self, RunnerError> {
+        match source {
+            Source::Store(store) => Ok(Reader::Store { store: store.clone(), head: store.watch_head() }),
+            Source::JetStream(js) => {
+                let stream = mosaic_bus::ensure_stream(js, &Default::default()).await.map_err(to_source_error)?;
+                let consumer = stream
+                    .create_consumer(pull::OrderedConfig {
+                        filter_subjects: subjects(&projection.interests(), None),
+                        deliver_policy: DeliverPolicy::ByStartSequence { start_sequence: checkpoint + 1 },
+                        ..Default::default()
+                    })
+                    .await
+                    .map_err(to_source_error)?;
+                let messages = consumer.messages().await.map_err(to_source_error)?;
+                Ok(Reader::JetStream { messages })
+            }
+        }
+    }
+
+    /// The next events after `after`; waits up to `wait` when there are none.
+    pub(crate) async fn next_batch(
+        &mut self,
+        projection: &dyn Projection,
+        after: u64,
+        max: usize,
+        wait: Duration,
+    ) -> Result<Vec<Delivery>, RunnerError> {
+        match self {
+            Reader::Store { store, head } => {
+                let query = LogQuery { after, limit: max as u32, ..Default::default() };
+                let events = store.read_log(&query).await.map_err(to_source_error)?;
+                if events.is_empty() {
+                    // Woken by an append in this process, or by the poll for other writers.
+                    let _ = tokio::time::timeout(wait, head.changed()).await;
+                }
+                Ok(events
+                    .into_iter()
+                    .map(|e| Delivery { seq: e.position, event: projection.wants(&e).then_some(e) })
+                    .collect())
+            }
+            Reader::JetStream { messages } => {
+                // `next()` is cancel-safe: a timeout loses no message.
+                let mut out = Vec::new();
+                let Ok(first) = tokio::time::timeout(wait, messages.next()).await else {
+                    return Ok(out);
+                };
+                let mut next = first;
+                while let Some(message) = next {
+                    let message = message.map_err(to_source_error)?;
+                    let seq = message.info().map_err(to_source_error)?.stream_sequence;
+                    let event = decode_event(&message.payload).map_err(to_source_error)?;
+                    if seq > after {
+                        out.push(Delivery { seq, event: projection.wants(&event).then_some(event) });
+                    }
+                    if out.len() >= max {
+                        break;
+                    }
+                    next = match messages.next().now_or_never() {
+                        Some(n) => n,
+                        None => break,
+                    };
+                }
+                Ok(out)
+            }
+        }
+    }
+}
+
+/// Reads, in order, every wanted event of one municipality (or all) up to a checkpoint, for a
+/// rebuild.
+pub(crate) enum Replay {
+    Store { store: Arc<dyn EventStore>, municipality: Option<MunicipalityCode>, after: u64, up_to: u64 },
+    JetStream { consumer: jetstream::consumer::Consumer<pull::Config>, up_to: u64, done: bool },
+    Empty,
+}
+
+impl Replay {
+    pub(crate) async fn open(
+        source: &Source,
+        projection: &dyn Projection,
+        municipality: Option<MunicipalityCode>,
+        up_to: u64,
+    ) -> Result<Self, RunnerError> {
+        if up_to == 0 {
+            return Ok(Replay::Empty);
+        }
+        match source {
+            Source::Store(store) => Ok(Replay::Store { store: store.clone(), municipality, after: 0, up_to }),
+            Source::JetStream(js) => {
+                let stream = js.get_stream(mosaic_bus::stream::STREAM_NAME).await.map_err(to_source_error)?;
+                let consumer = stream
+                    .create_consumer(pull::Config {
+                        filter_subjects: subjects(&projection.interests(), municipality),
+                        ack_policy: AckPolicy::None,
+                        deliver_policy: DeliverPolicy::All,
+                        inactive_threshold: Duration::from_secs(60),
+                        ..Default::default()
+                    })
+                    .await
+                    .map_err(to_source_error)?;
+                Ok(Replay::JetStream { consumer, up_to, done: false })
+            }
+        }
+    }
+
+    /// The next batch of wanted events; `None` when the replay reached its end.
+    pub(crate) async fn next(
+        &mut self,
+        projection: &dyn Projection,
+        max: usize,
+    ) -> Result<Option<Vec<StoredEvent>>, RunnerError> {
+        match self {
+            Replay::Empty => Ok(None),
+            Replay::Store { store, municipality, after, up_to } => {
+                let query = LogQuery {
+                    after: *after,
+                    limit: max as u32,
+                    municipality: *municipality,
+                    up_to: Some(*up_to),
+                    ..Default::default()
+                };
+                let events = store.read_log(&query).await.map_err(to_source_error)?;
+                let Some(last) = events.last() else { return Ok(None) };
+                *after = last.position;
+                Ok(Some(events.into_iter().filter(|e| projection.wants(e)).collect()))
+            }
+            Replay::JetStream { consumer, up_to, done } => {
+                if *done {
+                    return Ok(None);
+                }
+                let mut messages = consumer
+                    .batch()
+                    .max_messages(max)
+                    .expires(Duration::from_millis(500))
+                    .messages()
+                    .await
+                    .map_err(to_source_error)?;
+                let mut events = Vec::new();
+                let mut got = 0;
+                while let Some(message) = messages.next().await {
+                    let message = message.map_err(to_source_error)?;
+                    got += 1;
+                    let info = message.info().map_err(to_source_error)?;
+                    if info.stream_sequence > *up_to {
+                        *done = true;
+                        break;
+                    }
+                    let event = decode_event(&message.payload).map_err(to_source_error)?;
+                    if projection.wants(&event) {
+                        events.push(event);
+                    }
+                    if info.stream_sequence == *up_to || info.pending == 0 {
+                        *done = true;
+                        break;
+                    }
+                }
+                if got == 0 {
+                    *done = true;
+                }
+                Ok(Some(events))
+            }
+        }
+    }
+}

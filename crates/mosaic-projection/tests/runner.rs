@@ -1,0 +1,288 @@
+//! The runner against real stores and a real nats-server.
+#![allow(clippy::unwrap_used, missing_docs)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use mosaic_bus::relay::{Relay, RelayConfig};
+use mosaic_bus::stream::{StreamSettings, connect, ensure_stream, jetstream};
+use mosaic_db::{Db, DbTx, on_db, on_tx};
+use mosaic_eventstore::{
+    AppendRequest, CommandMeta, EventStore, ExpectedVersion, NewEvent, SqlEventStore, StoredEvent,
+};
+use mosaic_projection::{
+    Interest, Projection, ProjectionError, Runner, RunnerConfig, RunnerStatus, Source, checkpoint,
+};
+use mosaic_types::{EventId, MunicipalityCode};
+use tokio::sync::watch;
+
+/// Counts how often each event was applied: any value but 1 is a bug.
+struct Tally {
+    fail_on: Option<&'static str>,
+}
+
+#[async_trait]
+impl Projection for Tally {
+    fn name(&self) -> &'static str {
+        "tally"
+    }
+    fn interests(&self) -> Vec<Interest> {
+        vec![Interest { context: "registry", event_types: &["Counted", "Poison"] }]
+    }
+    async fn apply(&self, tx: &mut DbTx, event: &StoredEvent) -> Result<(), ProjectionError> {
+        if Some(event.event_type.as_str()) == self.fail_on {
+            return Err(ProjectionError::Event {
+                event_type: event.event_type.clone(),
+                position: event.position,
+                reason: "cannot be applied".into(),
+            });
+        }
+        on_tx!(tx, t => {
+            sqlx::query(
+                "INSERT INTO tally (event_id, municipality, applied) VALUES ($1, $2, 1) \
+                 ON CONFLICT (event_id) DO UPDATE SET applied = tally.applied + 1",
+            )
+            .bind(event.event_id.to_string())
+            .bind(event.municipality.as_str())
+            .execute(&mut **t)
+            .await?;
+        });
+        Ok(())
+    }
+    async fn reset(&self, tx: &mut DbTx, municipality: Option<MunicipalityCode>) -> Result<(), ProjectionError> {
+        on_tx!(tx, t => {
+            match municipality {
+                Some(m) => sqlx::query("DELETE FROM tally WHERE municipality = $1").bind(m.as_str().to_owned()).execute(&mut **t).await?,
+                None => sqlx::query("DELETE FROM tally").execute(&mut **t).await?,
+            };
+        });
+        Ok(())
+    }
+}
+
+async fn prepare(db: &Db) -> anyhow::Result<()> {
+    mosaic_eventstore::migrate(db).await?;
+    mosaic_projection::migrate(db).await?;
+    on_db!(db, pool => {
+        sqlx::query("CREATE TABLE tally (event_id TEXT PRIMARY KEY, municipality TEXT NOT NULL, applied BIGINT NOT NULL)")
+            .execute(pool)
+            .await?;
+    });
+    Ok(())
+}
+
+/// (applied exactly once, applied more than once, total rows)
+async fn tallies(db: &Db) -> anyhow::Result<(i64, i64, i64)> {
+    let row: (i64, i64, i64) = on_db!(db, pool => {
+        sqlx::query_as(
+            "SELECT COALESCE(SUM(CASE WHEN applied = 1 THEN 1 ELSE 0 END), 0), \
+             COALESCE(SUM(CASE WHEN applied > 1 THEN 1 ELSE 0 END), 0), COUNT(*) FROM tally",
+        )
+        .fetch_one(pool)
+        .await?
+    });
+    Ok(row)
+}
+
+fn kashiwa() -> MunicipalityCode {
+    MunicipalityCode::parse("122173").unwrap()
+}
+fn chigasaki() -> MunicipalityCode {
+    MunicipalityCode::parse("142077").unwrap()
+}
+
+async fn append(store: &SqlEventStore, municipality: MunicipalityCode, tag: &str, n: u64, event_type: &str) -> anyhow::Result<()> {
+    for i in 0..n {
+        store
+            .append(AppendRequest {
+                municipality,
+                stream_id: format!("{tag}-{i}"),
+                expected: ExpectedVersion::NoStream,
+                events: vec![NewEvent {
+                    event_id: EventId::new(),
+                    event_type: event_type.into(),
+                    schema_version: 1,
+                    occurred_at: mosaic_types::now_utc(),
+                    payload: serde_json::json!({ "i": i }),
+                }],
+                meta: CommandMeta {
+                    actor: "test".into(),
+                    correlation_id: uuid::Uuid::now_v7(),
+                    causation_id: None,
+                    idempotency: None,
+                    trace_context: None,
+                },
+                response: None,
+            })
+            .await?;
+    }
+    Ok(())
+}
+
+fn config(holder: &str) -> RunnerConfig {
+    RunnerConfig {
+        batch: 32,
+        idle_wait: Duration::from_millis(50),
+        lease_ttl: Duration::from_millis(400),
+        max_attempts: 3,
+        holder: holder.into(),
+    }
+}
+
+#[tokio::test]
+async fn a_consumer_killed_between_effect_and_ack_does_not_double_apply() -> anyhow::Result<()> {
+    let pg = mosaic_testkit::TestDatabase::new()?;
+    let nats = mosaic_testkit::NatsServer::start()?;
+    let db = mosaic_db::connect(pg.url(), 10).await?;
+    prepare(&db).await?;
+    let store = Arc::new(SqlEventStore::open(db.clone(), "registry").await?);
+    let js = jetstream(connect(&nats.url(), "test").await?);
+    // A short de-duplication window, so re-published copies below reach the stream.
+    let settings = StreamSettings { duplicate_window: Duration::from_millis(500), ..Default::default() };
+    ensure_stream(&js, &settings).await?;
+    let (stop_relay, relay_stopped) = watch::channel(false);
+    let relay = tokio::spawn(Relay::new(store.clone(), js.clone(), RelayConfig { poll: Duration::from_millis(10), ..Default::default() }).run(relay_stopped));
+
+    append(&store, kashiwa(), "k", 600, "Counted").await?;
+    // Kill the runner at many different moments while it works through the stream.
+    for round in 0..8u64 {
+        let (_stop, stopped) = watch::channel(false);
+        let runner = Runner::new(Arc::new(Tally { fail_on: None }), db.clone(), Source::JetStream(js.clone()), config(&format!("r{round}")));
+        let (_handle, task) = runner.spawn(stopped);
+        tokio::time::sleep(Duration::from_millis(60 + round * 37)).await;
+        task.abort();
+        let _ = task.await;
+        tokio::time::sleep(Duration::from_millis(450)).await; // the dead runner's lease lapses
+    }
+    // Copies of every event, re-published after the de-duplication window, reach the stream
+    // with new sequences; the per-context positions committed with the effect turn them away.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    mosaic_bus::republish_range(store.as_ref(), &js, 1, 600).await?;
+    assert_eq!(js.get_stream("MOSAIC").await?.info().await?.state.messages, 1200);
+    let redelivered = Runner::new(Arc::new(Tally { fail_on: None }), db.clone(), Source::JetStream(js.clone()), config("again"));
+    let (_stop_again, stopped_again) = watch::channel(false);
+    let (again, again_task) = redelivered.spawn(stopped_again);
+    tokio::time::timeout(Duration::from_secs(60), again.caught_up_to(1200)).await??;
+    again_task.abort();
+    let _ = again_task.await;
+    tokio::time::sleep(Duration::from_millis(450)).await;
+    let (stop, stopped) = watch::channel(false);
+    let runner = Runner::new(Arc::new(Tally { fail_on: None }), db.clone(), Source::JetStream(js.clone()), config("final"));
+    let (handle, task) = runner.spawn(stopped);
+    tokio::time::timeout(Duration::from_secs(60), handle.caught_up_to(1200)).await??;
+    assert_eq!(tallies(&db).await?, (600, 0, 600));
+    assert_eq!(checkpoint(&db, "tally", "nats:MOSAIC").await?, 1200);
+    assert_eq!(checkpoint(&db, "tally", "context:registry").await?, 600);
+    stop.send(true)?;
+    task.await??;
+    stop_relay.send(true)?;
+    relay.await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_embedded_runner_tails_the_store_and_survives_a_kill() -> anyhow::Result<()> {
+    let lite = mosaic_testkit::TestSqlite::new()?;
+    let db = mosaic_db::connect(&lite.url("registry"), 4).await?;
+    prepare(&db).await?;
+    let store = Arc::new(SqlEventStore::open(db.clone(), "registry").await?);
+    append(&store, kashiwa(), "a", 100, "Counted").await?;
+    append(&store, kashiwa(), "ignored", 20, "NotOfInterest").await?;
+
+    let (_stop, stopped) = watch::channel(false);
+    let (_, task) = Runner::new(Arc::new(Tally { fail_on: None }), db.clone(), Source::Store(store.clone()), config("one")).spawn(stopped);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    task.abort();
+    let _ = task.await;
+    tokio::time::sleep(Duration::from_millis(450)).await;
+
+    let (stop, stopped) = watch::channel(false);
+    let (handle, task) = Runner::new(Arc::new(Tally { fail_on: None }), db.clone(), Source::Store(store.clone()), config("two")).spawn(stopped);
+    append(&store, kashiwa(), "b", 50, "Counted").await?; // live, woken by the append
+    tokio::time::timeout(Duration::from_secs(30), handle.caught_up_to(170)).await??;
+    assert_eq!(tallies(&db).await?, (150, 0, 150));
+    stop.send(true)?;
+    task.await??;
+    Ok(())
+}
+
+async fn rebuild_touches_only_the_named_municipality(db: &Db, source: Source, store: &SqlEventStore) -> anyhow::Result<()> {
+    append(store, kashiwa(), "k", 40, "Counted").await?;
+    append(store, chigasaki(), "c", 30, "Counted").await?;
+    let (stop, stopped) = watch::channel(false);
+    let (handle, task) = Runner::new(Arc::new(Tally { fail_on: None }), db.clone(), source, config("rb")).spawn(stopped);
+    let head = store.head().await?;
+    let expected_checkpoint = head;
+    tokio::time::timeout(Duration::from_secs(30), handle.caught_up_to(expected_checkpoint)).await??;
+
+    // Damage both municipalities' rows, then rebuild only Kashiwa.
+    on_db!(db, pool => { sqlx::query("UPDATE tally SET applied = 99").execute(pool).await?; });
+    let report = handle.rebuild(Some(kashiwa())).await?;
+    assert_eq!(report.replayed, 40);
+    let per: Vec<(String, i64)> = on_db!(db, pool => {
+        sqlx::query_as("SELECT municipality, MAX(applied) FROM tally GROUP BY municipality ORDER BY municipality")
+            .fetch_all(pool).await?
+    });
+    assert_eq!(per, vec![("122173".to_string(), 1), ("142077".to_string(), 99)]);
+
+    let report = handle.rebuild(None).await?;
+    assert_eq!(report.replayed, 70);
+    assert_eq!(tallies(db).await?, (70, 0, 70));
+    // Live reading resumes after a rebuild.
+    append(store, kashiwa(), "after", 5, "Counted").await?;
+    tokio::time::timeout(Duration::from_secs(30), handle.caught_up_to(expected_checkpoint + 5)).await??;
+    assert_eq!(tallies(db).await?, (75, 0, 75));
+    stop.send(true)?;
+    task.await??;
+    Ok(())
+}
+
+#[tokio::test]
+async fn rebuilding_one_municipality_leaves_the_others_untouched_embedded() -> anyhow::Result<()> {
+    let lite = mosaic_testkit::TestSqlite::new()?;
+    let db = mosaic_db::connect(&lite.url("registry"), 4).await?;
+    prepare(&db).await?;
+    let store = Arc::new(SqlEventStore::open(db.clone(), "registry").await?);
+    rebuild_touches_only_the_named_municipality(&db, Source::Store(store.clone()), &store).await
+}
+
+#[tokio::test]
+async fn rebuilding_one_municipality_leaves_the_others_untouched_over_nats() -> anyhow::Result<()> {
+    let pg = mosaic_testkit::TestDatabase::new()?;
+    let nats = mosaic_testkit::NatsServer::start()?;
+    let db = mosaic_db::connect(pg.url(), 10).await?;
+    prepare(&db).await?;
+    let store = Arc::new(SqlEventStore::open(db.clone(), "registry").await?);
+    let js = jetstream(connect(&nats.url(), "test").await?);
+    ensure_stream(&js, &Default::default()).await?;
+    let (stop_relay, relay_stopped) = watch::channel(false);
+    let relay = tokio::spawn(Relay::new(store.clone(), js.clone(), RelayConfig { poll: Duration::from_millis(10), ..Default::default() }).run(relay_stopped));
+    // With one store publishing into a fresh stream, stream sequences equal store positions.
+    rebuild_touches_only_the_named_municipality(&db, Source::JetStream(js.clone()), &store).await?;
+    stop_relay.send(true)?;
+    relay.await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_event_that_cannot_be_applied_stops_the_runner_visibly() -> anyhow::Result<()> {
+    let lite = mosaic_testkit::TestSqlite::new()?;
+    let db = mosaic_db::connect(&lite.url("registry"), 4).await?;
+    prepare(&db).await?;
+    let store = Arc::new(SqlEventStore::open(db.clone(), "registry").await?);
+    append(&store, kashiwa(), "ok", 3, "Counted").await?;
+    append(&store, kashiwa(), "bad", 1, "Poison").await?;
+    append(&store, kashiwa(), "later", 3, "Counted").await?;
+    let (_stop, stopped) = watch::channel(false);
+    let mut cfg = config("p");
+    cfg.batch = 1;
+    let (handle, task) = Runner::new(Arc::new(Tally { fail_on: Some("Poison") }), db.clone(), Source::Store(store.clone()), cfg).spawn(stopped);
+    let err = tokio::time::timeout(Duration::from_secs(30), task).await??.unwrap_err();
+    assert!(err.to_string().contains("position 4"), "{err}");
+    assert!(matches!(handle.status(), RunnerStatus::Failed(_)));
+    // Nothing after the poison event was applied, and the checkpoint did not pass it.
+    assert_eq!(tallies(&db).await?, (3, 0, 3));
+    assert_eq!(checkpoint(&db, "tally", "store:registry").await?, 3);
+    Ok(())
+}
