@@ -1,1 +1,25 @@
-//! placeholder
+//! The API conventions every service follows, in one place (DESIGN.md §4), so no service
+//! re-invents them:
+//!
+//! - [`fields`]: bad input becomes `INVALID_ARGUMENT` with one `google.rpc.BadRequest` field
+//!   violation per bad field;
+//! - [`request`]: the request context — caller, municipality, `request_id` (the idempotency key),
+//!   a fingerprint of the request, correlation and trace ids;
+//! - [`command`]: the command pipeline — replay the first answer of a retried request, load the
+//!   stream, `decide`, append with the expected version, answer;
+//! - [`occurred_at`], [`paging`]: `occurred_at` in the past only; `page_size` / `page_token`;
+//! - [`status`]: how store errors become gRPC statuses;
+//! - [`server`]: one way to serve — health, reflection (v1 and v1alpha), the token layer, TLS,
+//!   request spans, clean shutdown.
+
+pub mod command;
+pub mod fields;
+pub mod occurred_at;
+pub mod paging;
+pub mod request;
+pub mod server;
+pub mod status;
+
+pub use command::{Execute, execute};
+pub use fields::FieldErrors;
+pub use request::RequestContext;

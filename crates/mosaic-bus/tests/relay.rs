@@ -55,6 +55,7 @@ async fn append_many(store: &SqlEventStore, batch: &str, n: u64) -> anyhow::Resu
                 events,
                 meta: CommandMeta {
                     actor: "test".into(),
+                    recorded_at: mosaic_types::now_utc(),
                     correlation_id: uuid::Uuid::now_v7(),
                     causation_id: None,
                     idempotency: None,

@@ -253,7 +253,7 @@ async fn insert_postgres(
         .bind(context)
         .bind(&request.stream_id)
         .bind(version as i64)
-        .bind(now_utc())
+        .bind(meta.recorded_at)
         .bind(&meta.actor)
         .bind(meta.correlation_id)
         .bind(meta.causation_id)
@@ -281,7 +281,7 @@ async fn insert_sqlite(
         .fetch_one(&mut **tx)
         .await?;
     let meta = &request.meta;
-    let recorded_at = now_utc();
+    let recorded_at = meta.recorded_at;
     for (i, event) in request.events.iter().enumerate() {
         let position = base + 1 + i as i64;
         sqlx::query(

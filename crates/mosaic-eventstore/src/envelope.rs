@@ -60,6 +60,8 @@ pub struct NewEvent {
 pub struct CommandMeta {
     /// The acting subject.
     pub actor: String,
+    /// When the platform received the command; stored as every event's `recorded_at`.
+    pub recorded_at: DateTime<Utc>,
     /// The request's correlation id.
     pub correlation_id: Uuid,
     /// What caused the command, if an event did.

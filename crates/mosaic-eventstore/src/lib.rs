@@ -46,11 +46,12 @@ pub trait EventStore: Send + Sync + 'static {
     /// Appends events to one stream atomically, with their outbox rows.
     async fn append(&self, request: AppendRequest) -> Result<AppendOutcome, StoreError>;
 
-    /// The first result recorded for an idempotency key, if the key was used before.
+    /// The first result recorded for an idempotency key, if the key was used before;
+    /// [`StoreError::IdempotencyMismatch`] if it was used for a request with another fingerprint.
     async fn idempotent_result(
         &self,
         municipality: MunicipalityCode,
-        key: &str,
+        idempotency: &Idempotency,
     ) -> Result<Option<Committed>, StoreError>;
 
     /// Every event of one stream in version order; empty when the stream does not exist in this

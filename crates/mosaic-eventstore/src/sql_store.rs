@@ -8,7 +8,8 @@ use tokio::sync::watch;
 use uuid::Uuid;
 
 use crate::{
-    AppendOutcome, AppendRequest, Committed, EventStore, LogQuery, StoreError, StoredEvent, append,
+    AppendOutcome, AppendRequest, Committed, EventStore, Idempotency, LogQuery, StoreError,
+    StoredEvent, append,
 };
 use mosaic_db::lease;
 
@@ -165,16 +166,24 @@ impl EventStore for SqlEventStore {
     async fn idempotent_result(
         &self,
         municipality: MunicipalityCode,
-        key: &str,
+        idempotency: &Idempotency,
     ) -> Result<Option<Committed>, StoreError> {
         let row: Option<IdempotencyRow> = on_db!(&self.db, pool => {
             sqlx::query_as(IDEMPOTENCY_SELECT)
                 .bind(municipality.as_str())
-                .bind(key)
+                .bind(&idempotency.key)
                 .fetch_optional(pool)
                 .await?
         });
-        Ok(row.map(IdempotencyRow::committed))
+        match row {
+            // A claim whose append has not committed yet has no result: treat as unseen; the
+            // append's own claim decides.
+            Some(row) if row.version.is_none() => Ok(None),
+            Some(row) if row.request_hash != idempotency.request_hash => {
+                Err(StoreError::IdempotencyMismatch { key: idempotency.key.clone() })
+            }
+            other => Ok(other.map(IdempotencyRow::committed)),
+        }
     }
 
     #[tracing::instrument(name = "eventstore.read_stream", skip(self), fields(municipality = %municipality))]

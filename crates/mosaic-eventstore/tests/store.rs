@@ -53,7 +53,7 @@ async fn a_retried_command_returns_the_first_result_and_writes_nothing() -> anyh
         assert_eq!(a.committed(), b.committed(), "{}", f.backend);
         assert_eq!(b.committed().response, Some(serde_json::json!({ "resident_id": "r-2" })));
         assert_eq!(s.head().await?, 2, "{}", f.backend);
-        assert_eq!(s.idempotent_result(kashiwa(), "req-1").await?, Some(a.committed().clone()));
+        assert_eq!(s.idempotent_result(kashiwa(), first.meta.idempotency.as_ref().unwrap()).await?, Some(a.committed().clone()));
 
         let mut other = first.clone();
         other.meta.idempotency.as_mut().unwrap().request_hash = "something else".into();

@@ -243,7 +243,13 @@ impl Live {
             let stored = checkpoint::load(&self.db, self.projection.name(), &self.key).await?;
             self.cursor = stored.position;
             self.applied = checkpoint::load_contexts(&self.db, self.projection.name()).await?;
-            let mut reader = Reader::open(&self.source, self.projection.as_ref(), self.cursor).await?;
+            let mut reader = match Reader::open(&self.source, self.projection.as_ref(), self.cursor).await {
+                Ok(reader) => reader,
+                Err(e) => {
+                    self.wait_after_source_error(&e, shutdown).await;
+                    continue 'standby;
+                }
+            };
             if let Some(label) = stored.rebuilding {
                 // A rebuild was cut short: finish it before anything else.
                 let municipality = MunicipalityCode::parse(&label).ok();
@@ -270,14 +276,32 @@ impl Live {
                     let _ = reply.send(self.rebuild(municipality).await);
                     self.status.send_replace(RunnerStatus::Live { checkpoint: self.cursor });
                 }
-                let batch = reader
+                let batch = match reader
                     .next_batch(self.projection.as_ref(), self.cursor, self.config.batch, self.config.idle_wait)
-                    .await?;
+                    .await
+                {
+                    Ok(batch) => batch,
+                    Err(e) => {
+                        // The source is down (NATS restarting, store busy): reopen from the
+                        // checkpoint once it answers again. Only an event that cannot be applied
+                        // stops a runner.
+                        self.wait_after_source_error(&e, shutdown).await;
+                        continue 'standby;
+                    }
+                };
                 if !batch.is_empty() {
                     self.apply_batch(batch).await?;
                     self.status.send_replace(RunnerStatus::Live { checkpoint: self.cursor });
                 }
             }
+        }
+    }
+
+    async fn wait_after_source_error(&self, error: &RunnerError, shutdown: &mut watch::Receiver<bool>) {
+        warn!(projection = self.projection.name(), error = %error, "event source unavailable; retrying");
+        tokio::select! {
+            _ = shutdown.changed() => {}
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
         }
     }
 

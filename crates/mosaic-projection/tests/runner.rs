@@ -108,6 +108,7 @@ async fn append(store: &SqlEventStore, municipality: MunicipalityCode, tag: &str
                 }],
                 meta: CommandMeta {
                     actor: "test".into(),
+                    recorded_at: mosaic_types::now_utc(),
                     correlation_id: uuid::Uuid::now_v7(),
                     causation_id: None,
                     idempotency: None,

@@ -1,1 +1,49 @@
-//! placeholder
+//! The insights context: per-municipality read models rebuilt from the event log, and the
+//! queries over them. It owns no facts: every row can be dropped and rebuilt from events, for
+//! one municipality or all.
+
+pub mod projections;
+pub mod queries;
+
+use std::sync::Arc;
+
+use mosaic_db::Db;
+use mosaic_eventstore::EventStore;
+use mosaic_proto::v1::insights_service_server::InsightsServiceServer;
+
+/// The context name.
+pub const CONTEXT: &str = "insights";
+
+/// The insights read models' schema.
+pub fn migrations() -> mosaic_db::Migrations {
+    mosaic_db::Migrations {
+        table: "_mosaic_insights_migrations",
+        postgres: sqlx::migrate!("migrations/postgres"),
+        sqlite: sqlx::migrate!("migrations/sqlite"),
+    }
+}
+
+/// Insights as a deployable unit.
+pub struct Module;
+
+#[async_trait::async_trait]
+impl mosaic_runtime::Module for Module {
+    fn context(&self) -> &'static str {
+        CONTEXT
+    }
+    fn grpc_name(&self) -> &'static str {
+        "mosaic.v1.InsightsService"
+    }
+    fn writes_events(&self) -> bool {
+        false
+    }
+    async fn migrate(&self, db: &Db) -> Result<(), sqlx::migrate::MigrateError> {
+        mosaic_db::run_migrations(db, migrations()).await
+    }
+    fn add_routes(&self, routes: &mut tonic::service::RoutesBuilder, db: &Db, _store: Option<Arc<dyn EventStore>>) {
+        routes.add_service(InsightsServiceServer::new(queries::InsightsApi::new(db.clone())));
+    }
+    fn projections(&self, _db: &Db) -> Vec<Arc<dyn mosaic_projection::Projection>> {
+        vec![Arc::new(projections::MunicipalityOverview)]
+    }
+}

@@ -1,1 +1,43 @@
-//! placeholder
+//! The matching context. Matching RPCs arrive with their own work (see DESIGN.md); today the service
+//! is deployed, answers health checks, and is listed by reflection, so integrators and operators
+//! can wire it up already.
+
+use std::sync::Arc;
+
+use mosaic_eventstore::EventStore;
+use mosaic_proto::v1::matching_service_server::{MatchingService, MatchingServiceServer};
+
+/// The context name: events, subjects and the embedded database file carry it.
+pub const CONTEXT: &str = "matching";
+
+/// The gRPC API of the matching context.
+pub struct Api;
+
+impl MatchingService for Api {}
+
+/// The matching context as a deployable unit.
+pub struct Module;
+
+#[async_trait::async_trait]
+impl mosaic_runtime::Module for Module {
+    fn context(&self) -> &'static str {
+        CONTEXT
+    }
+    fn grpc_name(&self) -> &'static str {
+        "mosaic.v1.MatchingService"
+    }
+    fn writes_events(&self) -> bool {
+        true
+    }
+    async fn migrate(&self, _db: &mosaic_db::Db) -> Result<(), sqlx::migrate::MigrateError> {
+        Ok(())
+    }
+    fn add_routes(
+        &self,
+        routes: &mut tonic::service::RoutesBuilder,
+        _db: &mosaic_db::Db,
+        _store: Option<Arc<dyn EventStore>>,
+    ) {
+        routes.add_service(MatchingServiceServer::new(Api));
+    }
+}

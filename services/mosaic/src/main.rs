@@ -1,1 +1,129 @@
-fn main() {}
+//! `mosaic`: run the whole platform on one machine, and mint tokens for it.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use mosaic_api::server::{TlsFiles, shutdown_signal};
+use mosaic_auth::{Role, SigningKeys};
+use mosaic_runtime::embedded::{Embedded, EmbeddedOptions, keys_dir};
+use mosaic_types::MunicipalityCode;
+
+#[derive(Parser)]
+#[command(name = "mosaic", version, about = "Mosaic: regional activity matching for every generation")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve all five services on one port with an embedded SQLite store.
+    Up {
+        /// gRPC address to listen on.
+        #[arg(long, env = "MOSAIC_LISTEN", default_value = "127.0.0.1:50051")]
+        listen: SocketAddr,
+        /// Where the databases and token keys live (created if missing).
+        #[arg(long, env = "MOSAIC_DATA_DIR", default_value = "./mosaic-data")]
+        data_dir: PathBuf,
+        /// TLS certificate chain (PEM); serve TLS with --tls-key.
+        #[arg(long, env = "MOSAIC_TLS_CERT", requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// TLS private key (PEM).
+        #[arg(long, env = "MOSAIC_TLS_KEY", requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
+    },
+    /// Print a bearer token signed with the local keys.
+    Token {
+        /// The caller's role: resident, coordinator, host_organisation, municipality_officer,
+        /// analyst or operator.
+        #[arg(long)]
+        role: Role,
+        /// The caller's municipality (six digits); analysts and operators may omit it.
+        #[arg(long)]
+        municipality: Option<MunicipalityCode>,
+        /// The caller's subject (user id).
+        #[arg(long, default_value = "local-user")]
+        subject: String,
+        /// Lifetime in hours.
+        #[arg(long, default_value_t = 8)]
+        hours: i64,
+        /// Data directory whose keys sign the token (as used by `mosaic up`).
+        #[arg(long, env = "MOSAIC_DATA_DIR", default_value = "./mosaic-data")]
+        data_dir: PathBuf,
+        /// Sign with this PKCS#8 PEM key instead (a distributed deployment's key).
+        #[arg(long)]
+        key: Option<PathBuf>,
+    },
+    /// Create a signing key and its JWKS for a distributed deployment.
+    Keys {
+        /// Directory to write `signing-key.pem` and `jwks.json` into.
+        #[arg(long)]
+        dir: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Up { listen, data_dir, tls_cert, tls_key } => {
+            let tls = tls_cert.zip(tls_key).map(|(cert, key)| TlsFiles { cert, key });
+            up(EmbeddedOptions { listen, data_dir, tls })
+        }
+        Command::Token { role, municipality, subject, hours, data_dir, key } => {
+            token(role, municipality, &subject, hours, data_dir, key)
+        }
+        Command::Keys { dir } => SigningKeys::generate().write_to_dir(&dir).map_err(|e| e.to_string()).map(|()| {
+            println!("wrote {} and {}", dir.join("signing-key.pem").display(), dir.join("jwks.json").display());
+        }),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("mosaic: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn up(options: EmbeddedOptions) -> Result<(), String> {
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    runtime.block_on(async {
+        let _telemetry = mosaic_telemetry::init("mosaic").map_err(|e| e.to_string())?;
+        let data_dir = options.data_dir.clone();
+        let tls = options.tls.is_some();
+        let platform = Embedded::start(&mosaic::modules(), options).await.map_err(|e| e.to_string())?;
+        println!(
+            "Mosaic is serving all five services on {}{} (data in {}). Ctrl-C stops it.",
+            platform.local_addr(),
+            if tls { " with TLS" } else { "" },
+            data_dir.display()
+        );
+        println!("A token for local use: mosaic token --role operator --data-dir {}", data_dir.display());
+        platform.serve(shutdown_signal()).await.map_err(|e| e.to_string())?;
+        println!("Mosaic stopped.");
+        Ok(())
+    })
+}
+
+fn token(
+    role: Role,
+    municipality: Option<MunicipalityCode>,
+    subject: &str,
+    hours: i64,
+    data_dir: PathBuf,
+    key: Option<PathBuf>,
+) -> Result<(), String> {
+    let keys = match key {
+        Some(path) => SigningKeys::from_pem_file(path),
+        None => SigningKeys::load_or_generate(keys_dir(&data_dir)),
+    }
+    .map_err(|e| e.to_string())?;
+    let signer = keys
+        .signer(mosaic_auth::DEFAULT_ISSUER, mosaic_auth::DEFAULT_AUDIENCE)
+        .map_err(|e| e.to_string())?;
+    let token = signer.mint(subject, role, municipality, chrono::Duration::hours(hours)).map_err(|e| e.to_string())?;
+    println!("{token}");
+    Ok(())
+}

@@ -53,6 +53,7 @@ pub fn event(event_type: &str, n: u64) -> NewEvent {
 pub fn meta(key: Option<&str>) -> CommandMeta {
     CommandMeta {
         actor: "coordinator-1".into(),
+                    recorded_at: mosaic_types::now_utc(),
         correlation_id: uuid::Uuid::now_v7(),
         causation_id: None,
         idempotency: key.map(|k| Idempotency { key: k.into(), request_hash: format!("hash-of-{k}") }),

@@ -1,0 +1,120 @@
+//! The command pipeline shared by every service:
+//! first answer of a retried request → load the stream → `decide` → append → answer.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use chrono::{DateTime, Utc};
+use mosaic_domain::{Aggregate, DomainEvent};
+use mosaic_eventstore::{
+    AppendOutcome, AppendRequest, Committed, EventStore, ExpectedVersion, NewEvent, StoredEvent,
+};
+use mosaic_types::{EventId, MunicipalityCode};
+use tonic::Status;
+
+use crate::RequestContext;
+use crate::status::from_store;
+
+/// One command against one stream.
+#[derive(Debug)]
+pub struct Execute<A: Aggregate> {
+    /// The aggregate's stream.
+    pub stream_id: String,
+    /// The version the client last read, if it sent one (`ABORTED` if the stream moved on).
+    pub expected_version: Option<u64>,
+    /// What to decide.
+    pub command: A::Command,
+    /// When it happened.
+    pub occurred_at: DateTime<Utc>,
+}
+
+/// Runs a command and answers it. A retry with the same `request_id` gets the first answer
+/// without deciding again; a refused command writes nothing.
+pub async fn execute<A, R>(
+    store: &dyn EventStore,
+    ctx: &RequestContext,
+    exec: Execute<A>,
+    respond: impl FnOnce(&A, u64) -> R,
+) -> Result<R, Status>
+where
+    A: Aggregate,
+    A::Error: Into<Status>,
+    R: prost::Message + Default,
+{
+    if let Some(idem) = &ctx.idempotency
+        && let Some(first) = store.idempotent_result(ctx.municipality, idem).await.map_err(from_store)?
+    {
+        return decode_answer(&first);
+    }
+    let (state, version) = load::<A>(store, ctx.municipality, &exec.stream_id).await?;
+    if let Some(expected) = exec.expected_version
+        && expected != version
+    {
+        return Err(Status::aborted(format!(
+            "{} is at version {version}, not {expected}; read it again and retry",
+            exec.stream_id
+        )));
+    }
+    let events = state.decide(&exec.command).map_err(Into::into)?;
+    let after = events.iter().fold(state, |s, e| s.evolve(e));
+    let answer = respond(&after, version + events.len() as u64);
+    let request = AppendRequest {
+        municipality: ctx.municipality,
+        stream_id: exec.stream_id,
+        expected: if version == 0 { ExpectedVersion::NoStream } else { ExpectedVersion::Exact(version) },
+        events: events.iter().map(|e| new_event(e, exec.occurred_at)).collect::<Result<_, _>>()?,
+        meta: ctx.meta(),
+        response: Some(serde_json::json!({ "proto": STANDARD.encode(answer.encode_to_vec()) })),
+    };
+    match store.append(request).await.map_err(from_store)? {
+        AppendOutcome::Appended(_) => Ok(answer),
+        AppendOutcome::Duplicate(first) => decode_answer(&first),
+    }
+}
+
+fn decode_answer<R: prost::Message + Default>(first: &Committed) -> Result<R, Status> {
+    let bytes = first
+        .response
+        .as_ref()
+        .and_then(|r| r.get("proto"))
+        .and_then(|p| p.as_str())
+        .and_then(|p| STANDARD.decode(p).ok())
+        .ok_or_else(|| Status::internal("the first answer to this request_id was not kept"))?;
+    R::decode(bytes.as_slice()).map_err(|_| Status::internal("the first answer to this request_id is unreadable"))
+}
+
+fn new_event<E: DomainEvent>(event: &E, occurred_at: DateTime<Utc>) -> Result<NewEvent, Status> {
+    let (event_type, payload) =
+        event.to_stored().map_err(|e| Status::internal(format!("cannot encode event: {e}")))?;
+    Ok(NewEvent {
+        event_id: EventId::new(),
+        schema_version: E::schema_version(&event_type),
+        event_type,
+        occurred_at,
+        payload,
+    })
+}
+
+/// The state and version of a stream in one municipality; version 0 means no such stream.
+pub async fn load<A: Aggregate>(
+    store: &dyn EventStore,
+    municipality: MunicipalityCode,
+    stream_id: &str,
+) -> Result<(A, u64), Status> {
+    let stored = store.read_stream(municipality, stream_id).await.map_err(from_store)?;
+    replay(&stored)
+}
+
+/// The state and version after stored events of one stream.
+pub fn replay<A: Aggregate>(stored: &[StoredEvent]) -> Result<(A, u64), Status> {
+    let version = stored.last().map(|e| e.version).unwrap_or(0);
+    let state = stored.iter().try_fold(A::default(), |state, e| decode::<A::Event>(e).map(|ev| state.evolve(&ev)))?;
+    Ok((state, version))
+}
+
+/// The domain event of a stored event.
+pub fn decode<E: DomainEvent>(stored: &StoredEvent) -> Result<E, Status> {
+    E::from_stored(&stored.event_type, stored.schema_version, &stored.payload).map_err(|e| {
+        tracing::error!(error = %e, position = stored.position, "unreadable stored event");
+        Status::internal("a stored event is unreadable")
+    })
+}

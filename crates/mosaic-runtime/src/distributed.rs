@@ -1,0 +1,79 @@
+//! One module per process: PostgreSQL for its store and read models, NATS JetStream between
+//! services.
+
+use std::sync::Arc;
+
+use mosaic_api::server::{bind, health, serve, shutdown_signal};
+use mosaic_auth::{KeySet, TokenVerifier};
+use mosaic_bus::relay::{Relay, RelayConfig};
+use mosaic_bus::stream::{StreamSettings, connect, jetstream};
+use mosaic_eventstore::{EventStore, SqlEventStore};
+use mosaic_projection::Source;
+use tonic::service::RoutesBuilder;
+use tracing::{info, warn};
+
+use crate::config::ServiceConfig;
+use crate::supervise::{Tasks, migrate};
+use crate::{Module, StartError};
+
+/// Runs `module` as its own service until SIGTERM or Ctrl-C.
+pub async fn run(module: &dyn Module) -> Result<(), StartError> {
+    let config = ServiceConfig::from_env()?;
+    let _telemetry = mosaic_telemetry::init(&format!("mosaic-{}", module.context()))?;
+    let verifier = Arc::new(TokenVerifier::new(
+        KeySet::from_jwks_file(&config.jwks)?,
+        config.issuer.clone(),
+        config.audience.clone(),
+    ));
+    let db = mosaic_db::connect(&config.database_url, config.db_max_connections).await?;
+    migrate(module, &db).await?;
+    let listener = bind(config.listen).await?;
+
+    let js = jetstream(connect(&config.nats_url, &format!("mosaic-{}", module.context())).await?);
+    let settings = StreamSettings { replicas: config.stream_replicas, ..Default::default() };
+    if let Err(e) = mosaic_bus::ensure_stream(&js, &settings).await {
+        // Not fatal: commands still succeed, the relay and consumers retry until NATS answers.
+        warn!(error = %e, "NATS is not reachable yet");
+    }
+
+    let mut tasks = Tasks::new();
+    let store: Option<Arc<dyn EventStore>> = if module.writes_events() {
+        let store: Arc<dyn EventStore> = Arc::new(SqlEventStore::open(db.clone(), module.context()).await?);
+        let relay = Relay::new(store.clone(), js.clone(), RelayConfig::default());
+        tasks.push(tokio::spawn(relay.run(tasks.stopping())));
+        Some(store)
+    } else {
+        None
+    };
+
+    let (reporter, health_service) = health(&[module.grpc_name()]).await;
+    let mut routes = RoutesBuilder::default();
+    module.add_routes(&mut routes, &db, store);
+    for projection in module.projections(&db) {
+        tasks.spawn_runner(projection, db.clone(), Source::JetStream(js.clone()), reporter.clone(), module.grpc_name());
+    }
+
+    info!(service = module.grpc_name(), listen = %config.listen, tls = config.tls.is_some(), "serving");
+    let served = serve(listener, routes.routes(), health_service, verifier, config.tls.clone(), shutdown_signal()).await;
+    tasks.stop().await;
+    db.close().await;
+    served.map_err(Into::into)
+}
+
+/// The whole `main` of a service binary: run, and on failure print one line and exit 1.
+pub fn main(module: &dyn Module) -> std::process::ExitCode {
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("mosaic-{}: cannot start the runtime: {e}", module.context());
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(module)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("mosaic-{}: {e}", module.context());
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

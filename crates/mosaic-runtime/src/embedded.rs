@@ -1,0 +1,121 @@
+//! Every module in one process: one port, one SQLite file per context in a data directory,
+//! consumers tailing the stores directly. What a newcomer runs first.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use mosaic_api::server::{TlsFiles, bind, health, serve};
+use mosaic_auth::{SigningKeys, TokenVerifier};
+use mosaic_db::Db;
+use mosaic_eventstore::{EventStore, SqlEventStore};
+use mosaic_projection::Source;
+use tokio::net::TcpListener;
+use tonic::service::RoutesBuilder;
+
+use crate::supervise::{Tasks, migrate};
+use crate::{Module, StartError, StoreMap};
+
+/// Where the embedded platform listens and keeps its data.
+#[derive(Debug, Clone)]
+pub struct EmbeddedOptions {
+    /// gRPC address.
+    pub listen: SocketAddr,
+    /// Directory of the SQLite files and the token keys (created if missing).
+    pub data_dir: PathBuf,
+    /// Serve TLS with these files.
+    pub tls: Option<TlsFiles>,
+}
+
+/// The folder under the data directory holding the token signing key and its JWKS.
+pub fn keys_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join("keys")
+}
+
+/// An embedded platform that is bound and ready to serve.
+pub struct Embedded {
+    listener: TcpListener,
+    addr: SocketAddr,
+    routes: RoutesBuilder,
+    health: tonic_health::pb::health_server::HealthServer<tonic_health::server::HealthService>,
+    verifier: Arc<TokenVerifier>,
+    tls: Option<TlsFiles>,
+    tasks: Tasks,
+    dbs: Vec<Db>,
+    /// The token keys of this data directory (to mint local tokens).
+    pub keys: SigningKeys,
+    /// Every context's event store.
+    pub stores: StoreMap,
+}
+
+impl Embedded {
+    /// Opens (or creates) the data directory, migrates every context's database, binds the
+    /// port and starts the consumers.
+    pub async fn start(modules: &[&dyn Module], options: EmbeddedOptions) -> Result<Self, StartError> {
+        let dir = &options.data_dir;
+        let data_dir_error = |e: std::io::Error| StartError::DataDir { path: dir.display().to_string(), reason: e.to_string() };
+        // Bind first: a port in use is reported before anything is written.
+        let listener = bind(options.listen).await?;
+        let addr = listener.local_addr().map_err(data_dir_error)?;
+        std::fs::create_dir_all(dir).map_err(data_dir_error)?;
+        let keys = SigningKeys::load_or_generate(keys_dir(dir))?;
+        let verifier = Arc::new(TokenVerifier::new(
+            keys.key_set(),
+            mosaic_auth::DEFAULT_ISSUER,
+            mosaic_auth::DEFAULT_AUDIENCE,
+        ));
+
+        let mut dbs = Vec::new();
+        let mut stores = StoreMap::new();
+        for module in modules {
+            let url = format!("sqlite://{}", dir.join(format!("{}.db", module.context())).display());
+            let db = mosaic_db::connect(&url, 8).await?;
+            migrate(*module, &db).await?;
+            if module.writes_events() {
+                let store: Arc<dyn EventStore> = Arc::new(SqlEventStore::open(db.clone(), module.context()).await?);
+                stores.insert(module.context(), store);
+            }
+            dbs.push(db);
+        }
+
+        let names: Vec<&str> = modules.iter().map(|m| m.grpc_name()).collect();
+        let (reporter, health) = health(&names).await;
+        let mut routes = RoutesBuilder::default();
+        let mut tasks = Tasks::new();
+        for (module, db) in modules.iter().zip(&dbs) {
+            module.add_routes(&mut routes, db, stores.get(module.context()).cloned());
+            for projection in module.projections(db) {
+                let mut contexts: Vec<&str> = projection.interests().iter().map(|i| i.context).collect();
+                contexts.dedup();
+                for context in contexts {
+                    if let Some(store) = stores.get(context) {
+                        tasks.spawn_runner(
+                            projection.clone(),
+                            db.clone(),
+                            Source::Store(store.clone()),
+                            reporter.clone(),
+                            module.grpc_name(),
+                        );
+                    }
+                }
+            }
+        }
+        Ok(Self { listener, addr, routes, health, verifier, tls: options.tls, tasks, dbs, keys, stores })
+    }
+
+    /// The address actually bound (useful with port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Serves until `shutdown` completes, then stops the consumers and closes the databases.
+    pub async fn serve(self, shutdown: impl Future<Output = ()> + Send) -> Result<(), StartError> {
+        let served = serve(self.listener, self.routes.routes(), self.health, self.verifier, self.tls, shutdown).await;
+        self.tasks.stop().await;
+        for db in &self.dbs {
+            db.close().await;
+        }
+        served.map_err(Into::into)
+    }
+}

@@ -1,0 +1,122 @@
+//! What every way of running shares: startup errors, migrations, and the background tasks
+//! (relays, projection runners) that stop with the server.
+
+use std::sync::Arc;
+
+use mosaic_db::Db;
+use mosaic_projection::{Projection, Runner, RunnerConfig, RunnerStatus, Source};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tonic_health::ServingStatus;
+use tonic_health::server::HealthReporter;
+use tracing::error;
+
+use crate::Module;
+
+/// Why a process could not start. Printed as one line; the process exits non-zero.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// An environment variable or flag is missing or malformed.
+    #[error("{variable} {reason}")]
+    Config {
+        /// The variable or flag.
+        variable: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The database URL is bad or the database unreachable.
+    #[error(transparent)]
+    Database(#[from] mosaic_db::DbConfigError),
+    /// The schema could not be brought up to date.
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The event store could not be opened.
+    #[error("event store: {0}")]
+    Store(#[from] mosaic_eventstore::StoreError),
+    /// NATS is misconfigured.
+    #[error(transparent)]
+    Bus(#[from] mosaic_bus::BusError),
+    /// Keys or tokens could not be loaded.
+    #[error("token keys: {0}")]
+    Keys(#[from] mosaic_auth::AuthError),
+    /// The server could not listen or failed.
+    #[error(transparent)]
+    Serve(#[from] mosaic_api::server::ServeError),
+    /// The data directory cannot be used.
+    #[error("data directory {path}: {reason}")]
+    DataDir {
+        /// The directory.
+        path: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// Telemetry could not start.
+    #[error(transparent)]
+    Telemetry(#[from] mosaic_telemetry::TelemetryError),
+}
+
+/// Brings a module's database up to date: event store (if it writes events), checkpoints and
+/// leases, then the module's own tables.
+pub(crate) async fn migrate(module: &dyn Module, db: &Db) -> Result<(), StartError> {
+    if module.writes_events() {
+        mosaic_eventstore::migrate(db).await?;
+    }
+    mosaic_projection::migrate(db).await?;
+    module.migrate(db).await?;
+    Ok(())
+}
+
+/// Background tasks that stop together.
+pub(crate) struct Tasks {
+    shutdown: watch::Sender<bool>,
+    handles: Vec<JoinHandle<()>>,
+}
+
+impl Tasks {
+    pub(crate) fn new() -> Self {
+        let (shutdown, _) = watch::channel(false);
+        Self { shutdown, handles: Vec::new() }
+    }
+
+    pub(crate) fn stopping(&self) -> watch::Receiver<bool> {
+        self.shutdown.subscribe()
+    }
+
+    pub(crate) fn push(&mut self, handle: JoinHandle<()>) {
+        self.handles.push(handle);
+    }
+
+    /// Starts a projection runner; if it stops on an event it cannot apply, the module's health
+    /// turns NOT_SERVING so an orchestrator or operator sees it.
+    pub(crate) fn spawn_runner(
+        &mut self,
+        projection: Arc<dyn Projection>,
+        db: Db,
+        source: Source,
+        health: HealthReporter,
+        grpc_name: &'static str,
+    ) {
+        let (handle, task) =
+            Runner::new(projection, db, source, RunnerConfig::default()).spawn(self.stopping());
+        let mut status = handle.watch();
+        self.push(tokio::spawn(async move {
+            while status.changed().await.is_ok() {
+                let current = status.borrow().clone();
+                if let RunnerStatus::Failed(reason) = current {
+                    error!(service = grpc_name, reason, "a projection stopped; service marked not serving");
+                    health.set_service_status(grpc_name, ServingStatus::NotServing).await;
+                    break;
+                }
+            }
+            let _ = task.await;
+        }));
+    }
+
+    /// Signals every task to stop and waits for them.
+    pub(crate) async fn stop(self) {
+        let _ = self.shutdown.send(true);
+        for handle in self.handles {
+            let _ = handle.await;
+        }
+    }
+}
