@@ -1,1 +1,2 @@
-//! placeholder
+//! Helpers for the end-to-end tests: start the platform, mint tokens, build clients.
+#![allow(missing_docs)]

@@ -16,10 +16,19 @@ use crate::config::ServiceConfig;
 use crate::supervise::{Tasks, migrate};
 use crate::{Module, StartError};
 
-/// Runs `module` as its own service until SIGTERM or Ctrl-C.
+/// Runs `module` as its own service, configured from the environment, until SIGTERM or Ctrl-C.
 pub async fn run(module: &dyn Module) -> Result<(), StartError> {
     let config = ServiceConfig::from_env()?;
     let _telemetry = mosaic_telemetry::init(&format!("mosaic-{}", module.context()))?;
+    run_with(module, config, shutdown_signal()).await
+}
+
+/// Runs `module` with an explicit configuration until `shutdown` completes.
+pub async fn run_with(
+    module: &dyn Module,
+    config: ServiceConfig,
+    shutdown: impl std::future::Future<Output = ()> + Send,
+) -> Result<(), StartError> {
     let verifier = Arc::new(TokenVerifier::new(
         KeySet::from_jwks_file(&config.jwks)?,
         config.issuer.clone(),
@@ -54,7 +63,7 @@ pub async fn run(module: &dyn Module) -> Result<(), StartError> {
     }
 
     info!(service = module.grpc_name(), listen = %config.listen, tls = config.tls.is_some(), "serving");
-    let served = serve(listener, routes.routes(), health_service, verifier, config.tls.clone(), shutdown_signal()).await;
+    let served = serve(listener, routes.routes(), health_service, verifier, config.tls.clone(), shutdown).await;
     tasks.stop().await;
     db.close().await;
     served.map_err(Into::into)

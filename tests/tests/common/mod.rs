@@ -1,0 +1,120 @@
+#![allow(dead_code, missing_docs, clippy::unwrap_used)]
+
+use std::net::SocketAddr;
+
+use mosaic_auth::{Role, SigningKeys, TokenSigner};
+use mosaic_proto::v1::insights_service_client::InsightsServiceClient;
+use mosaic_proto::v1::registry_service_client::RegistryServiceClient;
+use mosaic_proto::v1::{GetMunicipalityOverviewRequest, RegisterMunicipalityRequest};
+use mosaic_runtime::embedded::{Embedded, EmbeddedOptions};
+use mosaic_types::MunicipalityCode;
+use tonic::transport::Channel;
+use tonic::{Request, Status};
+
+pub const KASHIWA: &str = "122173";
+pub const CHIGASAKI: &str = "142077";
+
+pub fn code(s: &str) -> MunicipalityCode {
+    MunicipalityCode::parse(s).unwrap()
+}
+
+/// The embedded platform on a free port, served in the background.
+pub struct Platform {
+    pub addr: SocketAddr,
+    pub signer: TokenSigner,
+    pub stores: mosaic_runtime::StoreMap,
+    pub dir: tempfile::TempDir,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Platform {
+    pub async fn start() -> anyhow::Result<Self> {
+        telemetry();
+        let dir = tempfile::tempdir()?;
+        let options = EmbeddedOptions { listen: "127.0.0.1:0".parse()?, data_dir: dir.path().to_owned(), tls: None };
+        let embedded = Embedded::start(&mosaic::modules(), options).await?;
+        let addr = embedded.local_addr();
+        let signer = embedded.keys.signer(mosaic_auth::DEFAULT_ISSUER, mosaic_auth::DEFAULT_AUDIENCE)?;
+        let stores = embedded.stores.clone();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            embedded.serve(async { let _ = stopped.await; }).await.unwrap();
+        });
+        Ok(Self { addr, signer, stores, dir, stop: Some(stop), task: Some(task) })
+    }
+
+    pub async fn channel(&self) -> anyhow::Result<Channel> {
+        Ok(Channel::from_shared(format!("http://{}", self.addr))?.connect().await?)
+    }
+
+    pub fn token(&self, role: Role, municipality: Option<&str>) -> String {
+        self.signer.mint("tester", role, municipality.map(code), chrono::Duration::minutes(10)).unwrap()
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+pub fn authed<T>(body: T, token: &str, municipality: Option<&str>) -> Request<T> {
+    let mut request = Request::new(body);
+    request.metadata_mut().insert("authorization", format!("Bearer {token}").parse().unwrap());
+    if let Some(m) = municipality {
+        request.metadata_mut().insert(mosaic_auth::MUNICIPALITY_HEADER, m.parse().unwrap());
+    }
+    request
+}
+
+pub fn register(request_id: &str, code: &str) -> RegisterMunicipalityRequest {
+    RegisterMunicipalityRequest {
+        request_id: request_id.into(),
+        code: code.into(),
+        name: "柏市".into(),
+        prefecture: "千葉県".into(),
+        occurred_at: None,
+    }
+}
+
+/// The field names of a BadRequest detail.
+pub fn bad_fields(status: &Status) -> Vec<String> {
+    use tonic_types::StatusExt;
+    status
+        .get_details_bad_request()
+        .map(|b| b.field_violations.into_iter().map(|v| v.field).collect())
+        .unwrap_or_default()
+}
+
+pub async fn overview_eventually(
+    client: &mut InsightsServiceClient<Channel>,
+    token: &str,
+    municipality: &str,
+) -> anyhow::Result<mosaic_proto::v1::GetMunicipalityOverviewResponse> {
+    for _ in 0..300 {
+        match client.get_municipality_overview(authed(GetMunicipalityOverviewRequest {}, token, Some(municipality))).await {
+            Ok(r) => return Ok(r.into_inner()),
+            Err(s) if s.code() == tonic::Code::NotFound => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
+            Err(s) => return Err(s.into()),
+        }
+    }
+    anyhow::bail!("the overview never appeared")
+}
+
+pub type Registry = RegistryServiceClient<Channel>;
+pub type Insights = InsightsServiceClient<Channel>;
+
+pub fn signing_keys() -> SigningKeys {
+    SigningKeys::generate()
+}
+
+static TELEMETRY: std::sync::OnceLock<Option<mosaic_telemetry::TelemetryGuard>> = std::sync::OnceLock::new();
+
+/// Installs tracing once per test process, as the binaries do at start.
+pub fn telemetry() {
+    TELEMETRY.get_or_init(|| mosaic_telemetry::init("mosaic-test").ok());
+}
