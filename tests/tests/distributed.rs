@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use common::*;
 use mosaic_auth::{Role, SigningKeys};
-use mosaic_runtime::config::ServiceConfig;
 use mosaic_runtime::Module;
+use mosaic_runtime::config::ServiceConfig;
 use tonic::transport::Channel;
 
 struct Service {
@@ -20,7 +20,11 @@ struct Service {
     _db: mosaic_testkit::TestDatabase,
 }
 
-async fn start(module: &'static dyn Module, nats: &str, jwks: &std::path::Path) -> anyhow::Result<Service> {
+async fn start(
+    module: &'static dyn Module,
+    nats: &str,
+    jwks: &std::path::Path,
+) -> anyhow::Result<Service> {
     let db = mosaic_testkit::TestDatabase::new()?;
     let port = mosaic_testkit::free_port()?;
     let config = ServiceConfig {
@@ -36,7 +40,11 @@ async fn start(module: &'static dyn Module, nats: &str, jwks: &std::path::Path) 
     };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(async move {
-        mosaic_runtime::distributed::run_with(module, config, async { let _ = stopped.await; }).await.unwrap();
+        mosaic_runtime::distributed::run_with(module, config, async {
+            let _ = stopped.await;
+        })
+        .await
+        .unwrap();
     });
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     for _ in 0..200 {
@@ -45,15 +53,23 @@ async fn start(module: &'static dyn Module, nats: &str, jwks: &std::path::Path) 
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
-    Ok(Service { addr, stop, task, _db: db })
+    Ok(Service {
+        addr,
+        stop,
+        task,
+        _db: db,
+    })
 }
 
 async fn channel(service: &Service) -> anyhow::Result<Channel> {
-    Ok(Channel::from_shared(format!("http://{}", service.addr))?.connect().await?)
+    Ok(Channel::from_shared(format!("http://{}", service.addr))?
+        .connect()
+        .await?)
 }
 
 #[tokio::test]
-async fn a_registration_reaches_insights_over_nats_with_its_trace_even_across_an_outage() -> anyhow::Result<()> {
+async fn a_registration_reaches_insights_over_nats_with_its_trace_even_across_an_outage()
+-> anyhow::Result<()> {
     telemetry();
     let mut nats = mosaic_testkit::NatsServer::start()?;
     let keys_dir = tempfile::tempdir()?;
@@ -61,7 +77,12 @@ async fn a_registration_reaches_insights_over_nats_with_its_trace_even_across_an
     keys.write_to_dir(keys_dir.path())?;
     let jwks = keys_dir.path().join("jwks.json");
     let signer = keys.signer(mosaic_auth::DEFAULT_ISSUER, mosaic_auth::DEFAULT_AUDIENCE)?;
-    let operator = signer.mint("operator-1", Role::Operator, None, chrono::Duration::minutes(10))?;
+    let operator = signer.mint(
+        "operator-1",
+        Role::Operator,
+        None,
+        chrono::Duration::minutes(10),
+    )?;
 
     let registry = start(&mosaic_registry::Module, &nats.url(), &jwks).await?;
     let insights = start(&mosaic_insights::Module, &nats.url(), &jwks).await?;
@@ -71,25 +92,43 @@ async fn a_registration_reaches_insights_over_nats_with_its_trace_even_across_an
     // One trace: the caller's traceparent → the stored event → the NATS message.
     let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
     let mut request = authed(register("trace-1", KASHIWA), &operator, None);
-    request.metadata_mut().insert("traceparent", format!("00-{trace_id}-00f067aa0ba902b7-01").parse()?);
+    request.metadata_mut().insert(
+        "traceparent",
+        format!("00-{trace_id}-00f067aa0ba902b7-01").parse()?,
+    );
     registry_client.register_municipality(request).await?;
     let overview = overview_eventually(&mut insights_client, &operator, KASHIWA).await?;
     assert_eq!(overview.name, "柏市");
 
     let js = mosaic_bus::stream::jetstream(mosaic_bus::connect(&nats.url(), "test").await?);
     let message = js.get_stream("MOSAIC").await?.get_raw_message(1).await?;
-    assert_eq!(message.subject.as_str(), "mosaic.122173.registry.MunicipalityRegistered");
-    let traceparent = message.headers.get("traceparent").map(|v| v.as_str().to_owned()).unwrap_or_default();
+    assert_eq!(
+        message.subject.as_str(),
+        "mosaic.122173.registry.MunicipalityRegistered"
+    );
+    let traceparent = message
+        .headers
+        .get("traceparent")
+        .map(|v| v.as_str().to_owned())
+        .unwrap_or_default();
     assert_eq!(mosaic_telemetry::trace_id_of(&traceparent), Some(trace_id));
     let event = mosaic_bus::decode_event(&message.payload)?;
-    assert_eq!(message.headers.get("Nats-Msg-Id").map(|v| v.as_str().to_owned()), Some(event.event_id.to_string()));
+    assert_eq!(
+        message
+            .headers
+            .get("Nats-Msg-Id")
+            .map(|v| v.as_str().to_owned()),
+        Some(event.event_id.to_string())
+    );
 
     // NATS stops: commands still succeed; once it is back, the event arrives.
     nats.stop();
     let mut chigasaki = register("outage-1", CHIGASAKI);
     chigasaki.name = "茅ヶ崎市".into();
     chigasaki.prefecture = "神奈川県".into();
-    registry_client.register_municipality(authed(chigasaki, &operator, None)).await?;
+    registry_client
+        .register_municipality(authed(chigasaki, &operator, None))
+        .await?;
     tokio::time::sleep(Duration::from_millis(500)).await;
     nats.resume()?;
     let overview = overview_eventually(&mut insights_client, &operator, CHIGASAKI).await?;

@@ -41,7 +41,10 @@ where
     R: prost::Message + Default,
 {
     if let Some(idem) = &ctx.idempotency
-        && let Some(first) = store.idempotent_result(ctx.municipality, idem).await.map_err(from_store)?
+        && let Some(first) = store
+            .idempotent_result(ctx.municipality, idem)
+            .await
+            .map_err(from_store)?
     {
         return decode_answer(&first);
     }
@@ -60,8 +63,15 @@ where
     let request = AppendRequest {
         municipality: ctx.municipality,
         stream_id: exec.stream_id,
-        expected: if version == 0 { ExpectedVersion::NoStream } else { ExpectedVersion::Exact(version) },
-        events: events.iter().map(|e| new_event(e, exec.occurred_at)).collect::<Result<_, _>>()?,
+        expected: if version == 0 {
+            ExpectedVersion::NoStream
+        } else {
+            ExpectedVersion::Exact(version)
+        },
+        events: events
+            .iter()
+            .map(|e| new_event(e, exec.occurred_at))
+            .collect::<Result<_, _>>()?,
         meta: ctx.meta(),
         response: Some(serde_json::json!({ "proto": STANDARD.encode(answer.encode_to_vec()) })),
     };
@@ -79,12 +89,14 @@ fn decode_answer<R: prost::Message + Default>(first: &Committed) -> Result<R, St
         .and_then(|p| p.as_str())
         .and_then(|p| STANDARD.decode(p).ok())
         .ok_or_else(|| Status::internal("the first answer to this request_id was not kept"))?;
-    R::decode(bytes.as_slice()).map_err(|_| Status::internal("the first answer to this request_id is unreadable"))
+    R::decode(bytes.as_slice())
+        .map_err(|_| Status::internal("the first answer to this request_id is unreadable"))
 }
 
 fn new_event<E: DomainEvent>(event: &E, occurred_at: DateTime<Utc>) -> Result<NewEvent, Status> {
-    let (event_type, payload) =
-        event.to_stored().map_err(|e| Status::internal(format!("cannot encode event: {e}")))?;
+    let (event_type, payload) = event
+        .to_stored()
+        .map_err(|e| Status::internal(format!("cannot encode event: {e}")))?;
     Ok(NewEvent {
         event_id: EventId::new(),
         schema_version: E::schema_version(&event_type),
@@ -100,14 +112,19 @@ pub async fn load<A: Aggregate>(
     municipality: MunicipalityCode,
     stream_id: &str,
 ) -> Result<(A, u64), Status> {
-    let stored = store.read_stream(municipality, stream_id).await.map_err(from_store)?;
+    let stored = store
+        .read_stream(municipality, stream_id)
+        .await
+        .map_err(from_store)?;
     replay(&stored)
 }
 
 /// The state and version after stored events of one stream.
 pub fn replay<A: Aggregate>(stored: &[StoredEvent]) -> Result<(A, u64), Status> {
     let version = stored.last().map(|e| e.version).unwrap_or(0);
-    let state = stored.iter().try_fold(A::default(), |state, e| decode::<A::Event>(e).map(|ev| state.evolve(&ev)))?;
+    let state = stored.iter().try_fold(A::default(), |state, e| {
+        decode::<A::Event>(e).map(|ev| state.evolve(&ev))
+    })?;
     Ok((state, version))
 }
 

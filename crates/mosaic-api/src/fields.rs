@@ -28,7 +28,11 @@ impl FieldErrors {
     }
 
     /// Keeps the value of a parse, or records its error against `field`.
-    pub fn take<T, E: std::fmt::Display>(&mut self, field: &str, parsed: Result<T, E>) -> Option<T> {
+    pub fn take<T, E: std::fmt::Display>(
+        &mut self,
+        field: &str,
+        parsed: Result<T, E>,
+    ) -> Option<T> {
         match parsed {
             Ok(v) => Some(v),
             Err(e) => {
@@ -67,7 +71,11 @@ impl FieldErrors {
         for (field, description) in self.violations {
             details.add_bad_request_violation(field, description);
         }
-        Err(Status::with_error_details(Code::InvalidArgument, summary, details))
+        Err(Status::with_error_details(
+            Code::InvalidArgument,
+            summary,
+            details,
+        ))
     }
 }
 
@@ -75,5 +83,8 @@ impl FieldErrors {
 pub fn invalid(field: &str, description: impl Into<String>) -> Status {
     let mut errors = FieldErrors::new();
     errors.add(field, description);
-    errors.finish().err().unwrap_or_else(|| Status::invalid_argument(field.to_owned()))
+    errors
+        .finish()
+        .err()
+        .unwrap_or_else(|| Status::invalid_argument(field.to_owned()))
 }

@@ -68,7 +68,10 @@ fn encode(key: &str) -> String {
 
 fn decode(token: &str) -> Option<String> {
     let bytes = URL_SAFE_NO_PAD.decode(token).ok()?;
-    String::from_utf8(bytes).ok()?.strip_prefix(TOKEN_PREFIX).map(str::to_owned)
+    String::from_utf8(bytes)
+        .ok()?
+        .strip_prefix(TOKEN_PREFIX)
+        .map(str::to_owned)
 }
 
 #[cfg(test)]

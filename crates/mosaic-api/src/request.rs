@@ -63,9 +63,17 @@ impl RequestContext {
     ) -> Result<Self, Status> {
         let mut ctx = Self::query(request)?;
         if request_id.is_empty() {
-            errors.add("request_id", "is required: a retry with the same value returns the first answer");
-        } else if request_id.len() > MAX_REQUEST_ID || !request_id.bytes().all(|b| b.is_ascii_graphic()) {
-            errors.add("request_id", format!("must be 1 to {MAX_REQUEST_ID} visible ASCII characters"));
+            errors.add(
+                "request_id",
+                "is required: a retry with the same value returns the first answer",
+            );
+        } else if request_id.len() > MAX_REQUEST_ID
+            || !request_id.bytes().all(|b| b.is_ascii_graphic())
+        {
+            errors.add(
+                "request_id",
+                format!("must be 1 to {MAX_REQUEST_ID} visible ASCII characters"),
+            );
         } else {
             let hash = Sha256::digest(request.get_ref().encode_to_vec());
             ctx.idempotency = Some(Idempotency {

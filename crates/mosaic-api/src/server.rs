@@ -44,20 +44,28 @@ pub struct TlsFiles {
 
 /// Binds the listening socket first, so "port in use" is a clear startup error.
 pub async fn bind(addr: SocketAddr) -> Result<TcpListener, ServeError> {
-    TcpListener::bind(addr).await.map_err(|e| ServeError::Bind { addr, reason: e.to_string() })
+    TcpListener::bind(addr).await.map_err(|e| ServeError::Bind {
+        addr,
+        reason: e.to_string(),
+    })
 }
 
 /// A health service with every named service marked serving; the reporter lets the process
 /// mark one not serving (e.g. when a projection stops).
 pub async fn health(
     services: &[&str],
-) -> (HealthReporter, tonic_health::pb::health_server::HealthServer<tonic_health::server::HealthService>) {
+) -> (
+    HealthReporter,
+    tonic_health::pb::health_server::HealthServer<tonic_health::server::HealthService>,
+) {
     let reporter = HealthReporter::new();
     let service = tonic_health::pb::health_server::HealthServer::new(
         tonic_health::server::HealthService::from_health_reporter(reporter.clone()),
     );
     for name in services {
-        reporter.set_service_status(*name, ServingStatus::Serving).await;
+        reporter
+            .set_service_status(*name, ServingStatus::Serving)
+            .await;
     }
     (reporter, service)
 }
@@ -85,12 +93,17 @@ where
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1alpha()
         .map_err(|e| ServeError::Transport(e.to_string()))?;
-    let routes = routes.add_service(health).add_service(reflection_v1).add_service(reflection_v1alpha);
+    let routes = routes
+        .add_service(health)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha);
 
     let mut builder = Server::builder();
     if let Some(files) = tls {
-        let cert = std::fs::read(&files.cert).map_err(|e| ServeError::Tls(format!("{}: {e}", files.cert.display())))?;
-        let key = std::fs::read(&files.key).map_err(|e| ServeError::Tls(format!("{}: {e}", files.key.display())))?;
+        let cert = std::fs::read(&files.cert)
+            .map_err(|e| ServeError::Tls(format!("{}: {e}", files.cert.display())))?;
+        let key = std::fs::read(&files.key)
+            .map_err(|e| ServeError::Tls(format!("{}: {e}", files.key.display())))?;
         builder = builder
             .tls_config(ServerTlsConfig::new().identity(Identity::from_pem(cert, key)))
             .map_err(|e| ServeError::Tls(e.to_string()))?;

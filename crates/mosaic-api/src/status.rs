@@ -9,7 +9,11 @@ use crate::fields::invalid;
 /// `request_id` is `INVALID_ARGUMENT`, anything else is `UNAVAILABLE` with details only in logs.
 pub fn from_store(error: StoreError) -> Status {
     match error {
-        StoreError::Conflict { stream_id, expected, actual } => Status::aborted(format!(
+        StoreError::Conflict {
+            stream_id,
+            expected,
+            actual,
+        } => Status::aborted(format!(
             "{stream_id} changed concurrently (expected version {expected}, found {actual}); read it again and retry"
         )),
         StoreError::IdempotencyMismatch { .. } => {

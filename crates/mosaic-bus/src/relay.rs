@@ -66,7 +66,11 @@ impl Relay {
         let mut backoff = Duration::from_millis(100);
         while !*shutdown.borrow() {
             if !leader || renewed.elapsed() > self.config.lease_ttl / 3 {
-                match self.store.try_lease(&lease, &self.config.holder, self.config.lease_ttl).await {
+                match self
+                    .store
+                    .try_lease(&lease, &self.config.holder, self.config.lease_ttl)
+                    .await
+                {
                     Ok(now_leader) => {
                         if now_leader && !leader {
                             info!(lease, holder = self.config.holder, "relay is active");
@@ -80,7 +84,11 @@ impl Relay {
                     }
                 }
             }
-            let published = if leader { self.publish_pending().await } else { Ok(0) };
+            let published = if leader {
+                self.publish_pending().await
+            } else {
+                Ok(0)
+            };
             let wait = match published {
                 Ok(n) if n == self.config.batch as usize => {
                     backoff = Duration::from_millis(100);
@@ -88,7 +96,11 @@ impl Relay {
                 }
                 Ok(_) => {
                     backoff = Duration::from_millis(100);
-                    if leader { self.config.poll } else { self.config.lease_ttl / 3 }
+                    if leader {
+                        self.config.poll
+                    } else {
+                        self.config.lease_ttl / 3
+                    }
                 }
                 Err(e) => {
                     warn!(error = %e, retry_in = ?backoff, "relay could not publish; events stay in the outbox");
@@ -124,8 +136,13 @@ impl Relay {
             .mark_published(&positions)
             .await
             .map_err(|e| BusError::JetStream(format!("marking the outbox: {e}")))?;
-        let keep = chrono::Duration::from_std(self.config.keep_published).unwrap_or(chrono::Duration::days(1));
-        if let Err(e) = self.store.purge_published(mosaic_types::now_utc() - keep).await {
+        let keep = chrono::Duration::from_std(self.config.keep_published)
+            .unwrap_or(chrono::Duration::days(1));
+        if let Err(e) = self
+            .store
+            .purge_published(mosaic_types::now_utc() - keep)
+            .await
+        {
             warn!(error = %e, "cannot purge the published outbox");
         }
         Ok(batch.len())
@@ -144,7 +161,9 @@ async fn publish_all(js: &jetstream::Context, events: &[StoredEvent]) -> Result<
             .map_err(|e| BusError::JetStream(e.to_string()))?;
         acks.push(ack.into_future());
     }
-    try_join_all(acks).await.map_err(|e| BusError::JetStream(e.to_string()))?;
+    try_join_all(acks)
+        .await
+        .map_err(|e| BusError::JetStream(e.to_string()))?;
     Ok(())
 }
 
@@ -161,7 +180,12 @@ pub async fn republish_range(
     let mut sent = 0;
     while after < to {
         let batch = store
-            .read_log(&LogQuery { after, limit: 500, up_to: Some(to), ..Default::default() })
+            .read_log(&LogQuery {
+                after,
+                limit: 500,
+                up_to: Some(to),
+                ..Default::default()
+            })
             .await
             .map_err(|e| BusError::JetStream(format!("reading the log: {e}")))?;
         let Some(last) = batch.last() else { break };

@@ -34,7 +34,11 @@ pub struct StreamSettings {
 
 impl Default for StreamSettings {
     fn default() -> Self {
-        Self { replicas: 1, duplicate_window: Duration::from_secs(120), max_age: Duration::ZERO }
+        Self {
+            replicas: 1,
+            duplicate_window: Duration::from_secs(120),
+            max_age: Duration::ZERO,
+        }
     }
 }
 
@@ -42,7 +46,9 @@ impl Default for StreamSettings {
 /// reconnecting in the background, and commands still succeed because events wait in the outbox.
 pub async fn connect(url: &str, name: &str) -> Result<async_nats::Client, BusError> {
     if !(url.starts_with("nats://") || url.starts_with("tls://")) {
-        return Err(BusError::BadUrl(format!("{url:?} (expected nats://host:port)")));
+        return Err(BusError::BadUrl(format!(
+            "{url:?} (expected nats://host:port)"
+        )));
     }
     async_nats::ConnectOptions::new()
         .name(name)

@@ -6,9 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::jetstream;
+use mosaic_bus::decode_event;
 use mosaic_bus::relay::{Relay, RelayConfig, republish_range};
 use mosaic_bus::stream::{StreamSettings, connect, ensure_stream, jetstream};
-use mosaic_bus::decode_event;
 use mosaic_eventstore::{
     AppendRequest, CommandMeta, EventStore, ExpectedVersion, NewEvent, SqlEventStore,
 };
@@ -25,14 +25,22 @@ async fn postgres_store() -> anyhow::Result<Setup> {
     let pg = mosaic_testkit::TestDatabase::new()?;
     let db = mosaic_db::connect(pg.url(), 20).await?;
     mosaic_eventstore::migrate(&db).await?;
-    Ok(Setup { store: Arc::new(SqlEventStore::open(db, "registry").await?), _pg: Some(pg), _lite: None })
+    Ok(Setup {
+        store: Arc::new(SqlEventStore::open(db, "registry").await?),
+        _pg: Some(pg),
+        _lite: None,
+    })
 }
 
 async fn sqlite_store() -> anyhow::Result<Setup> {
     let lite = mosaic_testkit::TestSqlite::new()?;
     let db = mosaic_db::connect(&lite.url("registry"), 4).await?;
     mosaic_eventstore::migrate(&db).await?;
-    Ok(Setup { store: Arc::new(SqlEventStore::open(db, "registry").await?), _pg: None, _lite: Some(lite) })
+    Ok(Setup {
+        store: Arc::new(SqlEventStore::open(db, "registry").await?),
+        _pg: None,
+        _lite: Some(lite),
+    })
 }
 
 async fn append_many(store: &SqlEventStore, batch: &str, n: u64) -> anyhow::Result<()> {
@@ -59,7 +67,9 @@ async fn append_many(store: &SqlEventStore, batch: &str, n: u64) -> anyhow::Resu
                     correlation_id: uuid::Uuid::now_v7(),
                     causation_id: None,
                     idempotency: None,
-                    trace_context: Some("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".into()),
+                    trace_context: Some(
+                        "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".into(),
+                    ),
                 },
                 response: None,
             })
@@ -78,7 +88,11 @@ fn config(holder: &str) -> RelayConfig {
     }
 }
 
-fn spawn_relay(store: &Arc<SqlEventStore>, js: &jetstream::Context, holder: &str) -> (watch::Sender<bool>, tokio::task::JoinHandle<()>) {
+fn spawn_relay(
+    store: &Arc<SqlEventStore>,
+    js: &jetstream::Context,
+    holder: &str,
+) -> (watch::Sender<bool>, tokio::task::JoinHandle<()>) {
     let (stop, stopped) = watch::channel(false);
     let relay = Relay::new(store.clone(), js.clone(), config(holder));
     (stop, tokio::spawn(relay.run(stopped)))
@@ -95,19 +109,33 @@ async fn wait_until_outbox_empty(store: &SqlEventStore) -> anyhow::Result<()> {
 }
 
 /// Every event exactly once, in position order.
-async fn assert_stream_holds_log_once(js: &jetstream::Context, store: &SqlEventStore, n: u64) -> anyhow::Result<()> {
+async fn assert_stream_holds_log_once(
+    js: &jetstream::Context,
+    store: &SqlEventStore,
+    n: u64,
+) -> anyhow::Result<()> {
     let mut stream = js.get_stream("MOSAIC").await?;
     let info = stream.info().await?.clone();
-    assert_eq!(info.state.messages, n, "the stream holds each event exactly once");
+    assert_eq!(
+        info.state.messages, n,
+        "the stream holds each event exactly once"
+    );
     let mut seen = HashSet::new();
     let mut last_position = 0;
     for seq in info.state.first_sequence..=info.state.last_sequence {
         let msg = stream.get_raw_message(seq).await?;
         let event = decode_event(&msg.payload)?;
         assert!(seen.insert(event.event_id), "duplicate {}", event.event_id);
-        assert!(event.position > last_position, "out of order at {}", event.position);
+        assert!(
+            event.position > last_position,
+            "out of order at {}",
+            event.position
+        );
         last_position = event.position;
-        assert_eq!(msg.subject.as_str(), "mosaic.122173.registry.ResidentRegistered");
+        assert_eq!(
+            msg.subject.as_str(),
+            "mosaic.122173.registry.ResidentRegistered"
+        );
         assert!(msg.headers.get("traceparent").is_some());
     }
     assert_eq!(last_position, store.head().await?);
@@ -115,7 +143,8 @@ async fn assert_stream_holds_log_once(js: &jetstream::Context, store: &SqlEventS
 }
 
 #[tokio::test]
-async fn a_relay_killed_mid_batch_and_restarted_loses_and_duplicates_nothing() -> anyhow::Result<()> {
+async fn a_relay_killed_mid_batch_and_restarted_loses_and_duplicates_nothing() -> anyhow::Result<()>
+{
     let nats = mosaic_testkit::NatsServer::start()?;
     let js = jetstream(connect(&nats.url(), "test").await?);
     ensure_stream(&js, &StreamSettings::default()).await?;
@@ -162,7 +191,10 @@ async fn commands_succeed_while_nats_is_down_and_arrive_after_it_returns() -> an
     nats.stop();
     append_many(&store, "during", 200).await?; // appends do not depend on NATS
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(!store.outbox_pending(1).await?.is_empty(), "nothing can be published while NATS is down");
+    assert!(
+        !store.outbox_pending(1).await?.is_empty(),
+        "nothing can be published while NATS is down"
+    );
 
     nats.resume()?;
     wait_until_outbox_empty(&store).await?;
@@ -183,7 +215,11 @@ async fn only_one_of_two_relays_publishes() -> anyhow::Result<()> {
     let (stop_b, b) = spawn_relay(&store, &js, "b");
     append_many(&store, "a", 300).await?;
     wait_until_outbox_empty(&store).await?;
-    assert!(!store.try_lease("relay:registry", "c", Duration::from_secs(1)).await?);
+    assert!(
+        !store
+            .try_lease("relay:registry", "c", Duration::from_secs(1))
+            .await?
+    );
     stop_a.send(true)?;
     stop_b.send(true)?;
     a.await?;

@@ -10,7 +10,9 @@ use crate::Db;
 #[derive(Debug, thiserror::Error)]
 pub enum DbConfigError {
     /// The URL is neither `postgres://…` nor `sqlite:…`, or does not parse.
-    #[error("database URL is not usable ({0}); expected postgres://user@host:port/db or sqlite://path/file.db")]
+    #[error(
+        "database URL is not usable ({0}); expected postgres://user@host:port/db or sqlite://path/file.db"
+    )]
     BadUrl(String),
     /// The server could not be reached or refused the connection.
     #[error("cannot connect to the database: {0}")]
@@ -49,14 +51,19 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<Db, DbConfigErro
             .map_err(|e| DbConfigError::Unreachable(e.to_string()))?;
         Ok(Db::Sqlite(pool))
     } else {
-        Err(DbConfigError::BadUrl(format!("unknown scheme in {:?}", redact(url))))
+        Err(DbConfigError::BadUrl(format!(
+            "unknown scheme in {:?}",
+            redact(url)
+        )))
     }
 }
 
 /// Drops any password from a URL before it reaches a message.
 fn redact(url: &str) -> String {
     match (url.find("://"), url.find('@')) {
-        (Some(scheme), Some(at)) if at > scheme => format!("{}://***{}", &url[..scheme], &url[at..]),
+        (Some(scheme), Some(at)) if at > scheme => {
+            format!("{}://***{}", &url[..scheme], &url[at..])
+        }
         _ => url.to_owned(),
     }
 }

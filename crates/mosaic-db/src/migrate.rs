@@ -16,7 +16,11 @@ pub struct Migrations {
 
 /// Applies an owner's pending migrations to the database.
 pub async fn run_migrations(db: &Db, migrations: Migrations) -> Result<(), MigrateError> {
-    let Migrations { table, mut postgres, mut sqlite } = migrations;
+    let Migrations {
+        table,
+        mut postgres,
+        mut sqlite,
+    } = migrations;
     match db {
         Db::Postgres(pool) => {
             postgres.dangerous_set_table_name(table);

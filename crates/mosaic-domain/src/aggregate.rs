@@ -20,5 +20,7 @@ pub trait Aggregate: Default + Clone + Debug {
 
 /// The state after a sequence of events.
 pub fn fold<'a, A: Aggregate + 'a>(events: impl IntoIterator<Item = &'a A::Event>) -> A {
-    events.into_iter().fold(A::default(), |state, event| state.evolve(event))
+    events
+        .into_iter()
+        .fold(A::default(), |state, event| state.evolve(event))
 }

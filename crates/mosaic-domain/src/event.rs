@@ -34,7 +34,9 @@ pub trait DomainEvent: Serialize + DeserializeOwned + Clone + Debug + PartialEq 
     /// The stored type name and payload of this event.
     fn to_stored(&self) -> Result<(String, serde_json::Value), EventCodecError> {
         let value = serde_json::to_value(self).map_err(|_| EventCodecError::Shape)?;
-        let serde_json::Value::Object(mut map) = value else { return Err(EventCodecError::Shape) };
+        let serde_json::Value::Object(mut map) = value else {
+            return Err(EventCodecError::Shape);
+        };
         let Some(serde_json::Value::String(event_type)) = map.remove("type") else {
             return Err(EventCodecError::Shape);
         };

@@ -3,7 +3,9 @@ use crate::{Aggregate, fold};
 /// The start of a given/when/then test: the events that already happened.
 pub fn given<A: Aggregate>(events: impl IntoIterator<Item = A::Event>) -> Given<A> {
     let events: Vec<A::Event> = events.into_iter().collect();
-    Given { state: fold(&events) }
+    Given {
+        state: fold(&events),
+    }
 }
 
 /// A state built from past events, ready for a command.
@@ -32,7 +34,10 @@ impl<A: Aggregate> Then<A> {
         let expected: Vec<A::Event> = expected.into_iter().collect();
         match self.result {
             Ok(events) => assert_eq!(events, expected, "events of {:?}", self.command),
-            Err(e) => panic!("{:?} was refused ({e}), expected {expected:?}", self.command),
+            Err(e) => panic!(
+                "{:?} was refused ({e}), expected {expected:?}",
+                self.command
+            ),
         }
     }
 
@@ -40,7 +45,10 @@ impl<A: Aggregate> Then<A> {
     #[track_caller]
     pub fn then_error(self, expected: A::Error) {
         match self.result {
-            Ok(events) => panic!("{:?} caused {events:?}, expected refusal {expected:?}", self.command),
+            Ok(events) => panic!(
+                "{:?} caused {events:?}, expected refusal {expected:?}",
+                self.command
+            ),
             Err(e) => assert_eq!(e, expected, "refusal of {:?}", self.command),
         }
     }

@@ -12,7 +12,9 @@ use mosaic_types::now_utc;
 use sqlx::types::Json;
 
 use crate::sql_store::{IDEMPOTENCY_SELECT, IdempotencyRow};
-use crate::{EventStore, AppendOutcome, AppendRequest, Committed, ExpectedVersion, SqlEventStore, StoreError};
+use crate::{
+    AppendOutcome, AppendRequest, Committed, EventStore, ExpectedVersion, SqlEventStore, StoreError,
+};
 
 /// How often an append with [`ExpectedVersion::Any`] retries after losing a race.
 const ANY_VERSION_RETRIES: usize = 5;
@@ -70,7 +72,9 @@ async fn append_once(
 
     let count = request.events.len() as i64;
     let written = if count == 0 {
-        record_result(&mut tx, request, None, actual).await.map(|_| None)
+        record_result(&mut tx, request, None, actual)
+            .await
+            .map(|_| None)
     } else {
         insert_events(&mut tx, store.context(), request, actual).await
     };
@@ -147,7 +151,9 @@ async fn earlier_result(
     request: &AppendRequest,
 ) -> Result<AppendOutcome, StoreError> {
     let Some(idem) = &request.meta.idempotency else {
-        return Err(StoreError::Corrupt("idempotency lookup without a key".into()));
+        return Err(StoreError::Corrupt(
+            "idempotency lookup without a key".into(),
+        ));
     };
     let row: Option<IdempotencyRow> = on_db!(&store.db, pool => {
         sqlx::query_as(IDEMPOTENCY_SELECT)
@@ -157,8 +163,12 @@ async fn earlier_result(
             .await?
     });
     match row {
-        Some(row) if row.request_hash == idem.request_hash => Ok(AppendOutcome::Duplicate(row.committed())),
-        Some(_) => Err(StoreError::IdempotencyMismatch { key: idem.key.clone() }),
+        Some(row) if row.request_hash == idem.request_hash => {
+            Ok(AppendOutcome::Duplicate(row.committed()))
+        }
+        Some(_) => Err(StoreError::IdempotencyMismatch {
+            key: idem.key.clone(),
+        }),
         // The claim was rolled back between our insert and this read: the first attempt failed,
         // so this one may simply be tried again by the caller.
         None => Err(StoreError::Conflict {
@@ -175,7 +185,9 @@ async fn record_result(
     positions: Option<(u64, u64)>,
     version: u64,
 ) -> Result<(), sqlx::Error> {
-    let Some(idem) = &request.meta.idempotency else { return Ok(()) };
+    let Some(idem) = &request.meta.idempotency else {
+        return Ok(());
+    };
     on_tx!(tx, t => {
         sqlx::query(
             "UPDATE idempotency SET first_position = $1, last_position = $2, version = $3, \
@@ -243,10 +255,22 @@ async fn insert_postgres(
     let n = request.events.len() as i64;
     let meta = &request.meta;
     let ids: Vec<uuid::Uuid> = request.events.iter().map(|e| e.event_id.0).collect();
-    let types: Vec<&str> = request.events.iter().map(|e| e.event_type.as_str()).collect();
-    let schemas: Vec<i32> = request.events.iter().map(|e| e.schema_version as i32).collect();
+    let types: Vec<&str> = request
+        .events
+        .iter()
+        .map(|e| e.event_type.as_str())
+        .collect();
+    let schemas: Vec<i32> = request
+        .events
+        .iter()
+        .map(|e| e.schema_version as i32)
+        .collect();
     let occurred: Vec<_> = request.events.iter().map(|e| e.occurred_at).collect();
-    let payloads: Vec<String> = request.events.iter().map(|e| e.payload.to_string()).collect();
+    let payloads: Vec<String> = request
+        .events
+        .iter()
+        .map(|e| e.payload.to_string())
+        .collect();
     let base: i64 = sqlx::query_scalar(PG_APPEND)
         .bind(n)
         .bind(request.municipality.as_str())

@@ -66,7 +66,8 @@ pub(crate) struct EventRow {
 impl TryFrom<EventRow> for StoredEvent {
     type Error = StoreError;
     fn try_from(r: EventRow) -> Result<Self, StoreError> {
-        let corrupt = |what: &str| StoreError::Corrupt(format!("{what} at position {}", r.position));
+        let corrupt =
+            |what: &str| StoreError::Corrupt(format!("{what} at position {}", r.position));
         Ok(StoredEvent {
             position: u64::try_from(r.position).map_err(|_| corrupt("negative position"))?,
             event_id: EventId(r.event_id),
@@ -108,7 +109,10 @@ impl IdempotencyRow {
     pub(crate) fn committed(self) -> Committed {
         Committed {
             stream_id: self.stream_id,
-            positions: self.first_position.zip(self.last_position).map(|(a, b)| (a as u64, b as u64)),
+            positions: self
+                .first_position
+                .zip(self.last_position)
+                .map(|(a, b)| (a as u64, b as u64)),
             version: self.version.unwrap_or(0) as u64,
             response: self.response.map(|j| j.0),
         }
@@ -125,7 +129,11 @@ impl SqlEventStore {
             sqlx::query_scalar("SELECT position FROM log_head WHERE id = 1").fetch_one(pool).await?
         });
         let (tx, _) = watch::channel(head as u64);
-        Ok(Self { db, context: context.into(), head: tx })
+        Ok(Self {
+            db,
+            context: context.into(),
+            head: tx,
+        })
     }
 
     /// The database under the store (projections of the same service share it).
@@ -157,7 +165,11 @@ impl EventStore for SqlEventStore {
     )]
     async fn append(&self, request: AppendRequest) -> Result<AppendOutcome, StoreError> {
         let outcome = append::append(self, request).await?;
-        if let AppendOutcome::Appended(Committed { positions: Some((_, last)), .. }) = &outcome {
+        if let AppendOutcome::Appended(Committed {
+            positions: Some((_, last)),
+            ..
+        }) = &outcome
+        {
             self.advance_head(*last);
         }
         Ok(outcome)
@@ -180,7 +192,9 @@ impl EventStore for SqlEventStore {
             // append's own claim decides.
             Some(row) if row.version.is_none() => Ok(None),
             Some(row) if row.request_hash != idempotency.request_hash => {
-                Err(StoreError::IdempotencyMismatch { key: idempotency.key.clone() })
+                Err(StoreError::IdempotencyMismatch {
+                    key: idempotency.key.clone(),
+                })
             }
             other => Ok(other.map(IdempotencyRow::committed)),
         }

@@ -5,8 +5,8 @@ use crate::StoredEvent;
 pub trait Upcaster: Send + Sync {
     /// The stored type name this upcaster handles.
     fn event_type(&self) -> &str;
-    /// The schema version it reads; it produces `from_version + 1`.
-    fn from_version(&self) -> u32;
+    /// The schema version it reads; it produces `reads_version + 1`.
+    fn reads_version(&self) -> u32;
     /// Transforms the payload one version up.
     fn upcast(&self, payload: serde_json::Value) -> serde_json::Value;
 }
@@ -29,11 +29,9 @@ impl Upcasters {
 
     /// Upcasts an event to the newest schema version known.
     pub fn apply(&self, mut event: StoredEvent) -> StoredEvent {
-        while let Some(step) = self
-            .0
-            .iter()
-            .find(|s| s.event_type() == event.event_type && s.from_version() == event.schema_version)
-        {
+        while let Some(step) = self.0.iter().find(|s| {
+            s.event_type() == event.event_type && s.reads_version() == event.schema_version
+        }) {
             let payload = std::mem::take(&mut event.payload);
             event.payload = step.upcast(payload);
             event.schema_version += 1;

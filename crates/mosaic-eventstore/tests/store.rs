@@ -14,9 +14,20 @@ use mosaic_eventstore::{AppendOutcome, EventStore, ExpectedVersion, LogQuery, St
 async fn appending_at_a_stale_version_is_a_conflict_and_writes_nothing() -> anyhow::Result<()> {
     for f in both().await? {
         let s = &f.store;
-        s.append(request(kashiwa(), "resident-1", ExpectedVersion::NoStream, vec![event("A", 1)])).await?;
+        s.append(request(
+            kashiwa(),
+            "resident-1",
+            ExpectedVersion::NoStream,
+            vec![event("A", 1)],
+        ))
+        .await?;
         let err = s
-            .append(request(kashiwa(), "resident-1", ExpectedVersion::NoStream, vec![event("B", 2)]))
+            .append(request(
+                kashiwa(),
+                "resident-1",
+                ExpectedVersion::NoStream,
+                vec![event("B", 2)],
+            ))
             .await
             .unwrap_err();
         assert!(
@@ -25,10 +36,19 @@ async fn appending_at_a_stale_version_is_a_conflict_and_writes_nothing() -> anyh
             f.backend
         );
         let err = s
-            .append(request(kashiwa(), "resident-1", ExpectedVersion::Exact(3), vec![event("B", 2)]))
+            .append(request(
+                kashiwa(),
+                "resident-1",
+                ExpectedVersion::Exact(3),
+                vec![event("B", 2)],
+            ))
             .await
             .unwrap_err();
-        assert!(matches!(err, StoreError::Conflict { actual: 1, .. }), "{}", f.backend);
+        assert!(
+            matches!(err, StoreError::Conflict { actual: 1, .. }),
+            "{}",
+            f.backend
+        );
         assert_eq!(s.head().await?, 1, "{}", f.backend);
         assert_eq!(s.read_stream(kashiwa(), "resident-1").await?.len(), 1);
     }
@@ -39,7 +59,12 @@ async fn appending_at_a_stale_version_is_a_conflict_and_writes_nothing() -> anyh
 async fn a_retried_command_returns_the_first_result_and_writes_nothing() -> anyhow::Result<()> {
     for f in both().await? {
         let s = &f.store;
-        let mut first = request(kashiwa(), "resident-2", ExpectedVersion::NoStream, vec![event("A", 1), event("B", 2)]);
+        let mut first = request(
+            kashiwa(),
+            "resident-2",
+            ExpectedVersion::NoStream,
+            vec![event("A", 1), event("B", 2)],
+        );
         first.meta = meta(Some("req-1"));
         first.response = Some(serde_json::json!({ "resident_id": "r-2" }));
         let a = s.append(first.clone()).await?;
@@ -51,14 +76,25 @@ async fn a_retried_command_returns_the_first_result_and_writes_nothing() -> anyh
         let b = s.append(retry).await?;
         assert!(matches!(b, AppendOutcome::Duplicate(_)), "{}", f.backend);
         assert_eq!(a.committed(), b.committed(), "{}", f.backend);
-        assert_eq!(b.committed().response, Some(serde_json::json!({ "resident_id": "r-2" })));
+        assert_eq!(
+            b.committed().response,
+            Some(serde_json::json!({ "resident_id": "r-2" }))
+        );
         assert_eq!(s.head().await?, 2, "{}", f.backend);
-        assert_eq!(s.idempotent_result(kashiwa(), first.meta.idempotency.as_ref().unwrap()).await?, Some(a.committed().clone()));
+        assert_eq!(
+            s.idempotent_result(kashiwa(), first.meta.idempotency.as_ref().unwrap())
+                .await?,
+            Some(a.committed().clone())
+        );
 
         let mut other = first.clone();
         other.meta.idempotency.as_mut().unwrap().request_hash = "something else".into();
         let err = s.append(other).await.unwrap_err();
-        assert!(matches!(err, StoreError::IdempotencyMismatch { .. }), "{}: {err:?}", f.backend);
+        assert!(
+            matches!(err, StoreError::IdempotencyMismatch { .. }),
+            "{}: {err:?}",
+            f.backend
+        );
         assert_eq!(s.head().await?, 2, "{}", f.backend);
     }
     Ok(())
@@ -68,13 +104,25 @@ async fn a_retried_command_returns_the_first_result_and_writes_nothing() -> anyh
 async fn parallel_writers_of_one_version_commit_exactly_once() -> anyhow::Result<()> {
     for f in both().await? {
         let store = Arc::new(f.store.clone());
-        store.append(request(kashiwa(), "piece-1", ExpectedVersion::NoStream, vec![event("Created", 0)])).await?;
+        store
+            .append(request(
+                kashiwa(),
+                "piece-1",
+                ExpectedVersion::NoStream,
+                vec![event("Created", 0)],
+            ))
+            .await?;
         let tasks: Vec<_> = (0..20)
             .map(|i| {
                 let store = store.clone();
                 tokio::spawn(async move {
                     store
-                        .append(request(kashiwa(), "piece-1", ExpectedVersion::Exact(1), vec![event("SeatTaken", i)]))
+                        .append(request(
+                            kashiwa(),
+                            "piece-1",
+                            ExpectedVersion::Exact(1),
+                            vec![event("SeatTaken", i)],
+                        ))
                         .await
                 })
             })
@@ -88,7 +136,12 @@ async fn parallel_writers_of_one_version_commit_exactly_once() -> anyhow::Result
             }
         }
         assert_eq!(won, 1, "{}", f.backend);
-        assert_eq!(store.read_stream(kashiwa(), "piece-1").await?.len(), 2, "{}", f.backend);
+        assert_eq!(
+            store.read_stream(kashiwa(), "piece-1").await?.len(),
+            2,
+            "{}",
+            f.backend
+        );
         assert_eq!(store.head().await?, 2, "{}", f.backend);
     }
     Ok(())
@@ -102,7 +155,12 @@ async fn parallel_retries_of_one_request_write_once() -> anyhow::Result<()> {
             .map(|_| {
                 let store = store.clone();
                 tokio::spawn(async move {
-                    let mut r = request(kashiwa(), "resident-9", ExpectedVersion::NoStream, vec![event("Registered", 1)]);
+                    let mut r = request(
+                        kashiwa(),
+                        "resident-9",
+                        ExpectedVersion::NoStream,
+                        vec![event("Registered", 1)],
+                    );
                     r.meta = meta(Some("same-request"));
                     store.append(r).await
                 })
@@ -142,9 +200,19 @@ async fn no_reader_skips_a_position_under_concurrent_appends() -> anyhow::Result
                 let mut seen = Vec::new();
                 let mut after = 0;
                 while (seen.len() as u64) < total {
-                    let batch = store.read_log(&LogQuery { after, limit: 50, ..Default::default() }).await?;
+                    let batch = store
+                        .read_log(&LogQuery {
+                            after,
+                            limit: 50,
+                            ..Default::default()
+                        })
+                        .await?;
                     for e in &batch {
-                        anyhow::ensure!(e.position == after + 1, "read {} after {after}", e.position);
+                        anyhow::ensure!(
+                            e.position == after + 1,
+                            "read {} after {after}",
+                            e.position
+                        );
                         after = e.position;
                         seen.push(e.event_id);
                     }
@@ -163,7 +231,12 @@ async fn no_reader_skips_a_position_under_concurrent_appends() -> anyhow::Result
                         // Mixed batch sizes make commits of different lengths interleave.
                         let events = (0..batch_size(i)).map(|k| event("Tick", k)).collect();
                         store
-                            .append(request(kashiwa(), &format!("w{w}-{i}"), ExpectedVersion::NoStream, events))
+                            .append(request(
+                                kashiwa(),
+                                &format!("w{w}-{i}"),
+                                ExpectedVersion::NoStream,
+                                events,
+                            ))
                             .await?;
                     }
                     Ok::<_, StoreError>(())
@@ -175,10 +248,26 @@ async fn no_reader_skips_a_position_under_concurrent_appends() -> anyhow::Result
         }
         let seen = tokio::time::timeout(Duration::from_secs(60), reader).await???;
         let unique: BTreeSet<_> = seen.iter().collect();
-        assert_eq!(unique.len(), seen.len(), "{}: an event was read twice", f.backend);
-        let all = store.read_log(&LogQuery { after: 0, limit: 100_000, ..Default::default() }).await?;
+        assert_eq!(
+            unique.len(),
+            seen.len(),
+            "{}: an event was read twice",
+            f.backend
+        );
+        let all = store
+            .read_log(&LogQuery {
+                after: 0,
+                limit: 100_000,
+                ..Default::default()
+            })
+            .await?;
         let positions: Vec<u64> = all.iter().map(|e| e.position).collect();
-        assert_eq!(positions, (1..=all.len() as u64).collect::<Vec<_>>(), "{}: gap in the log", f.backend);
+        assert_eq!(
+            positions,
+            (1..=all.len() as u64).collect::<Vec<_>>(),
+            "{}: gap in the log",
+            f.backend
+        );
     }
     Ok(())
 }
@@ -187,17 +276,43 @@ async fn no_reader_skips_a_position_under_concurrent_appends() -> anyhow::Result
 async fn another_municipality_sees_neither_the_stream_nor_its_events() -> anyhow::Result<()> {
     for f in both().await? {
         let s = &f.store;
-        s.append(request(kashiwa(), "resident-k", ExpectedVersion::NoStream, vec![event("A", 1)])).await?;
-        s.append(request(chigasaki(), "resident-c", ExpectedVersion::NoStream, vec![event("A", 2)])).await?;
-        assert!(s.read_stream(chigasaki(), "resident-k").await?.is_empty(), "{}", f.backend);
+        s.append(request(
+            kashiwa(),
+            "resident-k",
+            ExpectedVersion::NoStream,
+            vec![event("A", 1)],
+        ))
+        .await?;
+        s.append(request(
+            chigasaki(),
+            "resident-c",
+            ExpectedVersion::NoStream,
+            vec![event("A", 2)],
+        ))
+        .await?;
+        assert!(
+            s.read_stream(chigasaki(), "resident-k").await?.is_empty(),
+            "{}",
+            f.backend
+        );
         // Nor can it append into the other tenant's stream.
         let err = s
-            .append(request(chigasaki(), "resident-k", ExpectedVersion::Any, vec![event("B", 3)]))
+            .append(request(
+                chigasaki(),
+                "resident-k",
+                ExpectedVersion::Any,
+                vec![event("B", 3)],
+            ))
             .await
             .unwrap_err();
         assert!(matches!(err, StoreError::Conflict { .. }), "{}", f.backend);
         let only = s
-            .read_log(&LogQuery { after: 0, limit: 10, municipality: Some(chigasaki()), ..Default::default() })
+            .read_log(&LogQuery {
+                after: 0,
+                limit: 10,
+                municipality: Some(chigasaki()),
+                ..Default::default()
+            })
             .await?;
         assert_eq!(only.len(), 1, "{}", f.backend);
         assert_eq!(only[0].stream_id, "resident-c");
@@ -210,20 +325,47 @@ async fn the_log_reads_as_of_an_instant_and_up_to_a_position() -> anyhow::Result
     for f in both().await? {
         let s = &f.store;
         let day = |d: u32| {
-            chrono::NaiveDate::from_ymd_opt(2025, 4, d).unwrap().and_hms_opt(9, 0, 0).unwrap().and_utc()
+            chrono::NaiveDate::from_ymd_opt(2025, 4, d)
+                .unwrap()
+                .and_hms_opt(9, 0, 0)
+                .unwrap()
+                .and_utc()
         };
         for d in [1, 2, 3] {
             let mut e = event("Entered", d as u64);
             e.occurred_at = day(d);
-            s.append(request(kashiwa(), &format!("s{d}"), ExpectedVersion::NoStream, vec![e])).await?;
+            s.append(request(
+                kashiwa(),
+                &format!("s{d}"),
+                ExpectedVersion::NoStream,
+                vec![e],
+            ))
+            .await?;
         }
         let as_of = s
-            .read_log(&LogQuery { after: 0, limit: 10, as_of: Some(day(2)), ..Default::default() })
+            .read_log(&LogQuery {
+                after: 0,
+                limit: 10,
+                as_of: Some(day(2)),
+                ..Default::default()
+            })
             .await?;
         assert_eq!(as_of.len(), 2, "{}", f.backend);
-        let upto = s.read_log(&LogQuery { after: 0, limit: 10, up_to: Some(1), ..Default::default() }).await?;
+        let upto = s
+            .read_log(&LogQuery {
+                after: 0,
+                limit: 10,
+                up_to: Some(1),
+                ..Default::default()
+            })
+            .await?;
         assert_eq!(upto.len(), 1, "{}", f.backend);
-        assert_eq!(upto[0].occurred_at, day(1), "{}: instants round-trip", f.backend);
+        assert_eq!(
+            upto[0].occurred_at,
+            day(1),
+            "{}: instants round-trip",
+            f.backend
+        );
     }
     Ok(())
 }
@@ -232,13 +374,30 @@ async fn the_log_reads_as_of_an_instant_and_up_to_a_position() -> anyhow::Result
 async fn the_outbox_holds_every_event_until_published() -> anyhow::Result<()> {
     for f in both().await? {
         let s = &f.store;
-        s.append(request(kashiwa(), "a", ExpectedVersion::NoStream, vec![event("A", 1), event("B", 2)])).await?;
-        s.append(request(kashiwa(), "b", ExpectedVersion::NoStream, vec![event("C", 3)])).await?;
+        s.append(request(
+            kashiwa(),
+            "a",
+            ExpectedVersion::NoStream,
+            vec![event("A", 1), event("B", 2)],
+        ))
+        .await?;
+        s.append(request(
+            kashiwa(),
+            "b",
+            ExpectedVersion::NoStream,
+            vec![event("C", 3)],
+        ))
+        .await?;
         let pending = s.outbox_pending(10).await?;
-        assert_eq!(pending.iter().map(|e| e.position).collect::<Vec<_>>(), vec![1, 2, 3]);
+        assert_eq!(
+            pending.iter().map(|e| e.position).collect::<Vec<_>>(),
+            vec![1, 2, 3]
+        );
         s.mark_published(&[1, 2]).await?;
         assert_eq!(s.outbox_pending(10).await?.len(), 1, "{}", f.backend);
-        let purged = s.purge_published(mosaic_types::now_utc() + chrono::Duration::seconds(1)).await?;
+        let purged = s
+            .purge_published(mosaic_types::now_utc() + chrono::Duration::seconds(1))
+            .await?;
         assert_eq!(purged, 2, "{}", f.backend);
     }
     Ok(())
@@ -251,9 +410,17 @@ async fn a_lease_has_one_holder_until_it_lapses() -> anyhow::Result<()> {
         let ttl = Duration::from_millis(300);
         assert!(s.try_lease("relay", "a", ttl).await?);
         assert!(!s.try_lease("relay", "b", ttl).await?, "{}", f.backend);
-        assert!(s.try_lease("relay", "a", ttl).await?, "{}: the holder renews", f.backend);
+        assert!(
+            s.try_lease("relay", "a", ttl).await?,
+            "{}: the holder renews",
+            f.backend
+        );
         tokio::time::sleep(Duration::from_millis(400)).await;
-        assert!(s.try_lease("relay", "b", ttl).await?, "{}: a lapsed lease is taken over", f.backend);
+        assert!(
+            s.try_lease("relay", "b", ttl).await?,
+            "{}: a lapsed lease is taken over",
+            f.backend
+        );
         s.release_lease("relay", "b").await?;
         assert!(s.try_lease("relay", "a", ttl).await?, "{}", f.backend);
     }

@@ -25,7 +25,11 @@ pub async fn checkpoint(db: &Db, projection: &str, source: &str) -> Result<u64, 
     Ok(load(db, projection, source).await?.position)
 }
 
-pub(crate) async fn load(db: &Db, projection: &str, source: &str) -> Result<Checkpoint, sqlx::Error> {
+pub(crate) async fn load(
+    db: &Db,
+    projection: &str,
+    source: &str,
+) -> Result<Checkpoint, sqlx::Error> {
     let row: Option<(i64, Option<String>)> = on_db!(db, pool => {
         sqlx::query_as(
             "SELECT position, rebuilding FROM projection_checkpoints WHERE projection = $1 AND source = $2",
@@ -36,8 +40,14 @@ pub(crate) async fn load(db: &Db, projection: &str, source: &str) -> Result<Chec
         .await?
     });
     Ok(row
-        .map(|(p, r)| Checkpoint { position: p as u64, rebuilding: r })
-        .unwrap_or(Checkpoint { position: 0, rebuilding: None }))
+        .map(|(p, r)| Checkpoint {
+            position: p as u64,
+            rebuilding: r,
+        })
+        .unwrap_or(Checkpoint {
+            position: 0,
+            rebuilding: None,
+        }))
 }
 
 pub(crate) async fn save(

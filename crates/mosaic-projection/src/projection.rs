@@ -16,16 +16,22 @@ impl Interest {
     /// Whether an event falls under this interest.
     pub fn matches(&self, event: &StoredEvent) -> bool {
         event.context == self.context
-            && (self.event_types.is_empty() || self.event_types.contains(&event.event_type.as_str()))
+            && (self.event_types.is_empty()
+                || self.event_types.contains(&event.event_type.as_str()))
     }
 
     /// NATS subject filters for this interest, optionally for one municipality.
     pub fn subjects(&self, municipality: Option<MunicipalityCode>) -> Vec<String> {
-        let m = municipality.map(|m| m.to_string()).unwrap_or_else(|| "*".into());
+        let m = municipality
+            .map(|m| m.to_string())
+            .unwrap_or_else(|| "*".into());
         if self.event_types.is_empty() {
             vec![format!("mosaic.{m}.{}.>", self.context)]
         } else {
-            self.event_types.iter().map(|t| format!("mosaic.{m}.{}.{t}", self.context)).collect()
+            self.event_types
+                .iter()
+                .map(|t| format!("mosaic.{m}.{}.{t}", self.context))
+                .collect()
         }
     }
 }

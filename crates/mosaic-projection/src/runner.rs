@@ -40,7 +40,11 @@ impl Default for RunnerConfig {
 }
 
 fn uuid_like() -> String {
-    format!("{}-{}", std::process::id(), chrono::Utc::now().timestamp_micros())
+    format!(
+        "{}-{}",
+        std::process::id(),
+        chrono::Utc::now().timestamp_micros()
+    )
 }
 
 /// What a runner is doing, for health checks and operators.
@@ -103,7 +107,10 @@ pub struct RebuildReport {
 }
 
 enum Control {
-    Rebuild(Option<MunicipalityCode>, oneshot::Sender<Result<RebuildReport, RunnerError>>),
+    Rebuild(
+        Option<MunicipalityCode>,
+        oneshot::Sender<Result<RebuildReport, RunnerError>>,
+    ),
 }
 
 /// Talks to a running [`Runner`].
@@ -126,9 +133,15 @@ impl RunnerHandle {
 
     /// Resets the read model of one municipality (or all) and replays the log up to the current
     /// checkpoint; live reading resumes afterwards.
-    pub async fn rebuild(&self, municipality: Option<MunicipalityCode>) -> Result<RebuildReport, RunnerError> {
+    pub async fn rebuild(
+        &self,
+        municipality: Option<MunicipalityCode>,
+    ) -> Result<RebuildReport, RunnerError> {
         let (reply, answer) = oneshot::channel();
-        self.control.send(Control::Rebuild(municipality, reply)).await.map_err(|_| RunnerError::Gone)?;
+        self.control
+            .send(Control::Rebuild(municipality, reply))
+            .await
+            .map_err(|_| RunnerError::Gone)?;
         answer.await.map_err(|_| RunnerError::Gone)?
     }
 
@@ -169,15 +182,28 @@ struct Live {
 
 impl Runner {
     /// A runner applying `projection` (whose tables live in `db`) to `source`.
-    pub fn new(projection: Arc<dyn Projection>, db: Db, source: Source, config: RunnerConfig) -> Self {
-        Self { projection, db, source, config }
+    pub fn new(
+        projection: Arc<dyn Projection>,
+        db: Db,
+        source: Source,
+        config: RunnerConfig,
+    ) -> Self {
+        Self {
+            projection,
+            db,
+            source,
+            config,
+        }
     }
 
     /// Starts the runner; it stops when `shutdown` turns true or on an event it cannot apply.
     pub fn spawn(
         self,
         shutdown: watch::Receiver<bool>,
-    ) -> (RunnerHandle, tokio::task::JoinHandle<Result<(), RunnerError>>) {
+    ) -> (
+        RunnerHandle,
+        tokio::task::JoinHandle<Result<(), RunnerError>>,
+    ) {
         let (control_tx, control_rx) = mpsc::channel(8);
         let (status_tx, status_rx) = watch::channel(RunnerStatus::Starting);
         let live = Live {
@@ -191,7 +217,13 @@ impl Runner {
             applied: HashMap::new(),
         };
         let task = tokio::spawn(live.run(control_rx, shutdown));
-        (RunnerHandle { control: control_tx, status: status_rx }, task)
+        (
+            RunnerHandle {
+                control: control_tx,
+                status: status_rx,
+            },
+            task,
+        )
     }
 }
 
@@ -213,7 +245,8 @@ impl Live {
             }
             Err(e) => {
                 error!(projection = self.projection.name(), error = %e, "projection stopped");
-                self.status.send_replace(RunnerStatus::Failed(e.to_string()));
+                self.status
+                    .send_replace(RunnerStatus::Failed(e.to_string()));
             }
         }
         result
@@ -231,7 +264,14 @@ impl Live {
                 if *shutdown.borrow() {
                     return Ok(());
                 }
-                if lease::try_lease(&self.db, &lease_name, &self.config.holder, self.config.lease_ttl).await? {
+                if lease::try_lease(
+                    &self.db,
+                    &lease_name,
+                    &self.config.holder,
+                    self.config.lease_ttl,
+                )
+                .await?
+                {
                     break;
                 }
                 self.status.send_replace(RunnerStatus::Standby);
@@ -243,29 +283,51 @@ impl Live {
             let stored = checkpoint::load(&self.db, self.projection.name(), &self.key).await?;
             self.cursor = stored.position;
             self.applied = checkpoint::load_contexts(&self.db, self.projection.name()).await?;
-            let mut reader = match Reader::open(&self.source, self.projection.as_ref(), self.cursor).await {
-                Ok(reader) => reader,
-                Err(e) => {
-                    self.wait_after_source_error(&e, shutdown).await;
-                    continue 'standby;
-                }
-            };
+            let mut reader =
+                match Reader::open(&self.source, self.projection.as_ref(), self.cursor).await {
+                    Ok(reader) => reader,
+                    Err(e) => {
+                        self.wait_after_source_error(&e, shutdown).await;
+                        continue 'standby;
+                    }
+                };
             if let Some(label) = stored.rebuilding {
                 // A rebuild was cut short: finish it before anything else.
                 let municipality = MunicipalityCode::parse(&label).ok();
-                warn!(projection = self.projection.name(), rebuilding = label, "resuming an interrupted rebuild");
+                warn!(
+                    projection = self.projection.name(),
+                    rebuilding = label,
+                    "resuming an interrupted rebuild"
+                );
                 self.rebuild(municipality).await?;
             }
-            self.status.send_replace(RunnerStatus::Live { checkpoint: self.cursor });
-            info!(projection = self.projection.name(), source = self.key, checkpoint = self.cursor, "projection is live");
+            self.status.send_replace(RunnerStatus::Live {
+                checkpoint: self.cursor,
+            });
+            info!(
+                projection = self.projection.name(),
+                source = self.key,
+                checkpoint = self.cursor,
+                "projection is live"
+            );
             let mut renewed = tokio::time::Instant::now();
             loop {
                 if *shutdown.borrow() {
                     return Ok(());
                 }
                 if renewed.elapsed() > self.config.lease_ttl / 3 {
-                    if !lease::try_lease(&self.db, &lease_name, &self.config.holder, self.config.lease_ttl).await? {
-                        warn!(projection = self.projection.name(), "lease lost; standing by");
+                    if !lease::try_lease(
+                        &self.db,
+                        &lease_name,
+                        &self.config.holder,
+                        self.config.lease_ttl,
+                    )
+                    .await?
+                    {
+                        warn!(
+                            projection = self.projection.name(),
+                            "lease lost; standing by"
+                        );
                         continue 'standby;
                     }
                     renewed = tokio::time::Instant::now();
@@ -274,10 +336,17 @@ impl Live {
                 // fetched but unapplied JetStream message must not be dropped mid-way.
                 while let Ok(Control::Rebuild(municipality, reply)) = control.try_recv() {
                     let _ = reply.send(self.rebuild(municipality).await);
-                    self.status.send_replace(RunnerStatus::Live { checkpoint: self.cursor });
+                    self.status.send_replace(RunnerStatus::Live {
+                        checkpoint: self.cursor,
+                    });
                 }
                 let batch = match reader
-                    .next_batch(self.projection.as_ref(), self.cursor, self.config.batch, self.config.idle_wait)
+                    .next_batch(
+                        self.projection.as_ref(),
+                        self.cursor,
+                        self.config.batch,
+                        self.config.idle_wait,
+                    )
                     .await
                 {
                     Ok(batch) => batch,
@@ -291,13 +360,19 @@ impl Live {
                 };
                 if !batch.is_empty() {
                     self.apply_batch(batch).await?;
-                    self.status.send_replace(RunnerStatus::Live { checkpoint: self.cursor });
+                    self.status.send_replace(RunnerStatus::Live {
+                        checkpoint: self.cursor,
+                    });
                 }
             }
         }
     }
 
-    async fn wait_after_source_error(&self, error: &RunnerError, shutdown: &mut watch::Receiver<bool>) {
+    async fn wait_after_source_error(
+        &self,
+        error: &RunnerError,
+        shutdown: &mut watch::Receiver<bool>,
+    ) {
         warn!(projection = self.projection.name(), error = %error, "event source unavailable; retrying");
         tokio::select! {
             _ = shutdown.changed() => {}
@@ -309,8 +384,11 @@ impl Live {
     /// times.
     async fn apply_batch(&mut self, batch: Vec<Delivery>) -> Result<(), RunnerError> {
         let last = batch.iter().map(|d| d.seq).max().unwrap_or(self.cursor);
-        let fresh: Vec<&StoredEvent> =
-            batch.iter().filter(|d| d.seq > self.cursor).filter_map(|d| d.event.as_ref()).collect();
+        let fresh: Vec<&StoredEvent> = batch
+            .iter()
+            .filter(|d| d.seq > self.cursor)
+            .filter_map(|d| d.event.as_ref())
+            .collect();
         if last > self.cursor {
             let mut attempt = 0;
             loop {
@@ -363,18 +441,36 @@ impl Live {
                 municipality = %event.municipality,
             );
             mosaic_telemetry::continue_trace(&span, event.trace_context.as_deref());
-            self.projection.apply(&mut tx, event).instrument(span).await.map_err(|e| (event.position, e))?;
+            self.projection
+                .apply(&mut tx, event)
+                .instrument(span)
+                .await
+                .map_err(|e| (event.position, e))?;
             if event.position > seen {
                 applied.insert(event.context.clone(), event.position);
             }
         }
-        save(&mut tx, self.projection.name(), &self.key, checkpoint, rebuilding).await.map_err(at)?;
+        save(
+            &mut tx,
+            self.projection.name(),
+            &self.key,
+            checkpoint,
+            rebuilding,
+        )
+        .await
+        .map_err(at)?;
         if rebuilding.is_none() {
             for (context, position) in &applied {
                 if self.applied.get(context) != Some(position) {
-                    save(&mut tx, self.projection.name(), &format!("context:{context}"), *position, None)
-                        .await
-                        .map_err(at)?;
+                    save(
+                        &mut tx,
+                        self.projection.name(),
+                        &format!("context:{context}"),
+                        *position,
+                        None,
+                    )
+                    .await
+                    .map_err(at)?;
                 }
             }
         }
@@ -383,9 +479,15 @@ impl Live {
     }
 
     /// Resets and replays, marking the checkpoint row while under way.
-    async fn rebuild(&mut self, municipality: Option<MunicipalityCode>) -> Result<RebuildReport, RunnerError> {
-        self.status.send_replace(RunnerStatus::Rebuilding(municipality));
-        let label = municipality.map(|m| m.to_string()).unwrap_or_else(|| "*".into());
+    async fn rebuild(
+        &mut self,
+        municipality: Option<MunicipalityCode>,
+    ) -> Result<RebuildReport, RunnerError> {
+        self.status
+            .send_replace(RunnerStatus::Rebuilding(municipality));
+        let label = municipality
+            .map(|m| m.to_string())
+            .unwrap_or_else(|| "*".into());
         let up_to = self.cursor;
         let stuck = |(position, e): (u64, ProjectionError)| RunnerError::Stuck {
             projection: self.projection.name().into(),
@@ -397,21 +499,40 @@ impl Live {
             .reset(&mut tx, municipality)
             .await
             .map_err(|e| RunnerError::Database(e.to_string()))?;
-        save(&mut tx, self.projection.name(), &self.key, up_to, Some(&label)).await?;
+        save(
+            &mut tx,
+            self.projection.name(),
+            &self.key,
+            up_to,
+            Some(&label),
+        )
+        .await?;
         tx.commit().await?;
 
-        let mut replay = Replay::open(&self.source, self.projection.as_ref(), municipality, up_to).await?;
+        let mut replay =
+            Replay::open(&self.source, self.projection.as_ref(), municipality, up_to).await?;
         let mut replayed = 0;
-        while let Some(events) = replay.next(self.projection.as_ref(), self.config.batch).await? {
+        while let Some(events) = replay
+            .next(self.projection.as_ref(), self.config.batch)
+            .await?
+        {
             let refs: Vec<&StoredEvent> = events.iter().collect();
-            self.commit(&refs, up_to, Some(&label)).await.map_err(stuck)?;
+            self.commit(&refs, up_to, Some(&label))
+                .await
+                .map_err(stuck)?;
             replayed += events.len() as u64;
         }
 
         let mut tx = self.db.begin().await?;
         save(&mut tx, self.projection.name(), &self.key, up_to, None).await?;
         tx.commit().await?;
-        info!(projection = self.projection.name(), rebuilt = label, replayed, up_to, "rebuild finished");
+        info!(
+            projection = self.projection.name(),
+            rebuilt = label,
+            replayed,
+            up_to,
+            "rebuild finished"
+        );
         Ok(RebuildReport { replayed, up_to })
     }
 }

@@ -17,7 +17,7 @@ pub enum Source {
     /// Tail a store's own log (embedded: no NATS).
     Store(Arc<dyn EventStore>),
     /// A durable consumer on the `MOSAIC` JetStream stream (distributed).
-    JetStream(jetstream::Context),
+    JetStream(Box<jetstream::Context>),
 }
 
 impl Source {
@@ -37,12 +37,20 @@ pub(crate) struct Delivery {
 }
 
 pub(crate) enum Reader {
-    Store { store: Arc<dyn EventStore>, head: watch::Receiver<u64> },
-    JetStream { messages: pull::Ordered },
+    Store {
+        store: Arc<dyn EventStore>,
+        head: watch::Receiver<u64>,
+    },
+    JetStream {
+        messages: Box<pull::Ordered>,
+    },
 }
 
 fn subjects(interests: &[Interest], municipality: Option<MunicipalityCode>) -> Vec<String> {
-    interests.iter().flat_map(|i| i.subjects(municipality)).collect()
+    interests
+        .iter()
+        .flat_map(|i| i.subjects(municipality))
+        .collect()
 }
 
 fn to_source_error(e: impl std::fmt::Display) -> RunnerError {
@@ -65,19 +73,28 @@ impl Reader {
         checkpoint: u64,
     ) -> Result<Self, RunnerError> {
         match source {
-            Source::Store(store) => Ok(Reader::Store { store: store.clone(), head: store.watch_head() }),
+            Source::Store(store) => Ok(Reader::Store {
+                store: store.clone(),
+                head: store.watch_head(),
+            }),
             Source::JetStream(js) => {
-                let stream = mosaic_bus::ensure_stream(js, &Default::default()).await.map_err(to_source_error)?;
+                let stream = mosaic_bus::ensure_stream(js, &Default::default())
+                    .await
+                    .map_err(to_source_error)?;
                 let consumer = stream
                     .create_consumer(pull::OrderedConfig {
                         filter_subjects: subjects(&projection.interests(), None),
-                        deliver_policy: DeliverPolicy::ByStartSequence { start_sequence: checkpoint + 1 },
+                        deliver_policy: DeliverPolicy::ByStartSequence {
+                            start_sequence: checkpoint + 1,
+                        },
                         ..Default::default()
                     })
                     .await
                     .map_err(to_source_error)?;
                 let messages = consumer.messages().await.map_err(to_source_error)?;
-                Ok(Reader::JetStream { messages })
+                Ok(Reader::JetStream {
+                    messages: Box::new(messages),
+                })
             }
         }
     }
@@ -92,7 +109,11 @@ impl Reader {
     ) -> Result<Vec<Delivery>, RunnerError> {
         match self {
             Reader::Store { store, head } => {
-                let query = LogQuery { after, limit: max as u32, ..Default::default() };
+                let query = LogQuery {
+                    after,
+                    limit: max as u32,
+                    ..Default::default()
+                };
                 let events = store.read_log(&query).await.map_err(to_source_error)?;
                 if events.is_empty() {
                     // Woken by an append in this process, or by the poll for other writers.
@@ -100,7 +121,10 @@ impl Reader {
                 }
                 Ok(events
                     .into_iter()
-                    .map(|e| Delivery { seq: e.position, event: projection.wants(&e).then_some(e) })
+                    .map(|e| Delivery {
+                        seq: e.position,
+                        event: projection.wants(&e).then_some(e),
+                    })
                     .collect())
             }
             Reader::JetStream { messages } => {
@@ -115,7 +139,10 @@ impl Reader {
                     let seq = message.info().map_err(to_source_error)?.stream_sequence;
                     let event = decode_event(&message.payload).map_err(to_source_error)?;
                     if seq > after {
-                        out.push(Delivery { seq, event: projection.wants(&event).then_some(event) });
+                        out.push(Delivery {
+                            seq,
+                            event: projection.wants(&event).then_some(event),
+                        });
                     }
                     if out.len() >= max {
                         break;
@@ -134,8 +161,17 @@ impl Reader {
 /// Reads, in order, every wanted event of one municipality (or all) up to a checkpoint, for a
 /// rebuild.
 pub(crate) enum Replay {
-    Store { store: Arc<dyn EventStore>, municipality: Option<MunicipalityCode>, after: u64, up_to: u64 },
-    JetStream { consumer: jetstream::consumer::Consumer<pull::Config>, up_to: u64, done: bool },
+    Store {
+        store: Arc<dyn EventStore>,
+        municipality: Option<MunicipalityCode>,
+        after: u64,
+        up_to: u64,
+    },
+    JetStream {
+        consumer: Box<jetstream::consumer::Consumer<pull::Config>>,
+        up_to: u64,
+        done: bool,
+    },
     Empty,
 }
 
@@ -150,9 +186,17 @@ impl Replay {
             return Ok(Replay::Empty);
         }
         match source {
-            Source::Store(store) => Ok(Replay::Store { store: store.clone(), municipality, after: 0, up_to }),
+            Source::Store(store) => Ok(Replay::Store {
+                store: store.clone(),
+                municipality,
+                after: 0,
+                up_to,
+            }),
             Source::JetStream(js) => {
-                let stream = js.get_stream(mosaic_bus::stream::STREAM_NAME).await.map_err(to_source_error)?;
+                let stream = js
+                    .get_stream(mosaic_bus::stream::STREAM_NAME)
+                    .await
+                    .map_err(to_source_error)?;
                 let consumer = stream
                     .create_consumer(pull::Config {
                         filter_subjects: subjects(&projection.interests(), municipality),
@@ -163,7 +207,11 @@ impl Replay {
                     })
                     .await
                     .map_err(to_source_error)?;
-                Ok(Replay::JetStream { consumer, up_to, done: false })
+                Ok(Replay::JetStream {
+                    consumer: Box::new(consumer),
+                    up_to,
+                    done: false,
+                })
             }
         }
     }
@@ -176,7 +224,12 @@ impl Replay {
     ) -> Result<Option<Vec<StoredEvent>>, RunnerError> {
         match self {
             Replay::Empty => Ok(None),
-            Replay::Store { store, municipality, after, up_to } => {
+            Replay::Store {
+                store,
+                municipality,
+                after,
+                up_to,
+            } => {
                 let query = LogQuery {
                     after: *after,
                     limit: max as u32,
@@ -185,11 +238,19 @@ impl Replay {
                     ..Default::default()
                 };
                 let events = store.read_log(&query).await.map_err(to_source_error)?;
-                let Some(last) = events.last() else { return Ok(None) };
+                let Some(last) = events.last() else {
+                    return Ok(None);
+                };
                 *after = last.position;
-                Ok(Some(events.into_iter().filter(|e| projection.wants(e)).collect()))
+                Ok(Some(
+                    events.into_iter().filter(|e| projection.wants(e)).collect(),
+                ))
             }
-            Replay::JetStream { consumer, up_to, done } => {
+            Replay::JetStream {
+                consumer,
+                up_to,
+                done,
+            } => {
                 if *done {
                     return Ok(None);
                 }

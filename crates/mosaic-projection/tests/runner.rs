@@ -28,7 +28,10 @@ impl Projection for Tally {
         "tally"
     }
     fn interests(&self) -> Vec<Interest> {
-        vec![Interest { context: "registry", event_types: &["Counted", "Poison"] }]
+        vec![Interest {
+            context: "registry",
+            event_types: &["Counted", "Poison"],
+        }]
     }
     async fn apply(&self, tx: &mut DbTx, event: &StoredEvent) -> Result<(), ProjectionError> {
         if Some(event.event_type.as_str()) == self.fail_on {
@@ -50,7 +53,11 @@ impl Projection for Tally {
         });
         Ok(())
     }
-    async fn reset(&self, tx: &mut DbTx, municipality: Option<MunicipalityCode>) -> Result<(), ProjectionError> {
+    async fn reset(
+        &self,
+        tx: &mut DbTx,
+        municipality: Option<MunicipalityCode>,
+    ) -> Result<(), ProjectionError> {
         on_tx!(tx, t => {
             match municipality {
                 Some(m) => sqlx::query("DELETE FROM tally WHERE municipality = $1").bind(m.as_str().to_owned()).execute(&mut **t).await?,
@@ -92,7 +99,13 @@ fn chigasaki() -> MunicipalityCode {
     MunicipalityCode::parse("142077").unwrap()
 }
 
-async fn append(store: &SqlEventStore, municipality: MunicipalityCode, tag: &str, n: u64, event_type: &str) -> anyhow::Result<()> {
+async fn append(
+    store: &SqlEventStore,
+    municipality: MunicipalityCode,
+    tag: &str,
+    n: u64,
+    event_type: &str,
+) -> anyhow::Result<()> {
     for i in 0..n {
         store
             .append(AppendRequest {
@@ -140,16 +153,34 @@ async fn a_consumer_killed_between_effect_and_ack_does_not_double_apply() -> any
     let store = Arc::new(SqlEventStore::open(db.clone(), "registry").await?);
     let js = jetstream(connect(&nats.url(), "test").await?);
     // A short de-duplication window, so re-published copies below reach the stream.
-    let settings = StreamSettings { duplicate_window: Duration::from_millis(500), ..Default::default() };
+    let settings = StreamSettings {
+        duplicate_window: Duration::from_millis(500),
+        ..Default::default()
+    };
     ensure_stream(&js, &settings).await?;
     let (stop_relay, relay_stopped) = watch::channel(false);
-    let relay = tokio::spawn(Relay::new(store.clone(), js.clone(), RelayConfig { poll: Duration::from_millis(10), ..Default::default() }).run(relay_stopped));
+    let relay = tokio::spawn(
+        Relay::new(
+            store.clone(),
+            js.clone(),
+            RelayConfig {
+                poll: Duration::from_millis(10),
+                ..Default::default()
+            },
+        )
+        .run(relay_stopped),
+    );
 
     append(&store, kashiwa(), "k", 600, "Counted").await?;
     // Kill the runner at many different moments while it works through the stream.
     for round in 0..8u64 {
         let (_stop, stopped) = watch::channel(false);
-        let runner = Runner::new(Arc::new(Tally { fail_on: None }), db.clone(), Source::JetStream(js.clone()), config(&format!("r{round}")));
+        let runner = Runner::new(
+            Arc::new(Tally { fail_on: None }),
+            db.clone(),
+            Source::JetStream(Box::new(js.clone())),
+            config(&format!("r{round}")),
+        );
         let (_handle, task) = runner.spawn(stopped);
         tokio::time::sleep(Duration::from_millis(60 + round * 37)).await;
         task.abort();
@@ -160,8 +191,16 @@ async fn a_consumer_killed_between_effect_and_ack_does_not_double_apply() -> any
     // with new sequences; the per-context positions committed with the effect turn them away.
     tokio::time::sleep(Duration::from_millis(600)).await;
     mosaic_bus::republish_range(store.as_ref(), &js, 1, 600).await?;
-    assert_eq!(js.get_stream("MOSAIC").await?.info().await?.state.messages, 1200);
-    let redelivered = Runner::new(Arc::new(Tally { fail_on: None }), db.clone(), Source::JetStream(js.clone()), config("again"));
+    assert_eq!(
+        js.get_stream("MOSAIC").await?.info().await?.state.messages,
+        1200
+    );
+    let redelivered = Runner::new(
+        Arc::new(Tally { fail_on: None }),
+        db.clone(),
+        Source::JetStream(Box::new(js.clone())),
+        config("again"),
+    );
     let (_stop_again, stopped_again) = watch::channel(false);
     let (again, again_task) = redelivered.spawn(stopped_again);
     tokio::time::timeout(Duration::from_secs(60), again.caught_up_to(1200)).await??;
@@ -169,7 +208,12 @@ async fn a_consumer_killed_between_effect_and_ack_does_not_double_apply() -> any
     let _ = again_task.await;
     tokio::time::sleep(Duration::from_millis(450)).await;
     let (stop, stopped) = watch::channel(false);
-    let runner = Runner::new(Arc::new(Tally { fail_on: None }), db.clone(), Source::JetStream(js.clone()), config("final"));
+    let runner = Runner::new(
+        Arc::new(Tally { fail_on: None }),
+        db.clone(),
+        Source::JetStream(Box::new(js.clone())),
+        config("final"),
+    );
     let (handle, task) = runner.spawn(stopped);
     tokio::time::timeout(Duration::from_secs(60), handle.caught_up_to(1200)).await??;
     assert_eq!(tallies(&db).await?, (600, 0, 600));
@@ -192,14 +236,26 @@ async fn the_embedded_runner_tails_the_store_and_survives_a_kill() -> anyhow::Re
     append(&store, kashiwa(), "ignored", 20, "NotOfInterest").await?;
 
     let (_stop, stopped) = watch::channel(false);
-    let (_, task) = Runner::new(Arc::new(Tally { fail_on: None }), db.clone(), Source::Store(store.clone()), config("one")).spawn(stopped);
+    let (_, task) = Runner::new(
+        Arc::new(Tally { fail_on: None }),
+        db.clone(),
+        Source::Store(store.clone()),
+        config("one"),
+    )
+    .spawn(stopped);
     tokio::time::sleep(Duration::from_millis(100)).await;
     task.abort();
     let _ = task.await;
     tokio::time::sleep(Duration::from_millis(450)).await;
 
     let (stop, stopped) = watch::channel(false);
-    let (handle, task) = Runner::new(Arc::new(Tally { fail_on: None }), db.clone(), Source::Store(store.clone()), config("two")).spawn(stopped);
+    let (handle, task) = Runner::new(
+        Arc::new(Tally { fail_on: None }),
+        db.clone(),
+        Source::Store(store.clone()),
+        config("two"),
+    )
+    .spawn(stopped);
     append(&store, kashiwa(), "b", 50, "Counted").await?; // live, woken by the append
     tokio::time::timeout(Duration::from_secs(30), handle.caught_up_to(170)).await??;
     assert_eq!(tallies(&db).await?, (150, 0, 150));
@@ -208,14 +264,28 @@ async fn the_embedded_runner_tails_the_store_and_survives_a_kill() -> anyhow::Re
     Ok(())
 }
 
-async fn rebuild_touches_only_the_named_municipality(db: &Db, source: Source, store: &SqlEventStore) -> anyhow::Result<()> {
+async fn rebuild_touches_only_the_named_municipality(
+    db: &Db,
+    source: Source,
+    store: &SqlEventStore,
+) -> anyhow::Result<()> {
     append(store, kashiwa(), "k", 40, "Counted").await?;
     append(store, chigasaki(), "c", 30, "Counted").await?;
     let (stop, stopped) = watch::channel(false);
-    let (handle, task) = Runner::new(Arc::new(Tally { fail_on: None }), db.clone(), source, config("rb")).spawn(stopped);
+    let (handle, task) = Runner::new(
+        Arc::new(Tally { fail_on: None }),
+        db.clone(),
+        source,
+        config("rb"),
+    )
+    .spawn(stopped);
     let head = store.head().await?;
     let expected_checkpoint = head;
-    tokio::time::timeout(Duration::from_secs(30), handle.caught_up_to(expected_checkpoint)).await??;
+    tokio::time::timeout(
+        Duration::from_secs(30),
+        handle.caught_up_to(expected_checkpoint),
+    )
+    .await??;
 
     // Damage both municipalities' rows, then rebuild only Kashiwa.
     on_db!(db, pool => { sqlx::query("UPDATE tally SET applied = 99").execute(pool).await?; });
@@ -225,14 +295,21 @@ async fn rebuild_touches_only_the_named_municipality(db: &Db, source: Source, st
         sqlx::query_as("SELECT municipality, MAX(applied) FROM tally GROUP BY municipality ORDER BY municipality")
             .fetch_all(pool).await?
     });
-    assert_eq!(per, vec![("122173".to_string(), 1), ("142077".to_string(), 99)]);
+    assert_eq!(
+        per,
+        vec![("122173".to_string(), 1), ("142077".to_string(), 99)]
+    );
 
     let report = handle.rebuild(None).await?;
     assert_eq!(report.replayed, 70);
     assert_eq!(tallies(db).await?, (70, 0, 70));
     // Live reading resumes after a rebuild.
     append(store, kashiwa(), "after", 5, "Counted").await?;
-    tokio::time::timeout(Duration::from_secs(30), handle.caught_up_to(expected_checkpoint + 5)).await??;
+    tokio::time::timeout(
+        Duration::from_secs(30),
+        handle.caught_up_to(expected_checkpoint + 5),
+    )
+    .await??;
     assert_eq!(tallies(db).await?, (75, 0, 75));
     stop.send(true)?;
     task.await??;
@@ -258,9 +335,24 @@ async fn rebuilding_one_municipality_leaves_the_others_untouched_over_nats() -> 
     let js = jetstream(connect(&nats.url(), "test").await?);
     ensure_stream(&js, &Default::default()).await?;
     let (stop_relay, relay_stopped) = watch::channel(false);
-    let relay = tokio::spawn(Relay::new(store.clone(), js.clone(), RelayConfig { poll: Duration::from_millis(10), ..Default::default() }).run(relay_stopped));
+    let relay = tokio::spawn(
+        Relay::new(
+            store.clone(),
+            js.clone(),
+            RelayConfig {
+                poll: Duration::from_millis(10),
+                ..Default::default()
+            },
+        )
+        .run(relay_stopped),
+    );
     // With one store publishing into a fresh stream, stream sequences equal store positions.
-    rebuild_touches_only_the_named_municipality(&db, Source::JetStream(js.clone()), &store).await?;
+    rebuild_touches_only_the_named_municipality(
+        &db,
+        Source::JetStream(Box::new(js.clone())),
+        &store,
+    )
+    .await?;
     stop_relay.send(true)?;
     relay.await?;
     Ok(())
@@ -278,8 +370,18 @@ async fn an_event_that_cannot_be_applied_stops_the_runner_visibly() -> anyhow::R
     let (_stop, stopped) = watch::channel(false);
     let mut cfg = config("p");
     cfg.batch = 1;
-    let (handle, task) = Runner::new(Arc::new(Tally { fail_on: Some("Poison") }), db.clone(), Source::Store(store.clone()), cfg).spawn(stopped);
-    let err = tokio::time::timeout(Duration::from_secs(30), task).await??.unwrap_err();
+    let (handle, task) = Runner::new(
+        Arc::new(Tally {
+            fail_on: Some("Poison"),
+        }),
+        db.clone(),
+        Source::Store(store.clone()),
+        cfg,
+    )
+    .spawn(stopped);
+    let err = tokio::time::timeout(Duration::from_secs(30), task)
+        .await??
+        .unwrap_err();
     assert!(err.to_string().contains("position 4"), "{err}");
     assert!(matches!(handle.status(), RunnerStatus::Failed(_)));
     // Nothing after the poison event was applied, and the checkpoint did not pass it.

@@ -36,7 +36,10 @@ fn var(name: &'static str) -> Option<String> {
 }
 
 fn required(name: &'static str) -> Result<String, StartError> {
-    var(name).ok_or(StartError::Config { variable: name, reason: "is not set".into() })
+    var(name).ok_or(StartError::Config {
+        variable: name,
+        reason: "is not set".into(),
+    })
 }
 
 fn parsed<T: std::str::FromStr>(name: &'static str, default: T) -> Result<T, StartError>
@@ -45,7 +48,10 @@ where
 {
     match var(name) {
         None => Ok(default),
-        Some(v) => v.parse().map_err(|e: T::Err| StartError::Config { variable: name, reason: format!("{v:?}: {e}") }),
+        Some(v) => v.parse().map_err(|e: T::Err| StartError::Config {
+            variable: name,
+            reason: format!("{v:?}: {e}"),
+        }),
     }
 }
 
@@ -53,7 +59,10 @@ impl ServiceConfig {
     /// Reads the environment.
     pub fn from_env() -> Result<Self, StartError> {
         let tls = match (var("MOSAIC_TLS_CERT"), var("MOSAIC_TLS_KEY")) {
-            (Some(cert), Some(key)) => Some(TlsFiles { cert: cert.into(), key: key.into() }),
+            (Some(cert), Some(key)) => Some(TlsFiles {
+                cert: cert.into(),
+                key: key.into(),
+            }),
             (None, None) => None,
             _ => {
                 return Err(StartError::Config {
@@ -67,8 +76,10 @@ impl ServiceConfig {
             database_url: required("DATABASE_URL")?,
             nats_url: required("NATS_URL")?,
             jwks: required("MOSAIC_JWKS")?.into(),
-            issuer: var("MOSAIC_TOKEN_ISSUER").unwrap_or_else(|| mosaic_auth::DEFAULT_ISSUER.into()),
-            audience: var("MOSAIC_TOKEN_AUDIENCE").unwrap_or_else(|| mosaic_auth::DEFAULT_AUDIENCE.into()),
+            issuer: var("MOSAIC_TOKEN_ISSUER")
+                .unwrap_or_else(|| mosaic_auth::DEFAULT_ISSUER.into()),
+            audience: var("MOSAIC_TOKEN_AUDIENCE")
+                .unwrap_or_else(|| mosaic_auth::DEFAULT_AUDIENCE.into()),
             tls,
             db_max_connections: parsed("MOSAIC_DB_MAX_CONNECTIONS", 20)?,
             stream_replicas: parsed("MOSAIC_STREAM_REPLICAS", 1)?,

@@ -39,7 +39,10 @@ pub async fn run_with(
     let listener = bind(config.listen).await?;
 
     let js = jetstream(connect(&config.nats_url, &format!("mosaic-{}", module.context())).await?);
-    let settings = StreamSettings { replicas: config.stream_replicas, ..Default::default() };
+    let settings = StreamSettings {
+        replicas: config.stream_replicas,
+        ..Default::default()
+    };
     if let Err(e) = mosaic_bus::ensure_stream(&js, &settings).await {
         // Not fatal: commands still succeed, the relay and consumers retry until NATS answers.
         warn!(error = %e, "NATS is not reachable yet");
@@ -47,7 +50,8 @@ pub async fn run_with(
 
     let mut tasks = Tasks::new();
     let store: Option<Arc<dyn EventStore>> = if module.writes_events() {
-        let store: Arc<dyn EventStore> = Arc::new(SqlEventStore::open(db.clone(), module.context()).await?);
+        let store: Arc<dyn EventStore> =
+            Arc::new(SqlEventStore::open(db.clone(), module.context()).await?);
         let relay = Relay::new(store.clone(), js.clone(), RelayConfig::default());
         tasks.push(tokio::spawn(relay.run(tasks.stopping())));
         Some(store)
@@ -59,11 +63,25 @@ pub async fn run_with(
     let mut routes = RoutesBuilder::default();
     module.add_routes(&mut routes, &db, store);
     for projection in module.projections(&db) {
-        tasks.spawn_runner(projection, db.clone(), Source::JetStream(js.clone()), reporter.clone(), module.grpc_name());
+        tasks.spawn_runner(
+            projection,
+            db.clone(),
+            Source::JetStream(Box::new(js.clone())),
+            reporter.clone(),
+            module.grpc_name(),
+        );
     }
 
     info!(service = module.grpc_name(), listen = %config.listen, tls = config.tls.is_some(), "serving");
-    let served = serve(listener, routes.routes(), health_service, verifier, config.tls.clone(), shutdown).await;
+    let served = serve(
+        listener,
+        routes.routes(),
+        health_service,
+        verifier,
+        config.tls.clone(),
+        shutdown,
+    )
+    .await;
     tasks.stop().await;
     db.close().await;
     served.map_err(Into::into)

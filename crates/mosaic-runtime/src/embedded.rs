@@ -52,9 +52,15 @@ pub struct Embedded {
 impl Embedded {
     /// Opens (or creates) the data directory, migrates every context's database, binds the
     /// port and starts the consumers.
-    pub async fn start(modules: &[&dyn Module], options: EmbeddedOptions) -> Result<Self, StartError> {
+    pub async fn start(
+        modules: &[&dyn Module],
+        options: EmbeddedOptions,
+    ) -> Result<Self, StartError> {
         let dir = &options.data_dir;
-        let data_dir_error = |e: std::io::Error| StartError::DataDir { path: dir.display().to_string(), reason: e.to_string() };
+        let data_dir_error = |e: std::io::Error| StartError::DataDir {
+            path: dir.display().to_string(),
+            reason: e.to_string(),
+        };
         // Bind first: a port in use is reported before anything is written.
         let listener = bind(options.listen).await?;
         let addr = listener.local_addr().map_err(data_dir_error)?;
@@ -69,11 +75,15 @@ impl Embedded {
         let mut dbs = Vec::new();
         let mut stores = StoreMap::new();
         for module in modules {
-            let url = format!("sqlite://{}", dir.join(format!("{}.db", module.context())).display());
+            let url = format!(
+                "sqlite://{}",
+                dir.join(format!("{}.db", module.context())).display()
+            );
             let db = mosaic_db::connect(&url, 8).await?;
             migrate(*module, &db).await?;
             if module.writes_events() {
-                let store: Arc<dyn EventStore> = Arc::new(SqlEventStore::open(db.clone(), module.context()).await?);
+                let store: Arc<dyn EventStore> =
+                    Arc::new(SqlEventStore::open(db.clone(), module.context()).await?);
                 stores.insert(module.context(), store);
             }
             dbs.push(db);
@@ -86,7 +96,8 @@ impl Embedded {
         for (module, db) in modules.iter().zip(&dbs) {
             module.add_routes(&mut routes, db, stores.get(module.context()).cloned());
             for projection in module.projections(db) {
-                let mut contexts: Vec<&str> = projection.interests().iter().map(|i| i.context).collect();
+                let mut contexts: Vec<&str> =
+                    projection.interests().iter().map(|i| i.context).collect();
                 contexts.dedup();
                 for context in contexts {
                     if let Some(store) = stores.get(context) {
@@ -101,7 +112,18 @@ impl Embedded {
                 }
             }
         }
-        Ok(Self { listener, addr, routes, health, verifier, tls: options.tls, tasks, dbs, keys, stores })
+        Ok(Self {
+            listener,
+            addr,
+            routes,
+            health,
+            verifier,
+            tls: options.tls,
+            tasks,
+            dbs,
+            keys,
+            stores,
+        })
     }
 
     /// The address actually bound (useful with port 0).
@@ -111,7 +133,15 @@ impl Embedded {
 
     /// Serves until `shutdown` completes, then stops the consumers and closes the databases.
     pub async fn serve(self, shutdown: impl Future<Output = ()> + Send) -> Result<(), StartError> {
-        let served = serve(self.listener, self.routes.routes(), self.health, self.verifier, self.tls, shutdown).await;
+        let served = serve(
+            self.listener,
+            self.routes.routes(),
+            self.health,
+            self.verifier,
+            self.tls,
+            shutdown,
+        )
+        .await;
         self.tasks.stop().await;
         for db in &self.dbs {
             db.close().await;

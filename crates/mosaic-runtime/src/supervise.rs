@@ -75,7 +75,10 @@ pub(crate) struct Tasks {
 impl Tasks {
     pub(crate) fn new() -> Self {
         let (shutdown, _) = watch::channel(false);
-        Self { shutdown, handles: Vec::new() }
+        Self {
+            shutdown,
+            handles: Vec::new(),
+        }
     }
 
     pub(crate) fn stopping(&self) -> watch::Receiver<bool> {
@@ -103,8 +106,13 @@ impl Tasks {
             while status.changed().await.is_ok() {
                 let current = status.borrow().clone();
                 if let RunnerStatus::Failed(reason) = current {
-                    error!(service = grpc_name, reason, "a projection stopped; service marked not serving");
-                    health.set_service_status(grpc_name, ServingStatus::NotServing).await;
+                    error!(
+                        service = grpc_name,
+                        reason, "a projection stopped; service marked not serving"
+                    );
+                    health
+                        .set_service_status(grpc_name, ServingStatus::NotServing)
+                        .await;
                     break;
                 }
             }

@@ -22,12 +22,17 @@ pub struct TestSqlite {
 impl TestSqlite {
     /// A new, empty location.
     pub fn new() -> anyhow::Result<Self> {
-        Ok(Self { dir: tempfile::tempdir()? })
+        Ok(Self {
+            dir: tempfile::tempdir()?,
+        })
     }
 
     /// The `sqlite://` URL of a database file in the directory.
     pub fn url(&self, name: &str) -> String {
-        format!("sqlite://{}", self.dir.path().join(format!("{name}.db")).display())
+        format!(
+            "sqlite://{}",
+            self.dir.path().join(format!("{name}.db")).display()
+        )
     }
 
     /// The directory, e.g. to scan the database files' bytes.

@@ -15,14 +15,20 @@ pub struct NatsServer {
 }
 
 fn nats_binary() -> PathBuf {
-    std::env::var("MOSAIC_NATS_SERVER").map(PathBuf::from).unwrap_or_else(|_| "nats-server".into())
+    std::env::var("MOSAIC_NATS_SERVER")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| "nats-server".into())
 }
 
 impl NatsServer {
     /// Starts a server.
     pub fn start() -> anyhow::Result<Self> {
         let dir = tempfile::Builder::new().prefix("mosaic-nats").tempdir()?;
-        let mut server = Self { dir, port: free_port()?, child: None };
+        let mut server = Self {
+            dir,
+            port: free_port()?,
+            child: None,
+        };
         server.resume()?;
         Ok(server)
     }

@@ -28,12 +28,18 @@ impl TestDatabase {
         if let Ok(admin) = std::env::var("MOSAIC_TEST_PG") {
             let name = unique_name();
             create_database(&pg_bin()?, &admin, &name)?;
-            return Ok(Self { url: format!("{}/{}", admin.trim_end_matches('/'), name), _cluster: None });
+            return Ok(Self {
+                url: format!("{}/{}", admin.trim_end_matches('/'), name),
+                _cluster: None,
+            });
         }
         let cluster = shared_cluster()?;
         let name = unique_name();
         create_database(&cluster.bin, &cluster.admin_url(), &name)?;
-        Ok(Self { url: format!("{}/{}", cluster.admin_url(), name), _cluster: Some(cluster) })
+        Ok(Self {
+            url: format!("{}/{}", cluster.admin_url(), name),
+            _cluster: Some(cluster),
+        })
     }
 
     /// `postgres://postgres@127.0.0.1:PORT/NAME`.
@@ -45,7 +51,9 @@ impl TestDatabase {
 static SHARED: Mutex<Weak<PgCluster>> = Mutex::new(Weak::new());
 
 fn shared_cluster() -> anyhow::Result<Arc<PgCluster>> {
-    let mut slot = SHARED.lock().map_err(|_| anyhow::anyhow!("cluster lock poisoned"))?;
+    let mut slot = SHARED
+        .lock()
+        .map_err(|_| anyhow::anyhow!("cluster lock poisoned"))?;
     if let Some(cluster) = slot.upgrade() {
         return Ok(cluster);
     }
@@ -60,11 +68,20 @@ fn unique_name() -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.subsec_nanos())
         .unwrap_or(0);
-    format!("t{}_{}_{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed), nanos)
+    format!(
+        "t{}_{}_{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed),
+        nanos
+    )
 }
 
 fn is_root() -> bool {
-    Command::new("id").arg("-u").output().map(|o| o.stdout.starts_with(b"0\n")).unwrap_or(false)
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout.starts_with(b"0\n"))
+        .unwrap_or(false)
 }
 
 /// Runs a PostgreSQL tool; as root, through `runuser -u postgres`, since PostgreSQL refuses root.
@@ -82,14 +99,21 @@ fn pg_command(bin: &Path, tool: &str) -> Command {
 fn run(mut c: Command, what: &str) -> anyhow::Result<()> {
     let out = c.output().with_context(|| format!("cannot run {what}"))?;
     if !out.status.success() {
-        bail!("{what} failed: {}", String::from_utf8_lossy(&out.stderr).trim());
+        bail!(
+            "{what} failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
     }
     Ok(())
 }
 
 fn create_database(bin: &Path, admin_url: &str, name: &str) -> anyhow::Result<()> {
     let mut c = pg_command(bin, "createdb");
-    c.arg(format!("--maintenance-db={}/postgres", admin_url.trim_end_matches('/'))).arg(name);
+    c.arg(format!(
+        "--maintenance-db={}/postgres",
+        admin_url.trim_end_matches('/')
+    ))
+    .arg(name);
     run(c, "createdb")
 }
 
@@ -107,12 +131,16 @@ pub fn pg_bin() -> anyhow::Result<PathBuf> {
         }
     }
     let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
-        .context("PostgreSQL not found: install it (apt-get install postgresql) or set MOSAIC_PG_BIN")?
+        .context(
+            "PostgreSQL not found: install it (apt-get install postgresql) or set MOSAIC_PG_BIN",
+        )?
         .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
         .filter(|p| p.join("initdb").exists())
         .collect();
     versions.sort();
-    versions.pop().context("no initdb under /usr/lib/postgresql/*/bin")
+    versions
+        .pop()
+        .context("no initdb under /usr/lib/postgresql/*/bin")
 }
 
 impl PgCluster {
@@ -134,7 +162,15 @@ impl PgCluster {
             )?;
         }
         let mut init = pg_command(&bin, "initdb");
-        init.arg("-D").arg(&data).args(["-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"]);
+        init.arg("-D").arg(&data).args([
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
+            "--no-sync",
+        ]);
         run(init, "initdb")?;
         let port = free_port()?;
         let mut start = pg_command(&bin, "pg_ctl");
@@ -168,7 +204,9 @@ impl PgCluster {
 impl Drop for PgCluster {
     fn drop(&mut self) {
         let mut stop = pg_command(&self.bin, "pg_ctl");
-        stop.arg("-D").arg(self.dir.path().join("data")).args(["-m", "immediate", "-w", "stop"]);
+        stop.arg("-D")
+            .arg(self.dir.path().join("data"))
+            .args(["-m", "immediate", "-w", "stop"]);
         let _ = stop.output();
     }
 }

@@ -59,4 +59,3 @@ typed_id!(
     /// Identifies one stored event; also its `Nats-Msg-Id`, so JetStream drops re-published copies.
     EventId
 );
-

@@ -116,7 +116,11 @@ mod tests {
     #[test]
     fn non_digits_and_wrong_lengths_are_rejected() {
         for bad in ["", "12217", "1221734", "12217a", "１２２１７３"] {
-            assert_eq!(MunicipalityCode::parse(bad), Err(MunicipalityCodeError::Format), "{bad}");
+            assert_eq!(
+                MunicipalityCode::parse(bad),
+                Err(MunicipalityCodeError::Format),
+                "{bad}"
+            );
         }
     }
 

@@ -22,7 +22,11 @@ pub fn jst_date(instant: DateTime<Utc>) -> NaiveDate {
 /// The fiscal year (年度, April to March) a Japan-time date falls in: 2025-03-31 is FY2024,
 /// 2025-04-01 is FY2025.
 pub fn fiscal_year(date: NaiveDate) -> i32 {
-    if date.month() >= 4 { date.year() } else { date.year() - 1 }
+    if date.month() >= 4 {
+        date.year()
+    } else {
+        date.year() - 1
+    }
 }
 
 #[cfg(test)]
@@ -41,6 +45,9 @@ mod tests {
         let instant = DateTime::parse_from_rfc3339("2026-03-31T15:30:00Z")
             .expect("valid instant")
             .with_timezone(&Utc);
-        assert_eq!(jst_date(instant), NaiveDate::from_ymd_opt(2026, 4, 1).expect("valid date"));
+        assert_eq!(
+            jst_date(instant),
+            NaiveDate::from_ymd_opt(2026, 4, 1).expect("valid date")
+        );
     }
 }

@@ -40,8 +40,15 @@ impl mosaic_runtime::Module for Module {
     async fn migrate(&self, db: &Db) -> Result<(), sqlx::migrate::MigrateError> {
         mosaic_db::run_migrations(db, migrations()).await
     }
-    fn add_routes(&self, routes: &mut tonic::service::RoutesBuilder, db: &Db, _store: Option<Arc<dyn EventStore>>) {
-        routes.add_service(InsightsServiceServer::new(queries::InsightsApi::new(db.clone())));
+    fn add_routes(
+        &self,
+        routes: &mut tonic::service::RoutesBuilder,
+        db: &Db,
+        _store: Option<Arc<dyn EventStore>>,
+    ) {
+        routes.add_service(InsightsServiceServer::new(queries::InsightsApi::new(
+            db.clone(),
+        )));
     }
     fn projections(&self, _db: &Db) -> Vec<Arc<dyn mosaic_projection::Projection>> {
         vec![Arc::new(projections::MunicipalityOverview)]

@@ -11,7 +11,11 @@ use mosaic_runtime::embedded::{Embedded, EmbeddedOptions, keys_dir};
 use mosaic_types::MunicipalityCode;
 
 #[derive(Parser)]
-#[command(name = "mosaic", version, about = "Mosaic: regional activity matching for every generation")]
+#[command(
+    name = "mosaic",
+    version,
+    about = "Mosaic: regional activity matching for every generation"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -67,16 +71,39 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Up { listen, data_dir, tls_cert, tls_key } => {
-            let tls = tls_cert.zip(tls_key).map(|(cert, key)| TlsFiles { cert, key });
-            up(EmbeddedOptions { listen, data_dir, tls })
+        Command::Up {
+            listen,
+            data_dir,
+            tls_cert,
+            tls_key,
+        } => {
+            let tls = tls_cert
+                .zip(tls_key)
+                .map(|(cert, key)| TlsFiles { cert, key });
+            up(EmbeddedOptions {
+                listen,
+                data_dir,
+                tls,
+            })
         }
-        Command::Token { role, municipality, subject, hours, data_dir, key } => {
-            token(role, municipality, &subject, hours, data_dir, key)
-        }
-        Command::Keys { dir } => SigningKeys::generate().write_to_dir(&dir).map_err(|e| e.to_string()).map(|()| {
-            println!("wrote {} and {}", dir.join("signing-key.pem").display(), dir.join("jwks.json").display());
-        }),
+        Command::Token {
+            role,
+            municipality,
+            subject,
+            hours,
+            data_dir,
+            key,
+        } => token(role, municipality, &subject, hours, data_dir, key),
+        Command::Keys { dir } => SigningKeys::generate()
+            .write_to_dir(&dir)
+            .map_err(|e| e.to_string())
+            .map(|()| {
+                println!(
+                    "wrote {} and {}",
+                    dir.join("signing-key.pem").display(),
+                    dir.join("jwks.json").display()
+                );
+            }),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -93,15 +120,23 @@ fn up(options: EmbeddedOptions) -> Result<(), String> {
         let _telemetry = mosaic_telemetry::init("mosaic").map_err(|e| e.to_string())?;
         let data_dir = options.data_dir.clone();
         let tls = options.tls.is_some();
-        let platform = Embedded::start(&mosaic::modules(), options).await.map_err(|e| e.to_string())?;
+        let platform = Embedded::start(&mosaic::modules(), options)
+            .await
+            .map_err(|e| e.to_string())?;
         println!(
             "Mosaic is serving all five services on {}{} (data in {}). Ctrl-C stops it.",
             platform.local_addr(),
             if tls { " with TLS" } else { "" },
             data_dir.display()
         );
-        println!("A token for local use: mosaic token --role operator --data-dir {}", data_dir.display());
-        platform.serve(shutdown_signal()).await.map_err(|e| e.to_string())?;
+        println!(
+            "A token for local use: mosaic token --role operator --data-dir {}",
+            data_dir.display()
+        );
+        platform
+            .serve(shutdown_signal())
+            .await
+            .map_err(|e| e.to_string())?;
         println!("Mosaic stopped.");
         Ok(())
     })
@@ -123,7 +158,9 @@ fn token(
     let signer = keys
         .signer(mosaic_auth::DEFAULT_ISSUER, mosaic_auth::DEFAULT_AUDIENCE)
         .map_err(|e| e.to_string())?;
-    let token = signer.mint(subject, role, municipality, chrono::Duration::hours(hours)).map_err(|e| e.to_string())?;
+    let token = signer
+        .mint(subject, role, municipality, chrono::Duration::hours(hours))
+        .map_err(|e| e.to_string())?;
     println!("{token}");
     Ok(())
 }

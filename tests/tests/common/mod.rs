@@ -32,24 +32,51 @@ impl Platform {
     pub async fn start() -> anyhow::Result<Self> {
         telemetry();
         let dir = tempfile::tempdir()?;
-        let options = EmbeddedOptions { listen: "127.0.0.1:0".parse()?, data_dir: dir.path().to_owned(), tls: None };
+        let options = EmbeddedOptions {
+            listen: "127.0.0.1:0".parse()?,
+            data_dir: dir.path().to_owned(),
+            tls: None,
+        };
         let embedded = Embedded::start(&mosaic::modules(), options).await?;
         let addr = embedded.local_addr();
-        let signer = embedded.keys.signer(mosaic_auth::DEFAULT_ISSUER, mosaic_auth::DEFAULT_AUDIENCE)?;
+        let signer = embedded
+            .keys
+            .signer(mosaic_auth::DEFAULT_ISSUER, mosaic_auth::DEFAULT_AUDIENCE)?;
         let stores = embedded.stores.clone();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(async move {
-            embedded.serve(async { let _ = stopped.await; }).await.unwrap();
+            embedded
+                .serve(async {
+                    let _ = stopped.await;
+                })
+                .await
+                .unwrap();
         });
-        Ok(Self { addr, signer, stores, dir, stop: Some(stop), task: Some(task) })
+        Ok(Self {
+            addr,
+            signer,
+            stores,
+            dir,
+            stop: Some(stop),
+            task: Some(task),
+        })
     }
 
     pub async fn channel(&self) -> anyhow::Result<Channel> {
-        Ok(Channel::from_shared(format!("http://{}", self.addr))?.connect().await?)
+        Ok(Channel::from_shared(format!("http://{}", self.addr))?
+            .connect()
+            .await?)
     }
 
     pub fn token(&self, role: Role, municipality: Option<&str>) -> String {
-        self.signer.mint("tester", role, municipality.map(code), chrono::Duration::minutes(10)).unwrap()
+        self.signer
+            .mint(
+                "tester",
+                role,
+                municipality.map(code),
+                chrono::Duration::minutes(10),
+            )
+            .unwrap()
     }
 
     pub async fn stop(mut self) {
@@ -64,9 +91,13 @@ impl Platform {
 
 pub fn authed<T>(body: T, token: &str, municipality: Option<&str>) -> Request<T> {
     let mut request = Request::new(body);
-    request.metadata_mut().insert("authorization", format!("Bearer {token}").parse().unwrap());
+    request
+        .metadata_mut()
+        .insert("authorization", format!("Bearer {token}").parse().unwrap());
     if let Some(m) = municipality {
-        request.metadata_mut().insert(mosaic_auth::MUNICIPALITY_HEADER, m.parse().unwrap());
+        request
+            .metadata_mut()
+            .insert(mosaic_auth::MUNICIPALITY_HEADER, m.parse().unwrap());
     }
     request
 }
@@ -96,9 +127,18 @@ pub async fn overview_eventually(
     municipality: &str,
 ) -> anyhow::Result<mosaic_proto::v1::GetMunicipalityOverviewResponse> {
     for _ in 0..300 {
-        match client.get_municipality_overview(authed(GetMunicipalityOverviewRequest {}, token, Some(municipality))).await {
+        match client
+            .get_municipality_overview(authed(
+                GetMunicipalityOverviewRequest {},
+                token,
+                Some(municipality),
+            ))
+            .await
+        {
             Ok(r) => return Ok(r.into_inner()),
-            Err(s) if s.code() == tonic::Code::NotFound => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
+            Err(s) if s.code() == tonic::Code::NotFound => {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await
+            }
             Err(s) => return Err(s.into()),
         }
     }
@@ -112,7 +152,8 @@ pub fn signing_keys() -> SigningKeys {
     SigningKeys::generate()
 }
 
-static TELEMETRY: std::sync::OnceLock<Option<mosaic_telemetry::TelemetryGuard>> = std::sync::OnceLock::new();
+static TELEMETRY: std::sync::OnceLock<Option<mosaic_telemetry::TelemetryGuard>> =
+    std::sync::OnceLock::new();
 
 /// Installs tracing once per test process, as the binaries do at start.
 pub fn telemetry() {

@@ -18,14 +18,24 @@ pub async fn postgres() -> anyhow::Result<Fixture> {
     let pg = mosaic_testkit::TestDatabase::new()?;
     let db = connect(pg.url(), 40).await?;
     mosaic_eventstore::migrate(&db).await?;
-    Ok(Fixture { store: SqlEventStore::open(db, "registry").await?, backend: "postgres", _pg: Some(pg), _sqlite: None })
+    Ok(Fixture {
+        store: SqlEventStore::open(db, "registry").await?,
+        backend: "postgres",
+        _pg: Some(pg),
+        _sqlite: None,
+    })
 }
 
 pub async fn sqlite() -> anyhow::Result<Fixture> {
     let dir = mosaic_testkit::TestSqlite::new()?;
     let db = connect(&dir.url("registry"), 8).await?;
     mosaic_eventstore::migrate(&db).await?;
-    Ok(Fixture { store: SqlEventStore::open(db, "registry").await?, backend: "sqlite", _pg: None, _sqlite: Some(dir) })
+    Ok(Fixture {
+        store: SqlEventStore::open(db, "registry").await?,
+        backend: "sqlite",
+        _pg: None,
+        _sqlite: Some(dir),
+    })
 }
 
 pub async fn both() -> anyhow::Result<Vec<Fixture>> {
@@ -53,10 +63,13 @@ pub fn event(event_type: &str, n: u64) -> NewEvent {
 pub fn meta(key: Option<&str>) -> CommandMeta {
     CommandMeta {
         actor: "coordinator-1".into(),
-                    recorded_at: mosaic_types::now_utc(),
+        recorded_at: mosaic_types::now_utc(),
         correlation_id: uuid::Uuid::now_v7(),
         causation_id: None,
-        idempotency: key.map(|k| Idempotency { key: k.into(), request_hash: format!("hash-of-{k}") }),
+        idempotency: key.map(|k| Idempotency {
+            key: k.into(),
+            request_hash: format!("hash-of-{k}"),
+        }),
         trace_context: None,
     }
 }

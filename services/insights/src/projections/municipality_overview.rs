@@ -18,7 +18,10 @@ impl Projection for MunicipalityOverview {
     }
 
     fn interests(&self) -> Vec<Interest> {
-        vec![Interest { context: "registry", event_types: &[] }]
+        vec![Interest {
+            context: "registry",
+            event_types: &[],
+        }]
     }
 
     async fn apply(&self, tx: &mut DbTx, event: &StoredEvent) -> Result<(), ProjectionError> {
@@ -34,13 +37,16 @@ impl Projection for MunicipalityOverview {
         });
         if event.event_type == "MunicipalityRegistered" {
             let field = |name: &str| {
-                event.payload.get(name).and_then(|v| v.as_str()).map(str::to_owned).ok_or_else(|| {
-                    ProjectionError::Event {
+                event
+                    .payload
+                    .get(name)
+                    .and_then(|v| v.as_str())
+                    .map(str::to_owned)
+                    .ok_or_else(|| ProjectionError::Event {
                         event_type: event.event_type.clone(),
                         position: event.position,
                         reason: format!("payload has no {name}"),
-                    }
-                })
+                    })
             };
             let (name, prefecture) = (field("name")?, field("prefecture")?);
             on_tx!(tx, t => {
@@ -59,7 +65,11 @@ impl Projection for MunicipalityOverview {
         Ok(())
     }
 
-    async fn reset(&self, tx: &mut DbTx, municipality: Option<MunicipalityCode>) -> Result<(), ProjectionError> {
+    async fn reset(
+        &self,
+        tx: &mut DbTx,
+        municipality: Option<MunicipalityCode>,
+    ) -> Result<(), ProjectionError> {
         on_tx!(tx, t => {
             match municipality {
                 Some(m) => sqlx::query("DELETE FROM insights_municipality_overview WHERE municipality = $1")

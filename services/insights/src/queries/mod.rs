@@ -41,14 +41,19 @@ impl InsightsService for InsightsApi {
             .map_err(from_db)?
         });
         match row {
-            Some((Some(name), Some(prefecture), registered_at, events)) => Ok(Response::new(GetMunicipalityOverviewResponse {
-                code: ctx.municipality.to_string(),
-                name,
-                prefecture,
-                registered_at: registered_at.map(timestamp),
-                events_applied: events as u64,
-            })),
-            _ => Err(Status::not_found(format!("municipality {} is not known to insights yet", ctx.municipality))),
+            Some((Some(name), Some(prefecture), registered_at, events)) => {
+                Ok(Response::new(GetMunicipalityOverviewResponse {
+                    code: ctx.municipality.to_string(),
+                    name,
+                    prefecture,
+                    registered_at: registered_at.map(timestamp),
+                    events_applied: events as u64,
+                }))
+            }
+            _ => Err(Status::not_found(format!(
+                "municipality {} is not known to insights yet",
+                ctx.municipality
+            ))),
         }
     }
 }

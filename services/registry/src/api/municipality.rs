@@ -14,7 +14,11 @@ use tonic::{Request, Response, Status};
 use super::RegistryApi;
 use crate::domain::municipality::{Municipality, MunicipalityCommand, stream_id};
 
-fn to_proto(state: &Municipality, version: u64, registered: AuditStamp) -> Option<MunicipalityProto> {
+fn to_proto(
+    state: &Municipality,
+    version: u64,
+    registered: AuditStamp,
+) -> Option<MunicipalityProto> {
     let m = state.registered.as_ref()?;
     Some(MunicipalityProto {
         code: m.code.clone(),
@@ -50,7 +54,12 @@ impl RegistryService for RegistryApi {
         if unscoped {
             match (code, request.extensions_mut().get_mut::<Caller>()) {
                 (Some(code), Some(caller)) => caller.municipality = Some(code),
-                _ => return Err(errors.finish().err().unwrap_or_else(|| Status::invalid_argument("code is required"))),
+                _ => {
+                    return Err(errors
+                        .finish()
+                        .err()
+                        .unwrap_or_else(|| Status::invalid_argument("code is required")));
+                }
             }
         }
         let ctx = RequestContext::command(&request, &request.get_ref().request_id, &mut errors)?;
@@ -58,7 +67,12 @@ impl RegistryService for RegistryApi {
         if code.is_some_and(|c| c != ctx.municipality) {
             errors.add("code", "must be the municipality this request is scoped to");
         }
-        let at = occurred_at(&mut errors, "occurred_at", body.occurred_at.as_ref(), ctx.received_at);
+        let at = occurred_at(
+            &mut errors,
+            "occurred_at",
+            body.occurred_at.as_ref(),
+            ctx.received_at,
+        );
         errors.finish()?;
 
         let command = MunicipalityCommand::Register {
@@ -77,8 +91,10 @@ impl RegistryService for RegistryApi {
             command,
             occurred_at: at,
         };
-        let answer = execute(self.store.as_ref(), &ctx, exec, |state, version| RegisterMunicipalityResponse {
-            municipality: to_proto(state, version, stamp),
+        let answer = execute(self.store.as_ref(), &ctx, exec, |state, version| {
+            RegisterMunicipalityResponse {
+                municipality: to_proto(state, version, stamp),
+            }
         })
         .await?;
         Ok(Response::new(answer))
@@ -90,11 +106,21 @@ impl RegistryService for RegistryApi {
     ) -> Result<Response<GetMunicipalityResponse>, Status> {
         let ctx = RequestContext::query(&request)?;
         let stream = stream_id(ctx.municipality);
-        let events = self.store.read_stream(ctx.municipality, &stream).await.map_err(mosaic_api::status::from_store)?;
+        let events = self
+            .store
+            .read_stream(ctx.municipality, &stream)
+            .await
+            .map_err(mosaic_api::status::from_store)?;
         let (state, version) = replay::<Municipality>(&events)?;
         let registered = events.first().map(stamp).unwrap_or_default();
-        let municipality = to_proto(&state, version, registered)
-            .ok_or_else(|| Status::not_found(format!("municipality {} is not registered", ctx.municipality)))?;
-        Ok(Response::new(GetMunicipalityResponse { municipality: Some(municipality) }))
+        let municipality = to_proto(&state, version, registered).ok_or_else(|| {
+            Status::not_found(format!(
+                "municipality {} is not registered",
+                ctx.municipality
+            ))
+        })?;
+        Ok(Response::new(GetMunicipalityResponse {
+            municipality: Some(municipality),
+        }))
     }
 }

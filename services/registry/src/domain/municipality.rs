@@ -38,15 +38,21 @@ impl Aggregate for Municipality {
 
     fn decide(&self, command: &MunicipalityCommand) -> Result<Vec<RegistryEvent>, RegistryError> {
         match command {
-            MunicipalityCommand::Register { code, name, prefecture } => {
+            MunicipalityCommand::Register {
+                code,
+                name,
+                prefecture,
+            } => {
                 if self.registered.is_some() {
                     return Err(RegistryError::MunicipalityExists(code.to_string()));
                 }
-                Ok(vec![RegistryEvent::MunicipalityRegistered(MunicipalityRegistered {
-                    code: code.to_string(),
-                    name: name.trim().to_owned(),
-                    prefecture: prefecture.trim().to_owned(),
-                })])
+                Ok(vec![RegistryEvent::MunicipalityRegistered(
+                    MunicipalityRegistered {
+                        code: code.to_string(),
+                        name: name.trim().to_owned(),
+                        prefecture: prefecture.trim().to_owned(),
+                    },
+                )])
             }
         }
     }
@@ -69,7 +75,11 @@ mod tests {
     }
 
     fn register() -> MunicipalityCommand {
-        MunicipalityCommand::Register { code: kashiwa(), name: " 柏市 ".into(), prefecture: "千葉県".into() }
+        MunicipalityCommand::Register {
+            code: kashiwa(),
+            name: " 柏市 ".into(),
+            prefecture: "千葉県".into(),
+        }
     }
 
     fn registered() -> RegistryEvent {
@@ -82,7 +92,9 @@ mod tests {
 
     #[test]
     fn registering_a_new_municipality_records_it_with_trimmed_names() {
-        given::<Municipality>([]).when(register()).then([registered()]);
+        given::<Municipality>([])
+            .when(register())
+            .then([registered()]);
     }
 
     #[test]
@@ -98,6 +110,9 @@ mod tests {
         let (event_type, payload) = registered().to_stored().expect("encodes");
         assert_eq!(event_type, "MunicipalityRegistered");
         assert_eq!(payload["code"], "122173");
-        assert_eq!(RegistryEvent::from_stored(&event_type, 1, &payload).expect("decodes"), registered());
+        assert_eq!(
+            RegistryEvent::from_stored(&event_type, 1, &payload).expect("decodes"),
+            registered()
+        );
     }
 }
