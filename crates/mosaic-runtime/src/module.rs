@@ -20,10 +20,15 @@ pub trait Module: Send + Sync {
     fn grpc_name(&self) -> &'static str;
 
     /// Whether the context writes events (and so has an event store and a relay).
-    fn writes_events(&self) -> bool;
+    fn writes_events(&self) -> bool {
+        true
+    }
 
     /// Creates or updates the context's own tables (the event store's are handled for it).
-    async fn migrate(&self, db: &Db) -> Result<(), sqlx::migrate::MigrateError>;
+    async fn migrate(&self, db: &Db) -> Result<(), sqlx::migrate::MigrateError> {
+        let _ = db;
+        Ok(())
+    }
 
     /// Adds the gRPC service to `routes`; `store` is the context's own store, if it writes events.
     fn add_routes(&self, routes: &mut RoutesBuilder, db: &Db, store: Option<Arc<dyn EventStore>>);

@@ -26,12 +26,6 @@ impl mosaic_runtime::Module for Module {
     fn grpc_name(&self) -> &'static str {
         "mosaic.v1.ActivityService"
     }
-    fn writes_events(&self) -> bool {
-        true
-    }
-    async fn migrate(&self, _db: &mosaic_db::Db) -> Result<(), sqlx::migrate::MigrateError> {
-        Ok(())
-    }
     fn add_routes(
         &self,
         routes: &mut tonic::service::RoutesBuilder,
