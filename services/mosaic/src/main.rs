@@ -123,21 +123,21 @@ fn up(options: EmbeddedOptions) -> Result<(), String> {
         let platform = Embedded::start(&mosaic::modules(), options)
             .await
             .map_err(|e| e.to_string())?;
-        println!(
+        say(&format!(
             "Mosaic is serving all five services on {}{} (data in {}). Ctrl-C stops it.",
             platform.local_addr(),
             if tls { " with TLS" } else { "" },
             data_dir.display()
-        );
-        println!(
+        ));
+        say(&format!(
             "A token for local use: mosaic token --role operator --data-dir {}",
             data_dir.display()
-        );
+        ));
         platform
             .serve(shutdown_signal())
             .await
             .map_err(|e| e.to_string())?;
-        println!("Mosaic stopped.");
+        say("Mosaic stopped.");
         Ok(())
     })
 }
@@ -163,4 +163,12 @@ fn token(
         .map_err(|e| e.to_string())?;
     println!("{token}");
     Ok(())
+}
+
+/// Prints a status line; a closed stdout (a supervisor that stopped reading) is not an error.
+fn say(line: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
 }
