@@ -55,6 +55,9 @@ run_pg "$pg_bin/pg_ctl" -D "$work/pg" -l "$work/pg/server.log" \
 export MOSAIC_TEST_PG="postgres://postgres@127.0.0.1:$pg_port"
 unset pg_user
 
+# Builds are cached outside the clone, so a fresh clone on the same machine reuses them.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/mosaic/target}"
+
 # --- checks and the suite -----------------------------------------------------------------
 # Property tests run a modest number of cases here; raise PROPTEST_CASES for a deeper run.
 export PROPTEST_CASES="${PROPTEST_CASES:-64}"
