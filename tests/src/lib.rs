@@ -1,2 +1,2 @@
-//! Helpers for the end-to-end tests: start the platform, mint tokens, build clients.
-#![allow(missing_docs)]
+//! End-to-end tests of Mosaic live in `tests/` of this crate (shared helpers in
+//! `tests/common`); the library itself is empty.

@@ -12,6 +12,9 @@ use tracing::{info, warn};
 use crate::BusError;
 use crate::message::{encode_event, subject_for};
 
+/// How often the active relay deletes old published outbox rows.
+const PURGE_EVERY: Duration = Duration::from_secs(60);
+
 /// How a relay runs.
 #[derive(Debug, Clone)]
 pub struct RelayConfig {
@@ -64,7 +67,13 @@ impl Relay {
         let mut leader = false;
         let mut renewed = tokio::time::Instant::now();
         let mut backoff = Duration::from_millis(100);
+        let mut purged = tokio::time::Instant::now();
         while !*shutdown.borrow() {
+            // Housekeeping stays off the publishing path: at most once a minute.
+            if leader && purged.elapsed() > PURGE_EVERY {
+                self.purge_published().await;
+                purged = tokio::time::Instant::now();
+            }
             if !leader || renewed.elapsed() > self.config.lease_ttl / 3 {
                 match self
                     .store
@@ -136,6 +145,11 @@ impl Relay {
             .mark_published(&positions)
             .await
             .map_err(|e| BusError::JetStream(format!("marking the outbox: {e}")))?;
+        Ok(batch.len())
+    }
+
+    /// Deletes published outbox rows older than `keep_published`.
+    async fn purge_published(&self) {
         let keep = chrono::Duration::from_std(self.config.keep_published)
             .unwrap_or(chrono::Duration::days(1));
         if let Err(e) = self
@@ -145,7 +159,6 @@ impl Relay {
         {
             warn!(error = %e, "cannot purge the published outbox");
         }
-        Ok(batch.len())
     }
 }
 

@@ -34,12 +34,13 @@ impl Default for RunnerConfig {
             idle_wait: Duration::from_millis(250),
             lease_ttl: Duration::from_secs(15),
             max_attempts: 5,
-            holder: format!("runner-{}", uuid_like()),
+            holder: format!("runner-{}", process_and_instant()),
         }
     }
 }
 
-fn uuid_like() -> String {
+/// A lease holder name unique across processes: the process id and the start instant.
+fn process_and_instant() -> String {
     format!(
         "{}-{}",
         std::process::id(),

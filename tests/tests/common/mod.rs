@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 
-use mosaic_auth::{Role, SigningKeys, TokenSigner};
+use mosaic_auth::{Role, TokenSigner};
 use mosaic_proto::v1::insights_service_client::InsightsServiceClient;
 use mosaic_proto::v1::registry_service_client::RegistryServiceClient;
 use mosaic_proto::v1::{GetMunicipalityOverviewRequest, RegisterMunicipalityRequest};
@@ -147,10 +147,6 @@ pub async fn overview_eventually(
 
 pub type Registry = RegistryServiceClient<Channel>;
 pub type Insights = InsightsServiceClient<Channel>;
-
-pub fn signing_keys() -> SigningKeys {
-    SigningKeys::generate()
-}
 
 static TELEMETRY: std::sync::OnceLock<Option<mosaic_telemetry::TelemetryGuard>> =
     std::sync::OnceLock::new();
