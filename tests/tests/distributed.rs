@@ -37,6 +37,7 @@ async fn start(
         tls: None,
         db_max_connections: 10,
         stream_replicas: 1,
+        master_key: Some(mosaic_privacy::MasterKey::generate().to_base64()),
     };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(async move {

@@ -25,6 +25,10 @@ pub struct Execute<A: Aggregate> {
     pub command: A::Command,
     /// When it happened.
     pub occurred_at: DateTime<Utc>,
+    /// The stream was just named by the server (a new id) after the handler looked for a first
+    /// answer itself: it cannot exist yet, so it is neither read nor checked again. The append
+    /// still expects no stream, so a mistake is a conflict, never an overwrite.
+    pub fresh: bool,
 }
 
 /// Runs a command and answers it. A retry with the same `request_id` gets the first answer
@@ -40,15 +44,74 @@ where
     A::Error: Into<Status>,
     R: prost::Message + Default,
 {
-    if let Some(idem) = &ctx.idempotency
-        && let Some(first) = store
-            .idempotent_result(ctx.municipality, idem)
+    let answer = execute_with(
+        store,
+        ctx,
+        exec,
+        |_| Ok(()),
+        |done| Ok(respond(done.state, done.version)),
+    )
+    .await?;
+    Ok(answer.into_answer())
+}
+
+/// What a command did, for building its answer.
+pub struct Done<'a, A: Aggregate> {
+    /// The state after the command.
+    pub state: &'a A,
+    /// The stream's version after the command.
+    pub version: u64,
+    /// The stream's events before the command.
+    pub history: &'a [StoredEvent],
+    /// The events the command caused (not yet stored).
+    pub new_events: &'a [A::Event],
+}
+
+/// The answer of a command: fresh (decided now, with the state after it) or the first answer of
+/// a retried `request_id`.
+pub enum Answer<R, A> {
+    /// Decided now.
+    Fresh(R, A),
+    /// A retry: the answer saved by the first attempt.
+    Replayed(R),
+}
+
+impl<R, A> Answer<R, A> {
+    /// The answer, however it came.
+    pub fn into_answer(self) -> R {
+        match self {
+            Answer::Fresh(r, _) | Answer::Replayed(r) => r,
+        }
+    }
+}
+
+/// [`execute`] with a guard on the loaded state (e.g. who may act on it; refusals write
+/// nothing) and an answer built from what the command did. The answer is saved with the
+/// idempotency key, so it must hold no personal data in clear.
+pub async fn execute_with<A, R>(
+    store: &dyn EventStore,
+    ctx: &RequestContext,
+    exec: Execute<A>,
+    guard: impl FnOnce(&A) -> Result<(), Status>,
+    respond: impl FnOnce(Done<'_, A>) -> Result<R, Status>,
+) -> Result<Answer<R, A>, Status>
+where
+    A: Aggregate,
+    A::Error: Into<Status>,
+    R: prost::Message + Default,
+{
+    let history = if exec.fresh {
+        Vec::new()
+    } else {
+        if let Some(first) = first_answer(store, ctx).await? {
+            return Ok(Answer::Replayed(first));
+        }
+        store
+            .read_stream(ctx.municipality, &exec.stream_id)
             .await
             .map_err(from_store)?
-    {
-        return decode_answer(&first);
-    }
-    let (state, version) = load::<A>(store, ctx.municipality, &exec.stream_id).await?;
+    };
+    let (state, version) = replay::<A>(&history)?;
     if let Some(expected) = exec.expected_version
         && expected != version
     {
@@ -57,9 +120,15 @@ where
             exec.stream_id
         )));
     }
+    guard(&state)?;
     let events = state.decide(&exec.command).map_err(Into::into)?;
     let after = events.iter().fold(state, |s, e| s.evolve(e));
-    let answer = respond(&after, version + events.len() as u64);
+    let answer = respond(Done {
+        state: &after,
+        version: version + events.len() as u64,
+        history: &history,
+        new_events: &events,
+    })?;
     let request = AppendRequest {
         municipality: ctx.municipality,
         stream_id: exec.stream_id,
@@ -76,8 +145,27 @@ where
         response: Some(serde_json::json!({ "proto": STANDARD.encode(answer.encode_to_vec()) })),
     };
     match store.append(request).await.map_err(from_store)? {
-        AppendOutcome::Appended(_) => Ok(answer),
-        AppendOutcome::Duplicate(first) => decode_answer(&first),
+        AppendOutcome::Appended(_) => Ok(Answer::Fresh(answer, after)),
+        AppendOutcome::Duplicate(first) => decode_answer(&first).map(Answer::Replayed),
+    }
+}
+
+/// The first answer to this request's `request_id`, if the request was made before. Handlers
+/// that generate ids call it before generating one, so a retry answers with the first id.
+pub async fn first_answer<R: prost::Message + Default>(
+    store: &dyn EventStore,
+    ctx: &RequestContext,
+) -> Result<Option<R>, Status> {
+    let Some(idem) = &ctx.idempotency else {
+        return Ok(None);
+    };
+    match store
+        .idempotent_result(ctx.municipality, idem)
+        .await
+        .map_err(from_store)?
+    {
+        Some(first) => decode_answer(&first).map(Some),
+        None => Ok(None),
     }
 }
 

@@ -51,6 +51,59 @@ impl FieldErrors {
         }
     }
 
+    /// Checks an optional text: at most `max` characters (blank is fine).
+    pub fn max_len(&mut self, field: &str, value: &str, max: usize) {
+        if value.chars().count() > max {
+            self.add(field, format!("must be at most {max} characters"));
+        }
+    }
+
+    /// A required proto enum: 0 (unspecified) and unknown numbers are violations.
+    pub fn required<T>(&mut self, field: &str, n: i32, parse: fn(i32) -> Option<T>) -> Option<T> {
+        if n == 0 {
+            self.add(field, "is required");
+            return None;
+        }
+        self.optional(field, n, parse)
+    }
+
+    /// An optional proto enum: 0 (unspecified) is `None`; unknown numbers are violations.
+    pub fn optional<T>(&mut self, field: &str, n: i32, parse: fn(i32) -> Option<T>) -> Option<T> {
+        if n == 0 {
+            return None;
+        }
+        let parsed = parse(n);
+        if parsed.is_none() {
+            self.add(field, format!("unknown value {n}"));
+        }
+        parsed
+    }
+
+    /// A list of proto enums: each required, none twice.
+    pub fn enum_list<T: PartialEq>(
+        &mut self,
+        field: &str,
+        values: &[i32],
+        parse: fn(i32) -> Option<T>,
+    ) -> Vec<T> {
+        let mut out: Vec<T> = Vec::with_capacity(values.len());
+        for (i, n) in values.iter().enumerate() {
+            if let Some(v) = self.required(&format!("{field}[{i}]"), *n, parse) {
+                if out.contains(&v) {
+                    self.add(format!("{field}[{i}]"), "is listed twice");
+                } else {
+                    out.push(v);
+                }
+            }
+        }
+        out
+    }
+
+    /// The violations recorded so far, as (field, description).
+    pub fn violations(&self) -> &[(String, String)] {
+        &self.violations
+    }
+
     /// Whether nothing was recorded.
     pub fn is_empty(&self) -> bool {
         self.violations.is_empty()

@@ -20,6 +20,6 @@ pub mod request;
 pub mod server;
 pub mod status;
 
-pub use command::{Execute, execute};
+pub use command::{Answer, Done, Execute, execute, execute_with};
 pub use fields::FieldErrors;
 pub use request::RequestContext;

@@ -75,13 +75,20 @@ impl RequestContext {
                 format!("must be 1 to {MAX_REQUEST_ID} visible ASCII characters"),
             );
         } else {
-            let hash = Sha256::digest(request.get_ref().encode_to_vec());
-            ctx.idempotency = Some(Idempotency {
-                key: request_id.to_owned(),
-                request_hash: hash.iter().map(|b| format!("{b:02x}")).collect(),
-            });
+            ctx = ctx.with_idempotency(request_id, request.get_ref());
         }
         Ok(ctx)
+    }
+
+    /// This context for one item of a streamed request: its own idempotency key (already
+    /// checked by the caller) and the fingerprint of the item.
+    pub fn with_idempotency<T: prost::Message>(mut self, key: &str, body: &T) -> Self {
+        let hash = Sha256::digest(body.encode_to_vec());
+        self.idempotency = Some(Idempotency {
+            key: key.to_owned(),
+            request_hash: hash.iter().map(|b| format!("{b:02x}")).collect(),
+        });
+        self
     }
 
     /// The metadata stored with every event this request writes.

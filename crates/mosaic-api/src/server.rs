@@ -116,9 +116,25 @@ where
         })
         .layer(AuthLayer::from_shared(verifier))
         .add_routes(routes)
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+        .serve_with_incoming_shutdown(without_delay(listener), shutdown)
         .await
         .map_err(|e| ServeError::Transport(e.to_string()))
+}
+
+/// Accepted connections with Nagle's algorithm off. Sockets accepted from our own listener do not
+/// get the builder's TCP options, and with Nagle on, an answer of a few packets waits for the
+/// client's delayed acknowledgement (about 40 ms on Linux) before its last packet leaves.
+fn without_delay(
+    listener: TcpListener,
+) -> impl tokio_stream::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
+    use tokio_stream::StreamExt;
+    TcpListenerStream::new(listener).map(|accepted| {
+        accepted.inspect(|stream| {
+            if let Err(e) = stream.set_nodelay(true) {
+                tracing::warn!(error = %e, "cannot turn off Nagle's algorithm on a connection");
+            }
+        })
+    })
 }
 
 /// Resolves when the process gets Ctrl-C or SIGTERM (how containers are stopped).

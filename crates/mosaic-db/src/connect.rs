@@ -42,7 +42,10 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<Db, DbConfigErro
             // FULL keeps a committed event durable across power loss, not only across crashes.
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10));
+            .busy_timeout(Duration::from_secs(10))
+            // Deleted rows are overwritten, so an erased person's wrapped key does not linger in
+            // the file's free pages.
+            .pragma("secure_delete", "ON");
         let pool = SqlitePoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(Duration::from_secs(15))

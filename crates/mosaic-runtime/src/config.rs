@@ -29,6 +29,10 @@ pub struct ServiceConfig {
     pub db_max_connections: u32,
     /// `MOSAIC_STREAM_REPLICAS`: copies of the MOSAIC stream in a NATS cluster (default 1).
     pub stream_replicas: usize,
+    /// `MOSAIC_MASTER_KEY` (base64 of the 32-byte master key that wraps per-person keys), or the
+    /// content of the file named by `MOSAIC_MASTER_KEY_FILE`. Required by services that keep
+    /// personal data; `mosaic keys` writes one.
+    pub master_key: Option<String>,
 }
 
 fn var(name: &'static str) -> Option<String> {
@@ -83,6 +87,24 @@ impl ServiceConfig {
             tls,
             db_max_connections: parsed("MOSAIC_DB_MAX_CONNECTIONS", 20)?,
             stream_replicas: parsed("MOSAIC_STREAM_REPLICAS", 1)?,
+            master_key: match (var("MOSAIC_MASTER_KEY"), var("MOSAIC_MASTER_KEY_FILE")) {
+                (Some(key), None) => Some(key),
+                (None, Some(path)) => Some(
+                    std::fs::read_to_string(&path)
+                        .map(|k| k.trim().to_owned())
+                        .map_err(|e| StartError::Config {
+                            variable: "MOSAIC_MASTER_KEY_FILE",
+                            reason: format!("{path}: {e}"),
+                        })?,
+                ),
+                (None, None) => None,
+                (Some(_), Some(_)) => {
+                    return Err(StartError::Config {
+                        variable: "MOSAIC_MASTER_KEY",
+                        reason: "and MOSAIC_MASTER_KEY_FILE are both set; set one".into(),
+                    });
+                }
+            },
         })
     }
 }

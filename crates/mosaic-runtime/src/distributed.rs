@@ -8,13 +8,14 @@ use mosaic_auth::{KeySet, TokenVerifier};
 use mosaic_bus::relay::{Relay, RelayConfig};
 use mosaic_bus::stream::{StreamSettings, connect, jetstream};
 use mosaic_eventstore::{EventStore, SqlEventStore};
+use mosaic_privacy::{MasterKey, Vault};
 use mosaic_projection::Source;
 use tonic::service::RoutesBuilder;
 use tracing::{info, warn};
 
 use crate::config::ServiceConfig;
 use crate::supervise::{Tasks, migrate};
-use crate::{Module, StartError};
+use crate::{Module, ModuleEnv, StartError};
 
 /// Runs `module` as its own service, configured from the environment, until SIGTERM or Ctrl-C.
 pub async fn run(module: &dyn Module) -> Result<(), StartError> {
@@ -34,6 +35,23 @@ pub async fn run_with(
         config.issuer.clone(),
         config.audience.clone(),
     ));
+    let master = match &config.master_key {
+        Some(encoded) => MasterKey::from_base64(encoded).map_err(|e| StartError::Config {
+            variable: "MOSAIC_MASTER_KEY",
+            reason: e.to_string(),
+        })?,
+        None if module.keeps_personal_data() => {
+            return Err(StartError::Config {
+                variable: "MOSAIC_MASTER_KEY",
+                reason: format!(
+                    "is not set: the {} service keeps personal data encrypted under it",
+                    module.context()
+                ),
+            });
+        }
+        // A context without personal data never uses its vault.
+        None => MasterKey::generate(),
+    };
     let db = mosaic_db::connect(&config.database_url, config.db_max_connections).await?;
     migrate(module, &db).await?;
     let listener = bind(config.listen).await?;
@@ -60,13 +78,28 @@ pub async fn run_with(
     };
 
     let (reporter, health_service) = health(&[module.grpc_name()]).await;
+    let env = ModuleEnv {
+        db: db.clone(),
+        store: store.clone(),
+        vault: Vault::new(db.clone(), master),
+    };
     let mut routes = RoutesBuilder::default();
-    module.add_routes(&mut routes, &db, store);
-    for projection in module.projections(&db) {
+    module.add_routes(&mut routes, &env);
+    for projection in module.projections(&env) {
+        // A projection of the module's own events tails its own store: no round trip through NATS,
+        // and its read model keeps up even while NATS is away.
+        let own = projection
+            .interests()
+            .iter()
+            .all(|i| i.context == module.context());
+        let source = match (&store, own) {
+            (Some(store), true) => Source::Store(store.clone()),
+            _ => Source::JetStream(Box::new(js.clone())),
+        };
         tasks.spawn_runner(
             projection,
             db.clone(),
-            Source::JetStream(Box::new(js.clone())),
+            source,
             reporter.clone(),
             module.grpc_name(),
         );

@@ -10,12 +10,17 @@ use mosaic_api::server::{TlsFiles, bind, health, serve};
 use mosaic_auth::{SigningKeys, TokenVerifier};
 use mosaic_db::Db;
 use mosaic_eventstore::{EventStore, SqlEventStore};
+use mosaic_privacy::{MasterKey, Vault};
 use mosaic_projection::Source;
 use tokio::net::TcpListener;
 use tonic::service::RoutesBuilder;
 
 use crate::supervise::{Tasks, migrate};
-use crate::{Module, StartError, StoreMap};
+use crate::{Module, ModuleEnv, StartError, StoreMap};
+
+/// The file under the keys folder holding the master key of personal data. Whoever holds it (and
+/// the databases) can read personal data that was not erased: back it up apart from the data.
+pub const MASTER_KEY_FILE: &str = "master.key";
 
 /// Where the embedded platform listens and keeps its data.
 #[derive(Debug, Clone)]
@@ -66,6 +71,7 @@ impl Embedded {
         let addr = listener.local_addr().map_err(data_dir_error)?;
         std::fs::create_dir_all(dir).map_err(data_dir_error)?;
         let keys = SigningKeys::load_or_generate(keys_dir(dir))?;
+        let master = MasterKey::load_or_generate(&keys_dir(dir).join(MASTER_KEY_FILE))?;
         let verifier = Arc::new(TokenVerifier::new(
             keys.key_set(),
             mosaic_auth::DEFAULT_ISSUER,
@@ -94,8 +100,13 @@ impl Embedded {
         let mut routes = RoutesBuilder::default();
         let mut tasks = Tasks::new();
         for (module, db) in modules.iter().zip(&dbs) {
-            module.add_routes(&mut routes, db, stores.get(module.context()).cloned());
-            for projection in module.projections(db) {
+            let env = ModuleEnv {
+                db: db.clone(),
+                store: stores.get(module.context()).cloned(),
+                vault: Vault::new(db.clone(), master.clone()),
+            };
+            module.add_routes(&mut routes, &env);
+            for projection in module.projections(&env) {
                 let mut contexts: Vec<&str> =
                     projection.interests().iter().map(|i| i.context).collect();
                 contexts.dedup();

@@ -7,11 +7,12 @@
 //! - [`embedded::run`]: every module in one process on one port, one SQLite file per context in a
 //!   data directory, consumers tailing the stores directly (no servers to install).
 
+pub mod background;
 pub mod config;
 pub mod distributed;
 pub mod embedded;
 mod module;
 mod supervise;
 
-pub use module::{Module, StoreMap};
+pub use module::{Module, ModuleEnv, StoreMap};
 pub use supervise::StartError;

@@ -3,12 +3,25 @@ use std::sync::Arc;
 
 use mosaic_db::Db;
 use mosaic_eventstore::EventStore;
+use mosaic_privacy::Vault;
 use mosaic_projection::Projection;
 use tonic::service::RoutesBuilder;
 
 /// The event stores of a process by context name (all of them in the embedded mode, the
 /// module's own when distributed).
 pub type StoreMap = HashMap<&'static str, Arc<dyn EventStore>>;
+
+/// What a module is given to build its service and projections: its own database, its own event
+/// store (if it writes events) and its own personal-data vault (per-person keys in its database).
+#[derive(Clone)]
+pub struct ModuleEnv {
+    /// The context's database.
+    pub db: Db,
+    /// The context's event store, if it writes events.
+    pub store: Option<Arc<dyn EventStore>>,
+    /// The context's per-person keys.
+    pub vault: Vault,
+}
 
 /// One context as a deployable unit.
 #[async_trait::async_trait]
@@ -24,18 +37,25 @@ pub trait Module: Send + Sync {
         true
     }
 
-    /// Creates or updates the context's own tables (the event store's are handled for it).
+    /// Whether the context keeps personal data, and so needs the master key in the distributed
+    /// deployment (`MOSAIC_MASTER_KEY`).
+    fn keeps_personal_data(&self) -> bool {
+        false
+    }
+
+    /// Creates or updates the context's own tables (the event store's and the vault's are
+    /// handled for it).
     async fn migrate(&self, db: &Db) -> Result<(), sqlx::migrate::MigrateError> {
         let _ = db;
         Ok(())
     }
 
-    /// Adds the gRPC service to `routes`; `store` is the context's own store, if it writes events.
-    fn add_routes(&self, routes: &mut RoutesBuilder, db: &Db, store: Option<Arc<dyn EventStore>>);
+    /// Adds the gRPC service to `routes`.
+    fn add_routes(&self, routes: &mut RoutesBuilder, env: &ModuleEnv);
 
     /// The projections and reactions this context runs on its own database.
-    fn projections(&self, db: &Db) -> Vec<Arc<dyn Projection>> {
-        let _ = db;
+    fn projections(&self, env: &ModuleEnv) -> Vec<Arc<dyn Projection>> {
+        let _ = env;
         Vec::new()
     }
 }

@@ -50,6 +50,9 @@ pub enum StartError {
         /// What went wrong.
         reason: String,
     },
+    /// The master key of personal data cannot be used.
+    #[error("master key: {0}")]
+    MasterKey(#[from] mosaic_privacy::PrivacyError),
     /// Telemetry could not start.
     #[error(transparent)]
     Telemetry(#[from] mosaic_telemetry::TelemetryError),
@@ -62,6 +65,7 @@ pub(crate) async fn migrate(module: &dyn Module, db: &Db) -> Result<(), StartErr
         mosaic_eventstore::migrate(db).await?;
     }
     mosaic_projection::migrate(db).await?;
+    mosaic_privacy::migrate(db).await?;
     module.migrate(db).await?;
     Ok(())
 }

@@ -6,8 +6,14 @@
 
 mod ids;
 mod municipality;
+mod skill;
 mod time;
+mod vocab;
+mod weekly;
 
 pub use ids::{EventId, IdParseError};
 pub use municipality::{MunicipalityCode, MunicipalityCodeError};
+pub use skill::{Skill, SkillError, SkillLevel, SkillTag};
 pub use time::{JST, fiscal_year, jst_date, now_utc};
+pub use vocab::{EngagementForm, Field, PhysicalLoad, Weekday};
+pub use weekly::{DAY_MINUTES, WeeklyWindow, WindowError, first_overlap};

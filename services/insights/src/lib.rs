@@ -8,8 +8,8 @@ pub mod queries;
 use std::sync::Arc;
 
 use mosaic_db::Db;
-use mosaic_eventstore::EventStore;
 use mosaic_proto::v1::insights_service_server::InsightsServiceServer;
+use mosaic_runtime::ModuleEnv;
 
 /// The context name.
 pub const CONTEXT: &str = "insights";
@@ -40,17 +40,12 @@ impl mosaic_runtime::Module for Module {
     async fn migrate(&self, db: &Db) -> Result<(), sqlx::migrate::MigrateError> {
         mosaic_db::run_migrations(db, migrations()).await
     }
-    fn add_routes(
-        &self,
-        routes: &mut tonic::service::RoutesBuilder,
-        db: &Db,
-        _store: Option<Arc<dyn EventStore>>,
-    ) {
+    fn add_routes(&self, routes: &mut tonic::service::RoutesBuilder, env: &ModuleEnv) {
         routes.add_service(InsightsServiceServer::new(queries::InsightsApi::new(
-            db.clone(),
+            env.db.clone(),
         )));
     }
-    fn projections(&self, _db: &Db) -> Vec<Arc<dyn mosaic_projection::Projection>> {
+    fn projections(&self, _env: &ModuleEnv) -> Vec<Arc<dyn mosaic_projection::Projection>> {
         vec![Arc::new(projections::MunicipalityOverview)]
     }
 }

@@ -2,9 +2,6 @@
 //! is deployed, answers health checks, and is listed by reflection, so integrators and operators
 //! can wire it up already.
 
-use std::sync::Arc;
-
-use mosaic_eventstore::EventStore;
 use mosaic_proto::v1::matching_service_server::{MatchingService, MatchingServiceServer};
 
 /// The context name: events, subjects and the embedded database file carry it.
@@ -29,8 +26,7 @@ impl mosaic_runtime::Module for Module {
     fn add_routes(
         &self,
         routes: &mut tonic::service::RoutesBuilder,
-        _db: &mosaic_db::Db,
-        _store: Option<Arc<dyn EventStore>>,
+        _env: &mosaic_runtime::ModuleEnv,
     ) {
         routes.add_service(MatchingServiceServer::new(Api));
     }

@@ -60,9 +60,10 @@ enum Command {
         #[arg(long)]
         key: Option<PathBuf>,
     },
-    /// Create a signing key and its JWKS for a distributed deployment.
+    /// Create what a distributed deployment needs and does not have yet: a token signing key
+    /// and its JWKS, and the master key of personal data. Existing keys are kept.
     Keys {
-        /// Directory to write `signing-key.pem` and `jwks.json` into.
+        /// Directory of `signing-key.pem`, `jwks.json` and `master.key`.
         #[arg(long)]
         dir: PathBuf,
     },
@@ -94,16 +95,7 @@ fn main() -> ExitCode {
             data_dir,
             key,
         } => token(role, municipality, &subject, hours, data_dir, key),
-        Command::Keys { dir } => SigningKeys::generate()
-            .write_to_dir(&dir)
-            .map_err(|e| e.to_string())
-            .map(|()| {
-                println!(
-                    "wrote {} and {}",
-                    dir.join("signing-key.pem").display(),
-                    dir.join("jwks.json").display()
-                );
-            }),
+        Command::Keys { dir } => keys(&dir),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -140,6 +132,31 @@ fn up(options: EmbeddedOptions) -> Result<(), String> {
         say("Mosaic stopped.");
         Ok(())
     })
+}
+
+/// Writes what a distributed deployment is missing; never replaces a key: a new signing key
+/// would invalidate every token, a new master key would make stored personal data unreadable.
+fn keys(dir: &std::path::Path) -> Result<(), String> {
+    let mut wrote = Vec::new();
+    let (pem, jwks) = (dir.join("signing-key.pem"), dir.join("jwks.json"));
+    if !(pem.exists() && jwks.exists()) {
+        SigningKeys::generate()
+            .write_to_dir(dir)
+            .map_err(|e| e.to_string())?;
+        wrote.extend([pem, jwks]);
+    }
+    let master = dir.join(mosaic_runtime::embedded::MASTER_KEY_FILE);
+    if !master.exists() {
+        mosaic_privacy::MasterKey::load_or_generate(&master).map_err(|e| e.to_string())?;
+        wrote.push(master);
+    }
+    if wrote.is_empty() {
+        println!("{} holds every key already; nothing written", dir.display());
+    }
+    for path in wrote {
+        println!("wrote {}", path.display());
+    }
+    Ok(())
 }
 
 fn token(

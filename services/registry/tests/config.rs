@@ -20,10 +20,14 @@ fn registry(env: &[(&str, &str)]) -> (bool, String) {
     )
 }
 
-const BASE: [(&str, &str); 3] = [
+const BASE: [(&str, &str); 4] = [
     ("DATABASE_URL", "postgres://mosaic@127.0.0.1:1/registry"),
     ("NATS_URL", "nats://127.0.0.1:1"),
     ("MOSAIC_JWKS", "/nonexistent/jwks.json"),
+    (
+        "MOSAIC_MASTER_KEY",
+        "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+    ),
 ];
 
 fn with(overrides: &[(&'static str, &'static str)]) -> Vec<(&'static str, &'static str)> {
@@ -82,6 +86,41 @@ fn a_bad_or_unreachable_database_is_reported() {
     assert!(!ok);
     assert!(
         line.starts_with("mosaic-registry: cannot connect to the database"),
+        "{line}"
+    );
+}
+
+#[test]
+fn a_missing_or_bad_master_key_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    mosaic_auth::SigningKeys::generate()
+        .write_to_dir(dir.path())
+        .unwrap();
+    let jwks: &'static str = Box::leak(
+        dir.path()
+            .join("jwks.json")
+            .to_str()
+            .unwrap()
+            .to_owned()
+            .into_boxed_str(),
+    );
+    let env: Vec<_> = with(&[("MOSAIC_JWKS", jwks)])
+        .into_iter()
+        .filter(|(k, _)| *k != "MOSAIC_MASTER_KEY")
+        .collect();
+    let (ok, line) = registry(&env);
+    assert!(!ok);
+    assert!(
+        line.starts_with("mosaic-registry: MOSAIC_MASTER_KEY is not set"),
+        "{line}"
+    );
+    let (ok, line) = registry(&with(&[
+        ("MOSAIC_JWKS", jwks),
+        ("MOSAIC_MASTER_KEY", "not base64!"),
+    ]));
+    assert!(!ok);
+    assert!(
+        line.starts_with("mosaic-registry: MOSAIC_MASTER_KEY"),
         "{line}"
     );
 }

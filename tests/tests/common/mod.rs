@@ -109,6 +109,7 @@ pub fn register(request_id: &str, code: &str) -> RegisterMunicipalityRequest {
         name: "柏市".into(),
         prefecture: "千葉県".into(),
         occurred_at: None,
+        profile: None,
     }
 }
 

@@ -6,12 +6,63 @@ pub enum RegistryError {
     /// The municipality is registered already.
     #[error("municipality {0} is already registered")]
     MunicipalityExists(String),
+    /// The municipality is not registered.
+    #[error("municipality {0} is not registered")]
+    MunicipalityNotFound(String),
+    /// No such entity in this municipality.
+    #[error("{kind} {id} does not exist in this municipality")]
+    NotFound {
+        /// What was looked for.
+        kind: &'static str,
+        /// Its id.
+        id: String,
+    },
+    /// The entity exists already (an id reused).
+    #[error("{kind} {id} exists already")]
+    Exists {
+        /// What.
+        kind: &'static str,
+        /// Its id.
+        id: String,
+    },
+    /// The organisation is suspended.
+    #[error("organisation {0} is suspended")]
+    OrganisationSuspended(String),
+    /// The organisation is not suspended.
+    #[error("organisation {0} is not suspended")]
+    OrganisationNotSuspended(String),
+    /// The resident has withdrawn.
+    #[error("resident {0} has withdrawn; re-join first")]
+    ResidentWithdrawn(String),
+    /// The resident is not withdrawn.
+    #[error("resident {0} has not withdrawn")]
+    ResidentNotWithdrawn(String),
+    /// The resident's personal data was erased.
+    #[error("{0}'s personal data was erased; the record is anonymous for ever")]
+    Erased(String),
+    /// The resident is fully registered already.
+    #[error("resident {0} is fully registered already")]
+    AlreadyFull(String),
+    /// A possible minor needs a guardian's consent first.
+    #[error(
+        "resident {0} may be under 18: record a guardian's consent before granting matching consent"
+    )]
+    GuardianConsentMissing(String),
 }
 
 impl From<RegistryError> for Status {
     fn from(e: RegistryError) -> Self {
+        use RegistryError::*;
         match e {
-            RegistryError::MunicipalityExists(_) => Status::already_exists(e.to_string()),
+            MunicipalityExists(_) | Exists { .. } => Status::already_exists(e.to_string()),
+            MunicipalityNotFound(_) | NotFound { .. } => Status::not_found(e.to_string()),
+            OrganisationSuspended(_)
+            | OrganisationNotSuspended(_)
+            | ResidentWithdrawn(_)
+            | ResidentNotWithdrawn(_)
+            | Erased(_)
+            | AlreadyFull(_)
+            | GuardianConsentMissing(_) => Status::failed_precondition(e.to_string()),
         }
     }
 }

@@ -1,17 +1,80 @@
+//! Every fact the registry records. Stored names are the `rename`s and the payloads are what
+//! analysts read: never change either; add a schema version and an upcaster instead.
+//! Personal data appears only sealed ([`mosaic_privacy::Sealed`]).
+
+use mosaic_privacy::Sealed;
 use serde::{Deserialize, Serialize};
 
-/// Every fact the registry records. Stored names are the `rename`s: never change them.
+use crate::domain::values::{
+    AgreementMethod, ConsentPurpose, CoordinatorRole, MunicipalityProfile, OrganisationDetails,
+    RegistrationMode, ResidentProfile, SealedPersonal, WithdrawalReason,
+};
+
+/// Every fact the registry records.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", content = "data")]
 pub enum RegistryEvent {
     /// A municipality started running the platform.
     #[serde(rename = "MunicipalityRegistered")]
     MunicipalityRegistered(MunicipalityRegistered),
+    /// A municipality's profile was replaced.
+    #[serde(rename = "MunicipalityProfileUpdated")]
+    MunicipalityProfileUpdated(MunicipalityProfileUpdated),
+    /// A host organisation was registered.
+    #[serde(rename = "OrganisationRegistered")]
+    OrganisationRegistered(OrganisationRegistered),
+    /// An organisation's details were replaced.
+    #[serde(rename = "OrganisationUpdated")]
+    OrganisationUpdated(OrganisationRegistered),
+    /// An organisation was suspended.
+    #[serde(rename = "OrganisationSuspended")]
+    OrganisationSuspended(OrganisationSuspended),
+    /// A suspended organisation was reinstated.
+    #[serde(rename = "OrganisationReinstated")]
+    OrganisationReinstated(OrganisationRef),
+    /// A coordinator was registered.
+    #[serde(rename = "CoordinatorRegistered")]
+    CoordinatorRegistered(CoordinatorRegistered),
+    /// A resident registered, fully or as a guest.
+    #[serde(rename = "ResidentRegistered")]
+    ResidentRegistered(ResidentRegistered),
+    /// A guest became a full registrant.
+    #[serde(rename = "ResidentUpgraded")]
+    ResidentUpgraded(ResidentUpgraded),
+    /// A resident's personal data and profile were replaced.
+    #[serde(rename = "ResidentProfileUpdated")]
+    ResidentProfileUpdated(ResidentProfileUpdated),
+    /// A resident granted consent for a purpose.
+    #[serde(rename = "ConsentGranted")]
+    ConsentGranted(ConsentChanged),
+    /// A resident revoked consent for a purpose.
+    #[serde(rename = "ConsentRevoked")]
+    ConsentRevoked(ConsentChanged),
+    /// A guardian consented for a resident under 18.
+    #[serde(rename = "GuardianConsentRecorded")]
+    GuardianConsentRecorded(AgreementRecorded),
+    /// A resident agreed that coordinators may act for them.
+    #[serde(rename = "ProxyAgreementRecorded")]
+    ProxyAgreementRecorded(AgreementRecorded),
+    /// A resident ended their proxy agreement.
+    #[serde(rename = "ProxyAgreementEnded")]
+    ProxyAgreementEnded(ResidentRef),
+    /// A resident withdrew from the platform.
+    #[serde(rename = "ResidentWithdrew")]
+    ResidentWithdrew(ResidentWithdrew),
+    /// A withdrawn resident came back.
+    #[serde(rename = "ResidentRejoined")]
+    ResidentRejoined(ResidentRef),
+    /// A person's personal data was destroyed (their key is gone). Every context that keeps
+    /// personal data of this subject destroys its own key when it consumes this.
+    #[serde(rename = "PersonalDataErased")]
+    PersonalDataErased(PersonalDataErased),
 }
 
 impl mosaic_domain::DomainEvent for RegistryEvent {}
 
-/// Payload of `MunicipalityRegistered` (schema version 1).
+/// Payload of `MunicipalityRegistered` (schema version 1; `profile` may be absent in early
+/// events and then reads as empty).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MunicipalityRegistered {
     /// Six-digit local government code.
@@ -20,4 +83,150 @@ pub struct MunicipalityRegistered {
     pub name: String,
     /// The prefecture's name.
     pub prefecture: String,
+    /// Its profile.
+    #[serde(default)]
+    pub profile: MunicipalityProfile,
+}
+
+/// Payload of `MunicipalityProfileUpdated`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MunicipalityProfileUpdated {
+    /// The new profile.
+    pub profile: MunicipalityProfile,
+}
+
+/// Payload of `OrganisationRegistered` and `OrganisationUpdated`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrganisationRegistered {
+    /// The organisation.
+    pub organisation_id: String,
+    /// Its details (contact sealed).
+    pub details: OrganisationDetails,
+}
+
+/// Payload of `OrganisationSuspended`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrganisationSuspended {
+    /// The organisation.
+    pub organisation_id: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// An event about an organisation that carries nothing else.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrganisationRef {
+    /// The organisation.
+    pub organisation_id: String,
+}
+
+/// Payload of `CoordinatorRegistered`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CoordinatorRegistered {
+    /// The coordinator.
+    pub coordinator_id: String,
+    /// The organisation they belong to.
+    pub organisation_id: String,
+    /// Their name (sealed under the coordinator's key).
+    pub display_name: Sealed,
+    /// The subject of their login token.
+    pub account_subject: Option<String>,
+    /// What they do.
+    pub roles: Vec<CoordinatorRole>,
+}
+
+/// Payload of `ResidentRegistered`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResidentRegistered {
+    /// The resident.
+    pub resident_id: String,
+    /// Full or guest.
+    pub mode: RegistrationMode,
+    /// Personal data (sealed under the resident's key).
+    pub personal: SealedPersonal,
+    /// The matching profile.
+    pub profile: ResidentProfile,
+    /// Purposes consented to at registration.
+    pub consents: Vec<ConsentPurpose>,
+    /// The subject of the resident's login token.
+    pub account_subject: Option<String>,
+    /// How the resident agreed to a coordinator registering them, if one did.
+    pub proxy: Option<AgreementMethod>,
+    /// Whether a guardian's consent was recorded with the registration.
+    pub guardian_consent: bool,
+    /// The roster row this registration was imported from, if any.
+    pub import_row: Option<String>,
+}
+
+/// Payload of `ResidentUpgraded`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResidentUpgraded {
+    /// The resident.
+    pub resident_id: String,
+    /// The full profile.
+    pub profile: ResidentProfile,
+}
+
+/// Payload of `ResidentProfileUpdated`: the whole new state, so a consumer replaces what it had.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResidentProfileUpdated {
+    /// The resident.
+    pub resident_id: String,
+    /// Personal data (sealed).
+    pub personal: SealedPersonal,
+    /// The matching profile.
+    pub profile: ResidentProfile,
+}
+
+/// Payload of `ConsentGranted` and `ConsentRevoked`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsentChanged {
+    /// The resident.
+    pub resident_id: String,
+    /// The purpose.
+    pub purpose: ConsentPurpose,
+}
+
+/// Payload of `GuardianConsentRecorded` and `ProxyAgreementRecorded`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgreementRecorded {
+    /// The resident.
+    pub resident_id: String,
+    /// How it was given.
+    pub method: AgreementMethod,
+}
+
+/// An event about a resident that carries nothing else.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResidentRef {
+    /// The resident.
+    pub resident_id: String,
+}
+
+/// Payload of `ResidentWithdrew`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResidentWithdrew {
+    /// The resident.
+    pub resident_id: String,
+    /// Why.
+    pub reason: WithdrawalReason,
+}
+
+/// Whose personal data was erased.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SubjectKind {
+    /// A resident.
+    Resident,
+    /// A coordinator.
+    Coordinator,
+}
+
+/// Payload of `PersonalDataErased`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PersonalDataErased {
+    /// The resident or coordinator id: the subject of the destroyed keys in every context.
+    pub subject_id: String,
+    /// What the subject is.
+    pub subject_kind: SubjectKind,
 }

@@ -3,7 +3,10 @@
 use mosaic_domain::Aggregate;
 use mosaic_types::MunicipalityCode;
 
-use crate::domain::{MunicipalityRegistered, RegistryError, RegistryEvent};
+use crate::domain::{
+    MunicipalityProfile, MunicipalityProfileUpdated, MunicipalityRegistered, RegistryError,
+    RegistryEvent,
+};
 
 /// The stream of a municipality.
 pub fn stream_id(code: MunicipalityCode) -> String {
@@ -13,7 +16,7 @@ pub fn stream_id(code: MunicipalityCode) -> String {
 /// What the registry knows of a municipality.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Municipality {
-    /// Set once registered.
+    /// Set once registered (with the current profile).
     pub registered: Option<MunicipalityRegistered>,
 }
 
@@ -28,6 +31,15 @@ pub enum MunicipalityCommand {
         name: String,
         /// Its prefecture (validated non-empty).
         prefecture: String,
+        /// Its profile (validated).
+        profile: MunicipalityProfile,
+    },
+    /// Replace the profile.
+    UpdateProfile {
+        /// The code.
+        code: MunicipalityCode,
+        /// The new profile (validated).
+        profile: MunicipalityProfile,
     },
 }
 
@@ -42,6 +54,7 @@ impl Aggregate for Municipality {
                 code,
                 name,
                 prefecture,
+                profile,
             } => {
                 if self.registered.is_some() {
                     return Err(RegistryError::MunicipalityExists(code.to_string()));
@@ -51,6 +64,17 @@ impl Aggregate for Municipality {
                         code: code.to_string(),
                         name: name.trim().to_owned(),
                         prefecture: prefecture.trim().to_owned(),
+                        profile: profile.clone(),
+                    },
+                )])
+            }
+            MunicipalityCommand::UpdateProfile { code, profile } => {
+                if self.registered.is_none() {
+                    return Err(RegistryError::MunicipalityNotFound(code.to_string()));
+                }
+                Ok(vec![RegistryEvent::MunicipalityProfileUpdated(
+                    MunicipalityProfileUpdated {
+                        profile: profile.clone(),
                     },
                 )])
             }
@@ -60,6 +84,12 @@ impl Aggregate for Municipality {
     fn evolve(mut self, event: &RegistryEvent) -> Self {
         match event {
             RegistryEvent::MunicipalityRegistered(e) => self.registered = Some(e.clone()),
+            RegistryEvent::MunicipalityProfileUpdated(e) => {
+                if let Some(m) = self.registered.as_mut() {
+                    m.profile = e.profile.clone();
+                }
+            }
+            _ => {}
         }
         self
     }
@@ -68,6 +98,7 @@ impl Aggregate for Municipality {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::{PopulationBand, SilverCenterModel};
     use mosaic_domain::given;
 
     fn kashiwa() -> MunicipalityCode {
@@ -79,6 +110,7 @@ mod tests {
             code: kashiwa(),
             name: " 柏市 ".into(),
             prefecture: "千葉県".into(),
+            profile: MunicipalityProfile::default(),
         }
     }
 
@@ -87,7 +119,21 @@ mod tests {
             code: "122173".into(),
             name: "柏市".into(),
             prefecture: "千葉県".into(),
+            profile: MunicipalityProfile::default(),
         })
+    }
+
+    fn profile() -> MunicipalityProfile {
+        MunicipalityProfile {
+            certified_operator: "柏市生涯現役促進協議会".into(),
+            population: vec![PopulationBand {
+                from_age: 60,
+                to_age: 64,
+                population: 23_000,
+            }],
+            population_as_of: None,
+            silver_center_model: Some(SilverCenterModel::Linked),
+        }
     }
 
     #[test]
@@ -102,6 +148,32 @@ mod tests {
         given::<Municipality>([registered()])
             .when(register())
             .then_error(RegistryError::MunicipalityExists("122173".into()));
+    }
+
+    #[test]
+    fn a_profile_is_replaced_only_once_registered() {
+        let update = || MunicipalityCommand::UpdateProfile {
+            code: kashiwa(),
+            profile: profile(),
+        };
+        given::<Municipality>([])
+            .when(update())
+            .then_error(RegistryError::MunicipalityNotFound("122173".into()));
+        given::<Municipality>([registered()]).when(update()).then([
+            RegistryEvent::MunicipalityProfileUpdated(MunicipalityProfileUpdated {
+                profile: profile(),
+            }),
+        ]);
+    }
+
+    #[test]
+    fn an_early_event_without_a_profile_still_reads() {
+        use mosaic_domain::DomainEvent;
+        let payload = serde_json::json!({"code": "122173", "name": "柏市", "prefecture": "千葉県"});
+        assert_eq!(
+            RegistryEvent::from_stored("MunicipalityRegistered", 1, &payload).expect("decodes"),
+            registered()
+        );
     }
 
     #[test]

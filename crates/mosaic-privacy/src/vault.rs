@@ -1,0 +1,559 @@
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+
+use chacha20poly1305::aead::OsRng;
+use chacha20poly1305::aead::rand_core::RngCore;
+use chrono::{DateTime, Utc};
+use mosaic_db::{Db, DbTx, on_db, on_tx};
+use mosaic_types::MunicipalityCode;
+use zeroize::Zeroizing;
+
+use crate::master_key::KEY_LEN;
+use crate::{MasterKey, PersonKey, PrivacyError, blind_index};
+
+/// `master_key_id, wrapped_key, erased_at` of one person's row.
+type KeyRow = (String, Option<Vec<u8>>, Option<DateTime<Utc>>);
+/// `subject` followed by a [`KeyRow`].
+type SubjectKeyRow = (String, String, Option<Vec<u8>>, Option<DateTime<Utc>>);
+
+const SELECT_ONE: &str = "SELECT master_key_id, wrapped_key, erased_at FROM person_keys \
+                          WHERE municipality = $1 AND subject = $2";
+const SELECT_MANY_PG: &str = "SELECT subject, master_key_id, wrapped_key, erased_at \
+                              FROM person_keys WHERE municipality = $1 AND subject = ANY($2)";
+// SQLite has no array parameters; the subjects travel as one JSON array instead of one
+// placeholder each, so a long list never meets SQLite's limit on bound parameters.
+const SELECT_MANY_SQLITE: &str = "SELECT subject, master_key_id, wrapped_key, erased_at \
+                                  FROM person_keys WHERE municipality = $1 \
+                                  AND subject IN (SELECT value FROM json_each($2))";
+// The loser of a race to create the first key writes nothing and reads the winner's key back.
+const INSERT_KEY: &str = "INSERT INTO person_keys \
+                          (municipality, subject, master_key_id, wrapped_key, created_at) \
+                          VALUES ($1, $2, $3, $4, $5) \
+                          ON CONFLICT (municipality, subject) DO NOTHING";
+const DESTROY_KEY: &str = "UPDATE person_keys SET wrapped_key = NULL, erased_at = $3 \
+                           WHERE municipality = $1 AND subject = $2 AND erased_at IS NULL";
+// A person erased before their first key was made still gets a tombstone, so no key is ever
+// created for them afterwards.
+const INSERT_TOMBSTONE: &str = "INSERT INTO person_keys \
+                                (municipality, subject, master_key_id, wrapped_key, created_at, erased_at) \
+                                VALUES ($1, $2, $3, NULL, $4, $4) \
+                                ON CONFLICT (municipality, subject) DO NOTHING";
+const SELECT_ERASED: &str = "SELECT erased_at FROM person_keys \
+                             WHERE municipality = $1 AND subject = $2";
+
+/// A service's store of per-person keys in its own database (table `person_keys`), each key
+/// wrapped under the [`MasterKey`]. Cheap to clone.
+///
+/// On SQLite a write transaction holds the database's write lock: inside a caller's transaction
+/// use the `_in` methods ([`Vault::key_in`], [`Vault::keys_in`], [`Vault::erase_in`]), since the
+/// pool-based ones would wait for that very lock.
+#[derive(Clone)]
+pub struct Vault {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: Db,
+    master: MasterKey,
+}
+
+impl Vault {
+    /// A vault over `db` (migrated with [`crate::migrate`]) that wraps keys under `master`.
+    pub fn new(db: Db, master: MasterKey) -> Self {
+        Self {
+            inner: Arc::new(Inner { db, master }),
+        }
+    }
+
+    /// The database the keys live in.
+    pub fn db(&self) -> &Db {
+        &self.inner.db
+    }
+
+    /// The master key's id, e.g. for a start-up log line.
+    pub fn master_key_id(&self) -> &str {
+        self.inner.master.id()
+    }
+
+    /// The person's key, created on first use. `Err(PrivacyError::Erased)` if the person was
+    /// erased: their key is never created again.
+    pub async fn key(
+        &self,
+        municipality: MunicipalityCode,
+        subject: &str,
+    ) -> Result<PersonKey, PrivacyError> {
+        let row: Option<KeyRow> = on_db!(&self.inner.db, pool => {
+            sqlx::query_as(SELECT_ONE)
+                .bind(municipality.as_str())
+                .bind(subject)
+                .fetch_optional(pool)
+                .await?
+        });
+        if let Some(row) = row {
+            return self.person_key(municipality, subject, row);
+        }
+        // First use: only now take a write transaction, so reading existing keys never waits for
+        // SQLite's write lock.
+        let mut tx = self.inner.db.begin().await?;
+        let key = self.key_in(&mut tx, municipality, subject).await?;
+        tx.commit().await?;
+        Ok(key)
+    }
+
+    /// The key of a subject the caller has just made up (a fresh id), created at once.
+    ///
+    /// On PostgreSQL this commit does not wait for its own WAL flush. That is safe: the key only
+    /// matters to data sealed under it, and that data reaches the database in a later durable
+    /// commit (an event append) of the same database, whose flush covers this earlier record. If
+    /// no such commit follows, a lost key protects nothing.
+    pub async fn new_key(
+        &self,
+        municipality: MunicipalityCode,
+        subject: &str,
+    ) -> Result<PersonKey, PrivacyError> {
+        let mut tx = self.inner.db.begin().await?;
+        if let DbTx::Postgres(t) = &mut tx {
+            sqlx::query("SET LOCAL synchronous_commit = off")
+                .execute(&mut **t)
+                .await?;
+        }
+        let key = self.key_in(&mut tx, municipality, subject).await?;
+        tx.commit().await?;
+        Ok(key)
+    }
+
+    /// Keys for many subjects the caller has just made up (fresh ids), created together in one
+    /// transaction with one insert (a roster import makes thousands). Durability as for
+    /// [`Vault::new_key`]. Subjects that had a key or were erased keep what they had (an erased
+    /// one is absent from the map).
+    pub async fn new_keys(
+        &self,
+        municipality: MunicipalityCode,
+        subjects: &[String],
+    ) -> Result<HashMap<String, PersonKey>, PrivacyError> {
+        if subjects.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let now = Utc::now();
+        let wrapped: Vec<Vec<u8>> = subjects
+            .iter()
+            .map(|subject| {
+                let mut fresh = Zeroizing::new([0u8; KEY_LEN]);
+                OsRng.fill_bytes(&mut *fresh);
+                self.inner
+                    .master
+                    .wrap_key(municipality.as_str(), subject, &fresh)
+            })
+            .collect();
+        let mut tx = self.inner.db.begin().await?;
+        if let DbTx::Postgres(t) = &mut tx {
+            sqlx::query("SET LOCAL synchronous_commit = off")
+                .execute(&mut **t)
+                .await?;
+        }
+        sqlite_secure_delete(&mut tx).await?;
+        // SQLite allows at most 32,766 bound values; five per row stays well below it per chunk.
+        for chunk in subjects
+            .iter()
+            .zip(&wrapped)
+            .collect::<Vec<_>>()
+            .chunks(1_000)
+        {
+            on_tx!(&mut tx, t => {
+                let mut q = sqlx::QueryBuilder::new(
+                    "INSERT INTO person_keys (municipality, subject, master_key_id, wrapped_key, created_at) ",
+                );
+                q.push_values(chunk, |mut row, (subject, key)| {
+                    row.push_bind(municipality.as_str())
+                        .push_bind(subject.as_str())
+                        .push_bind(self.inner.master.id())
+                        .push_bind(key.as_slice())
+                        .push_bind(now);
+                });
+                q.push(" ON CONFLICT (municipality, subject) DO NOTHING");
+                q.build().execute(&mut **t).await?;
+            });
+        }
+        let keys = self.keys_in(&mut tx, municipality, subjects).await?;
+        tx.commit().await?;
+        Ok(keys)
+    }
+
+    /// Like [`Vault::key`], inside the caller's transaction: a key created here exists only if
+    /// that transaction commits.
+    pub async fn key_in(
+        &self,
+        tx: &mut DbTx,
+        municipality: MunicipalityCode,
+        subject: &str,
+    ) -> Result<PersonKey, PrivacyError> {
+        if let Some(row) = select_one_in(tx, municipality, subject).await? {
+            return self.person_key(municipality, subject, row);
+        }
+        sqlite_secure_delete(tx).await?;
+        let mut fresh = Zeroizing::new([0u8; KEY_LEN]);
+        OsRng.fill_bytes(&mut *fresh);
+        let wrapped = self
+            .inner
+            .master
+            .wrap_key(municipality.as_str(), subject, &fresh);
+        let now = Utc::now();
+        on_tx!(tx, t => {
+            sqlx::query(INSERT_KEY)
+                .bind(municipality.as_str())
+                .bind(subject)
+                .bind(self.inner.master.id())
+                .bind(&wrapped)
+                .bind(now)
+                .execute(&mut **t)
+                .await?;
+        });
+        // Whoever won the race, the row now holds the one key everyone uses.
+        let row = select_one_in(tx, municipality, subject)
+            .await?
+            .ok_or_else(|| {
+                PrivacyError::Database(sqlx::Error::Protocol(
+                    "person key row missing right after it was inserted".into(),
+                ))
+            })?;
+        self.person_key(municipality, subject, row)
+    }
+
+    /// Keys of many persons in one query; erased or unknown subjects are absent from the map
+    /// (nothing is created).
+    pub async fn keys(
+        &self,
+        municipality: MunicipalityCode,
+        subjects: &[String],
+    ) -> Result<HashMap<String, PersonKey>, PrivacyError> {
+        if subjects.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let rows: Vec<SubjectKeyRow> = match &self.inner.db {
+            Db::Postgres(pool) => {
+                sqlx::query_as(SELECT_MANY_PG)
+                    .bind(municipality.as_str())
+                    .bind(subjects)
+                    .fetch_all(pool)
+                    .await?
+            }
+            Db::Sqlite(pool) => {
+                sqlx::query_as(SELECT_MANY_SQLITE)
+                    .bind(municipality.as_str())
+                    .bind(subjects_json(subjects))
+                    .fetch_all(pool)
+                    .await?
+            }
+        };
+        self.person_keys(municipality, rows)
+    }
+
+    /// Same as [`Vault::keys`] but inside a caller's transaction (projections apply events in a
+    /// runner transaction).
+    pub async fn keys_in(
+        &self,
+        tx: &mut DbTx,
+        municipality: MunicipalityCode,
+        subjects: &[String],
+    ) -> Result<HashMap<String, PersonKey>, PrivacyError> {
+        if subjects.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let rows: Vec<SubjectKeyRow> = match tx {
+            DbTx::Postgres(t) => {
+                sqlx::query_as(SELECT_MANY_PG)
+                    .bind(municipality.as_str())
+                    .bind(subjects)
+                    .fetch_all(&mut **t)
+                    .await?
+            }
+            DbTx::Sqlite(t) => {
+                sqlx::query_as(SELECT_MANY_SQLITE)
+                    .bind(municipality.as_str())
+                    .bind(subjects_json(subjects))
+                    .fetch_all(&mut **t)
+                    .await?
+            }
+        };
+        self.person_keys(municipality, rows)
+    }
+
+    /// Destroys the person's key (crypto-shredding): the wrapped key bytes are deleted and a
+    /// tombstone row remains, so the key is never created again and everything sealed under it
+    /// stays unreadable, including in the immutable event log. Idempotent; true when a key was
+    /// destroyed by this call.
+    ///
+    /// On SQLite the freed bytes are overwritten (`secure_delete`). The wrapped bytes may still
+    /// survive where this call cannot reach: database backups, PostgreSQL's WAL and free space in
+    /// its pages (vacuum frees dead tuples but does not wipe them), SQLite's WAL until a
+    /// checkpoint. Each needs the master key as well to be of use; keep backups of the two apart.
+    pub async fn erase(
+        &self,
+        municipality: MunicipalityCode,
+        subject: &str,
+    ) -> Result<bool, PrivacyError> {
+        let mut tx = self.inner.db.begin().await?;
+        let destroyed = self.erase_in(&mut tx, municipality, subject).await?;
+        tx.commit().await?;
+        Ok(destroyed)
+    }
+
+    /// Like [`Vault::erase`], inside the caller's transaction (e.g. the consumer of
+    /// `PersonalDataErased` with its checkpoint).
+    pub async fn erase_in(
+        &self,
+        tx: &mut DbTx,
+        municipality: MunicipalityCode,
+        subject: &str,
+    ) -> Result<bool, PrivacyError> {
+        sqlite_secure_delete(tx).await?;
+        let now = Utc::now();
+        if destroy_in(tx, municipality, subject, now).await? {
+            tracing::info!(%municipality, subject, "person key destroyed");
+            return Ok(true);
+        }
+        let tombstoned = on_tx!(&mut *tx, t => {
+            sqlx::query(INSERT_TOMBSTONE)
+                .bind(municipality.as_str())
+                .bind(subject)
+                .bind(self.inner.master.id())
+                .bind(now)
+                .execute(&mut **t)
+                .await?
+                .rows_affected()
+        });
+        if tombstoned == 1 {
+            return Ok(false);
+        }
+        // A concurrent first use committed a key between the two statements: destroy it too.
+        let destroyed = destroy_in(tx, municipality, subject, now).await?;
+        if destroyed {
+            tracing::info!(%municipality, subject, "person key destroyed");
+        }
+        Ok(destroyed)
+    }
+
+    /// Whether the person's data was erased (their key destroyed).
+    pub async fn is_erased(
+        &self,
+        municipality: MunicipalityCode,
+        subject: &str,
+    ) -> Result<bool, PrivacyError> {
+        let row: Option<(Option<DateTime<Utc>>,)> = on_db!(&self.inner.db, pool => {
+            sqlx::query_as(SELECT_ERASED)
+                .bind(municipality.as_str())
+                .bind(subject)
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(matches!(row, Some((Some(_),))))
+    }
+
+    /// Keyed hash of the normalised value (see [`crate::normalize_name`]) under a key derived
+    /// from the master key for (municipality, purpose) with HKDF-SHA256, as 64 lowercase hex
+    /// digits. Equal names give equal indexes within a municipality and purpose, which is what
+    /// makes them searchable and also all they reveal; nothing is stored by this call.
+    pub fn blind_index(
+        &self,
+        municipality: MunicipalityCode,
+        purpose: &str,
+        value: &str,
+    ) -> String {
+        blind_index::blind_index(&self.inner.master, municipality, purpose, value)
+    }
+
+    fn person_key(
+        &self,
+        municipality: MunicipalityCode,
+        subject: &str,
+        (master_key_id, wrapped, erased_at): KeyRow,
+    ) -> Result<PersonKey, PrivacyError> {
+        let wrapped = match (wrapped, erased_at) {
+            (Some(wrapped), None) => wrapped,
+            _ => return Err(PrivacyError::Erased),
+        };
+        let master = &self.inner.master;
+        if master_key_id != master.id() {
+            return Err(PrivacyError::MasterKeyMismatch {
+                stored: master_key_id,
+                current: master.id().to_owned(),
+            });
+        }
+        let key = master.unwrap_key(municipality.as_str(), subject, &wrapped)?;
+        Ok(PersonKey::new(municipality, subject, key))
+    }
+
+    fn person_keys(
+        &self,
+        municipality: MunicipalityCode,
+        rows: Vec<SubjectKeyRow>,
+    ) -> Result<HashMap<String, PersonKey>, PrivacyError> {
+        let mut keys = HashMap::with_capacity(rows.len());
+        for (subject, master_key_id, wrapped, erased_at) in rows {
+            match self.person_key(municipality, &subject, (master_key_id, wrapped, erased_at)) {
+                Ok(key) => {
+                    keys.insert(subject, key);
+                }
+                Err(PrivacyError::Erased) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(keys)
+    }
+}
+
+impl fmt::Debug for Vault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Vault")
+            .field("backend", &self.inner.db.backend())
+            .field("master_key_id", &self.inner.master.id())
+            .finish()
+    }
+}
+
+async fn select_one_in(
+    tx: &mut DbTx,
+    municipality: MunicipalityCode,
+    subject: &str,
+) -> Result<Option<KeyRow>, sqlx::Error> {
+    on_tx!(tx, t => {
+        sqlx::query_as(SELECT_ONE)
+            .bind(municipality.as_str())
+            .bind(subject)
+            .fetch_optional(&mut **t)
+            .await
+    })
+}
+
+/// On SQLite, makes this connection overwrite freed space with zeros before it writes to
+/// `person_keys`. Without it, stale copies of wrapped keys stay in the file's free space: the old
+/// cell after an erasure, and the cells a page split moved away when keys were created. Per
+/// connection and cheap, so it is set before every write rather than trusted to the pool's setup.
+async fn sqlite_secure_delete(tx: &mut DbTx) -> Result<(), sqlx::Error> {
+    if let DbTx::Sqlite(t) = tx {
+        sqlx::query("PRAGMA secure_delete = ON")
+            .execute(&mut **t)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Deletes the wrapped key of a live row; true when there was one.
+async fn destroy_in(
+    tx: &mut DbTx,
+    municipality: MunicipalityCode,
+    subject: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, sqlx::Error> {
+    let n = on_tx!(tx, t => {
+        sqlx::query(DESTROY_KEY)
+            .bind(municipality.as_str())
+            .bind(subject)
+            .bind(now)
+            .execute(&mut **t)
+            .await?
+            .rows_affected()
+    });
+    Ok(n == 1)
+}
+
+fn subjects_json(subjects: &[String]) -> String {
+    // Serialising a list of strings cannot fail.
+    serde_json::to_string(subjects).unwrap_or_else(|_| "[]".into())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn kashiwa() -> MunicipalityCode {
+        MunicipalityCode::parse("122173").unwrap()
+    }
+
+    fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+        haystack.windows(needle.len()).any(|w| w == needle)
+    }
+
+    /// Every byte of the database directory: the main file, its WAL and shared memory.
+    fn database_bytes(dir: &std::path::Path) -> Vec<u8> {
+        let mut all = Vec::new();
+        for entry in std::fs::read_dir(dir).unwrap() {
+            all.extend(std::fs::read(entry.unwrap().path()).unwrap());
+        }
+        all
+    }
+
+    #[tokio::test]
+    async fn the_sqlite_files_hold_neither_the_plaintext_nor_the_raw_person_key() {
+        let dir = mosaic_testkit::TestSqlite::new().unwrap();
+        let db = mosaic_db::connect(&dir.url("registry"), 4).await.unwrap();
+        crate::migrate(&db).await.unwrap();
+        let vault = Vault::new(db.clone(), MasterKey::generate());
+        on_db!(&db, pool => {
+            sqlx::query("CREATE TABLE residents (id TEXT, name TEXT, name_index TEXT)")
+                .execute(pool)
+                .await
+                .unwrap();
+        });
+        let plaintext = "山田太郎 yamada.taro@example.jp";
+        let key = vault.key(kashiwa(), "p-1").await.unwrap();
+        let sealed = key.seal("name", plaintext);
+        let index = vault.blind_index(kashiwa(), "name", plaintext);
+        on_db!(&db, pool => {
+            sqlx::query("INSERT INTO residents VALUES ($1, $2, $3)")
+                .bind("p-1")
+                .bind(sealed.as_str())
+                .bind(&index)
+                .execute(pool)
+                .await
+                .unwrap();
+        });
+        // Read the files as they are, both before and after the WAL is folded into the database.
+        for checkpoint in [false, true] {
+            if checkpoint {
+                on_db!(&db, pool => {
+                    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(pool).await.unwrap();
+                });
+            }
+            let bytes = database_bytes(dir.path());
+            // The scan does see what was written...
+            assert!(
+                contains(&bytes, sealed.as_str().as_bytes()),
+                "checkpoint {checkpoint}"
+            );
+            assert!(contains(&bytes, index.as_bytes()));
+            // ...and never the name, the address or the key.
+            assert!(!contains(&bytes, "山田太郎".as_bytes()));
+            assert!(!contains(&bytes, b"yamada.taro"));
+            assert!(!contains(&bytes, key.raw()));
+        }
+        db.close().await;
+    }
+
+    #[tokio::test]
+    async fn after_erasure_and_a_checkpoint_the_wrapped_key_is_gone_from_the_sqlite_files() {
+        let dir = mosaic_testkit::TestSqlite::new().unwrap();
+        let db = mosaic_db::connect(&dir.url("registry"), 4).await.unwrap();
+        crate::migrate(&db).await.unwrap();
+        let vault = Vault::new(db.clone(), MasterKey::generate());
+        // Neighbours on the same page, so the page is not simply rewritten whole.
+        for n in 0..40 {
+            vault.key(kashiwa(), &format!("p-{n}")).await.unwrap();
+        }
+        let wrapped: Vec<u8> = on_db!(&db, pool => {
+            sqlx::query_scalar("SELECT wrapped_key FROM person_keys WHERE subject = 'p-1'")
+                .fetch_one(pool)
+                .await
+                .unwrap()
+        });
+        assert!(vault.erase(kashiwa(), "p-1").await.unwrap());
+        on_db!(&db, pool => {
+            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(pool).await.unwrap();
+        });
+        assert!(!contains(&database_bytes(dir.path()), &wrapped));
+        db.close().await;
+    }
+}

@@ -1,0 +1,58 @@
+//! Who may do what with a resident. Residents act on themselves; staff (coordinators, officers,
+//! operators) act for a resident only with the resident's proxy agreement, except where noted.
+
+use mosaic_auth::{Caller, Role};
+use tonic::Status;
+
+use crate::domain::resident::Resident;
+
+/// Roles that manage residents and organisations.
+pub const STAFF: &[Role] = &[Role::Coordinator, Role::MunicipalityOfficer, Role::Operator];
+/// Staff plus the resident themself.
+pub const RESIDENT_OR_STAFF: &[Role] = &[
+    Role::Resident,
+    Role::Coordinator,
+    Role::MunicipalityOfficer,
+    Role::Operator,
+];
+/// Roles that manage municipalities' own records (coordinators' registration, profiles).
+pub const OFFICERS: &[Role] = &[Role::MunicipalityOfficer, Role::Operator];
+
+/// What a command on a resident needs of the caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Needs {
+    /// The resident, or staff holding the resident's proxy agreement.
+    ResidentOrProxy,
+    /// The resident or any staff (records facts staff collect, e.g. a paper agreement).
+    ResidentOrStaff,
+    /// The resident, staff with a proxy agreement, or an officer or operator acting on a legal
+    /// request (erasure).
+    Erasure,
+}
+
+/// Whether `caller` may read or change `resident`. A resident asking for someone else's record
+/// gets NOT_FOUND, as if it did not exist.
+pub fn check(caller: &Caller, resident: &Resident, needs: Needs) -> Result<(), Status> {
+    caller.require_role(RESIDENT_OR_STAFF)?;
+    let id = resident.resident_id.clone().unwrap_or_default();
+    if caller.role == Role::Resident {
+        return if resident.account_subject.as_deref() == Some(caller.subject.as_str()) {
+            Ok(())
+        } else {
+            Err(Status::not_found(format!(
+                "resident {id} does not exist in this municipality"
+            )))
+        };
+    }
+    let officer = matches!(caller.role, Role::MunicipalityOfficer | Role::Operator);
+    match needs {
+        Needs::ResidentOrStaff => Ok(()),
+        Needs::Erasure if officer => Ok(()),
+        Needs::ResidentOrProxy | Needs::Erasure if resident.proxy.is_some() => Ok(()),
+        // An unknown resident is answered NOT_FOUND by the command itself.
+        _ if resident.resident_id.is_none() => Ok(()),
+        _ => Err(Status::failed_precondition(format!(
+            "resident {id} has not agreed that staff act for them: record it with SetProxyAgreement first"
+        ))),
+    }
+}

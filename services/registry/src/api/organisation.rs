@@ -1,0 +1,305 @@
+use mosaic_api::command::{first_answer, load, replay};
+use mosaic_api::occurred_at::occurred_at;
+use mosaic_api::{Done, Execute, FieldErrors, RequestContext, execute_with};
+use mosaic_auth::{Caller, Role};
+use mosaic_proto::v1 as pb;
+use tonic::{Request, Status};
+
+use super::personal::{open_contact, seal_contact};
+use super::view::{self, Stamps, request_stamp};
+use super::{RegistryApi, access, validate};
+use crate::domain::OrganisationDetails;
+use crate::domain::organisation::{Organisation, OrganisationCommand, stream_id};
+
+/// Who reads organisations: staff and hosts.
+const READERS: &[Role] = &[
+    Role::Coordinator,
+    Role::MunicipalityOfficer,
+    Role::Operator,
+    Role::HostOrganisation,
+];
+
+impl RegistryApi {
+    /// Runs a command on an organisation and answers it with the contact person in clear.
+    async fn organisation_command(
+        &self,
+        ctx: &RequestContext,
+        id: String,
+        expected: Option<u64>,
+        at: chrono::DateTime<chrono::Utc>,
+        command: OrganisationCommand,
+    ) -> Result<pb::Organisation, Status> {
+        let now = request_stamp(ctx, at);
+        let exec = Execute::<Organisation> {
+            stream_id: stream_id(&id),
+            expected_version: expected,
+            command,
+            occurred_at: at,
+            fresh: false,
+        };
+        let respond = |done: Done<'_, Organisation>| {
+            let stamps = Stamps::of_done(&done, now)?;
+            view::organisation(done.state, done.version, &stamps)
+                .ok_or_else(|| Status::internal("organisation missing after its command"))
+        };
+        let answer = execute_with(self.store.as_ref(), ctx, exec, |_| Ok(()), respond).await?;
+        let (mut org, state) = match answer {
+            mosaic_api::Answer::Fresh(org, state) => (org, state),
+            mosaic_api::Answer::Replayed(org) => {
+                let (state, _) =
+                    load::<Organisation>(self.store.as_ref(), ctx.municipality, &stream_id(&id))
+                        .await?;
+                (org, state)
+            }
+        };
+        self.fill_contact(ctx, &mut org, &state).await?;
+        Ok(org)
+    }
+
+    async fn fill_contact(
+        &self,
+        ctx: &RequestContext,
+        org: &mut pb::Organisation,
+        state: &Organisation,
+    ) -> Result<(), Status> {
+        let (Some(details), Some(r)) = (org.details.as_mut(), state.registered.as_ref()) else {
+            return Ok(());
+        };
+        let keys = self
+            .vault
+            .keys(ctx.municipality, std::slice::from_ref(&r.organisation_id))
+            .await
+            .map_err(super::resident::vault_error)?;
+        if let Some(key) = keys.get(&r.organisation_id) {
+            details.contact = Some(open_contact(key, &r.details.contact));
+        }
+        Ok(())
+    }
+
+    /// Validated details with the contact sealed under the organisation's key.
+    async fn organisation_details(
+        &self,
+        ctx: &RequestContext,
+        id: &str,
+        errors: &mut FieldErrors,
+        body: Option<&pb::OrganisationDetails>,
+    ) -> Result<Option<OrganisationDetails>, Status> {
+        let parts = validate::organisation(errors, body);
+        if !errors.is_empty() {
+            return Ok(None);
+        }
+        let key = self
+            .vault
+            .key(ctx.municipality, id)
+            .await
+            .map_err(super::resident::vault_error)?;
+        let contact = body.and_then(|b| b.contact.clone()).unwrap_or_default();
+        Ok(parts.kind.map(|kind| OrganisationDetails {
+            kind,
+            name: parts.name,
+            fields: parts.fields,
+            district: parts.district,
+            contact: seal_contact(&key, &contact),
+            licences: parts.licences,
+        }))
+    }
+
+    pub(super) async fn register_organisation_impl(
+        &self,
+        request: Request<pb::RegisterOrganisationRequest>,
+    ) -> Result<pb::RegisterOrganisationResponse, Status> {
+        Caller::from_request(&request)?.require_role(access::STAFF)?;
+        let mut errors = FieldErrors::new();
+        let ctx = RequestContext::command(&request, &request.get_ref().request_id, &mut errors)?;
+        let body = request.get_ref();
+        let at = occurred_at(
+            &mut errors,
+            "occurred_at",
+            body.occurred_at.as_ref(),
+            ctx.received_at,
+        );
+        if let Some(mut first) = first_answer::<pb::Organisation>(self.store.as_ref(), &ctx).await?
+        {
+            let state = self
+                .require_organisation(&ctx, &first.organisation_id)
+                .await?;
+            self.fill_contact(&ctx, &mut first, &state).await?;
+            return Ok(pb::RegisterOrganisationResponse {
+                organisation: Some(first),
+            });
+        }
+        let id = uuid::Uuid::now_v7().to_string();
+        let details = self
+            .organisation_details(&ctx, &id, &mut errors, body.details.as_ref())
+            .await?;
+        errors.finish()?;
+        let Some(details) = details else {
+            return Err(Status::invalid_argument("details are required"));
+        };
+        let command = OrganisationCommand::Register {
+            organisation_id: id.clone(),
+            details,
+        };
+        let org = self
+            .organisation_command(&ctx, id, None, at, command)
+            .await?;
+        Ok(pb::RegisterOrganisationResponse {
+            organisation: Some(org),
+        })
+    }
+
+    pub(super) async fn update_organisation_impl(
+        &self,
+        request: Request<pb::UpdateOrganisationRequest>,
+    ) -> Result<pb::UpdateOrganisationResponse, Status> {
+        Caller::from_request(&request)?.require_role(access::STAFF)?;
+        let mut errors = FieldErrors::new();
+        let ctx = RequestContext::command(&request, &request.get_ref().request_id, &mut errors)?;
+        let body = request.get_ref();
+        let id = validate::id(&mut errors, "organisation_id", &body.organisation_id);
+        let at = occurred_at(
+            &mut errors,
+            "occurred_at",
+            body.occurred_at.as_ref(),
+            ctx.received_at,
+        );
+        let Some(id) = id else {
+            return Err(errors
+                .finish()
+                .err()
+                .unwrap_or_else(|| Status::invalid_argument("organisation_id")));
+        };
+        self.require_organisation(&ctx, &id).await?;
+        let details = self
+            .organisation_details(&ctx, &id, &mut errors, body.details.as_ref())
+            .await?;
+        errors.finish()?;
+        let Some(details) = details else {
+            return Err(Status::invalid_argument("details are required"));
+        };
+        let org = self
+            .organisation_command(
+                &ctx,
+                id,
+                validate::expected(body.expected_version),
+                at,
+                OrganisationCommand::Update { details },
+            )
+            .await?;
+        Ok(pb::UpdateOrganisationResponse {
+            organisation: Some(org),
+        })
+    }
+
+    pub(super) async fn suspend_organisation_impl(
+        &self,
+        request: Request<pb::SuspendOrganisationRequest>,
+    ) -> Result<pb::SuspendOrganisationResponse, Status> {
+        Caller::from_request(&request)?.require_role(access::STAFF)?;
+        let mut errors = FieldErrors::new();
+        let ctx = RequestContext::command(&request, &request.get_ref().request_id, &mut errors)?;
+        let body = request.get_ref();
+        let id = validate::id(&mut errors, "organisation_id", &body.organisation_id);
+        errors.text("reason", &body.reason, validate::REASON_MAX);
+        let at = occurred_at(
+            &mut errors,
+            "occurred_at",
+            body.occurred_at.as_ref(),
+            ctx.received_at,
+        );
+        errors.finish()?;
+        let id = id.unwrap_or_default();
+        let org = self
+            .organisation_command(
+                &ctx,
+                id,
+                validate::expected(body.expected_version),
+                at,
+                OrganisationCommand::Suspend {
+                    reason: body.reason.clone(),
+                },
+            )
+            .await?;
+        Ok(pb::SuspendOrganisationResponse {
+            organisation: Some(org),
+        })
+    }
+
+    pub(super) async fn reinstate_organisation_impl(
+        &self,
+        request: Request<pb::ReinstateOrganisationRequest>,
+    ) -> Result<pb::ReinstateOrganisationResponse, Status> {
+        Caller::from_request(&request)?.require_role(access::STAFF)?;
+        let mut errors = FieldErrors::new();
+        let ctx = RequestContext::command(&request, &request.get_ref().request_id, &mut errors)?;
+        let body = request.get_ref();
+        let id = validate::id(&mut errors, "organisation_id", &body.organisation_id);
+        let at = occurred_at(
+            &mut errors,
+            "occurred_at",
+            body.occurred_at.as_ref(),
+            ctx.received_at,
+        );
+        errors.finish()?;
+        let org = self
+            .organisation_command(
+                &ctx,
+                id.unwrap_or_default(),
+                validate::expected(body.expected_version),
+                at,
+                OrganisationCommand::Reinstate,
+            )
+            .await?;
+        Ok(pb::ReinstateOrganisationResponse {
+            organisation: Some(org),
+        })
+    }
+
+    /// NOT_FOUND unless the organisation exists in the caller's municipality.
+    pub(super) async fn require_organisation(
+        &self,
+        ctx: &RequestContext,
+        id: &str,
+    ) -> Result<Organisation, Status> {
+        let (state, _) =
+            load::<Organisation>(self.store.as_ref(), ctx.municipality, &stream_id(id)).await?;
+        if state.registered.is_none() {
+            return Err(Status::not_found(format!(
+                "organisation {id} does not exist in this municipality"
+            )));
+        }
+        Ok(state)
+    }
+
+    pub(super) async fn get_organisation_impl(
+        &self,
+        request: Request<pb::GetOrganisationRequest>,
+    ) -> Result<pb::GetOrganisationResponse, Status> {
+        Caller::from_request(&request)?.require_role(READERS)?;
+        let ctx = RequestContext::query(&request)?;
+        let mut errors = FieldErrors::new();
+        let id = validate::id(
+            &mut errors,
+            "organisation_id",
+            &request.get_ref().organisation_id,
+        );
+        errors.finish()?;
+        let id = id.unwrap_or_default();
+        let history = self
+            .store
+            .read_stream(ctx.municipality, &stream_id(&id))
+            .await
+            .map_err(mosaic_api::status::from_store)?;
+        let (state, version) = replay::<Organisation>(&history)?;
+        let stamps = Stamps::of_history(&history)?;
+        let mut org = view::organisation(&state, version, &stamps).ok_or_else(|| {
+            Status::not_found(format!(
+                "organisation {id} does not exist in this municipality"
+            ))
+        })?;
+        self.fill_contact(&ctx, &mut org, &state).await?;
+        Ok(pb::GetOrganisationResponse {
+            organisation: Some(org),
+        })
+    }
+}

@@ -1,0 +1,707 @@
+use chrono::{DateTime, Utc};
+use mosaic_api::command::{first_answer, load, replay};
+use mosaic_api::occurred_at::{occurred_at, timestamp};
+use mosaic_api::{Answer, Done, Execute, FieldErrors, RequestContext, execute_with};
+use mosaic_auth::{Caller, Role};
+use mosaic_privacy::{PersonKey, PrivacyError};
+use mosaic_proto::v1 as pb;
+use tonic::{Request, Status};
+
+use super::access::{self, Needs};
+use super::personal::{open_personal, seal_personal};
+use super::view::{self, Stamps, request_stamp};
+use super::{RegistryApi, this_year, validate};
+use crate::domain::coordinator::{self, Coordinator, CoordinatorCommand};
+use crate::domain::resident::{Resident, ResidentCommand, stream_id};
+use crate::domain::{
+    AgreementMethod, ConsentPurpose, RegistrationMode, RegistryError, ResidentRegistered,
+    WithdrawalReason,
+};
+
+/// How a vault failure reaches the caller.
+pub(super) fn vault_error(e: PrivacyError) -> Status {
+    match e {
+        PrivacyError::Erased => {
+            Status::failed_precondition("this person's personal data was erased")
+        }
+        other => {
+            tracing::error!(error = %other, "personal-data vault failure");
+            Status::unavailable(
+                "the personal-data vault is unavailable; retry with the same request_id",
+            )
+        }
+    }
+}
+
+/// A registration, validated and ready to seal.
+pub(super) struct Registration {
+    pub mode: RegistrationMode,
+    pub profile: crate::domain::ResidentProfile,
+    pub consents: Vec<ConsentPurpose>,
+    pub proxy: Option<AgreementMethod>,
+    pub account_subject: Option<String>,
+}
+
+impl RegistryApi {
+    /// The key of a resident who exists and was not erased, without creating one.
+    async fn existing_key(
+        &self,
+        ctx: &RequestContext,
+        id: &str,
+    ) -> Result<Option<PersonKey>, Status> {
+        let mut keys = self
+            .vault
+            .keys(ctx.municipality, &[id.to_owned()])
+            .await
+            .map_err(vault_error)?;
+        Ok(keys.remove(id))
+    }
+
+    /// Adds personal data to an answer for callers allowed to read it; `key` saves the lookup
+    /// when the caller holds it already.
+    pub(super) async fn fill_personal(
+        &self,
+        ctx: &RequestContext,
+        resident: &mut pb::Resident,
+        state: &Resident,
+        key: Option<&PersonKey>,
+    ) -> Result<(), Status> {
+        let (Some(id), Some(sealed)) = (state.resident_id.as_ref(), state.personal.as_ref()) else {
+            return Ok(());
+        };
+        let fetched;
+        let key = match key {
+            Some(key) => Some(key),
+            None => {
+                fetched = self.existing_key(ctx, id).await?;
+                fetched.as_ref()
+            }
+        };
+        if let Some(key) = key {
+            resident.personal = Some(open_personal(key, sealed));
+        }
+        Ok(())
+    }
+
+    /// Runs a command on a resident: access check on the loaded record, decide, append, answer
+    /// with personal data in clear for the caller.
+    async fn resident_command(
+        &self,
+        ctx: &RequestContext,
+        id: &str,
+        expected: Option<u64>,
+        at: DateTime<Utc>,
+        needs: Needs,
+        command: ResidentCommand,
+    ) -> Result<pb::Resident, Status> {
+        let now = request_stamp(ctx, at);
+        let year = this_year(ctx);
+        let exec = Execute::<Resident> {
+            stream_id: stream_id(id),
+            expected_version: expected,
+            command,
+            occurred_at: at,
+            fresh: false,
+        };
+        let caller = ctx.caller.clone();
+        let respond = |done: Done<'_, Resident>| {
+            let stamps = Stamps::of_done(&done, now)?;
+            Ok(view::resident(done.state, done.version, &stamps, year))
+        };
+        let answer = execute_with(
+            self.store.as_ref(),
+            ctx,
+            exec,
+            |state| access::check(&caller, state, needs),
+            respond,
+        )
+        .await?;
+        self.finish_resident(ctx, id, answer, None).await
+    }
+
+    async fn finish_resident(
+        &self,
+        ctx: &RequestContext,
+        id: &str,
+        answer: Answer<pb::Resident, Resident>,
+        key: Option<&PersonKey>,
+    ) -> Result<pb::Resident, Status> {
+        let (mut resident, state) = match answer {
+            Answer::Fresh(r, state) => (r, state),
+            Answer::Replayed(r) => {
+                let (state, _) =
+                    load::<Resident>(self.store.as_ref(), ctx.municipality, &stream_id(id)).await?;
+                (r, state)
+            }
+        };
+        self.fill_personal(ctx, &mut resident, &state, key).await?;
+        Ok(resident)
+    }
+
+    /// Validates a registration (recording violations), bound to the caller: a resident
+    /// registers themself; staff register with the resident's proxy agreement.
+    pub(super) fn validate_registration(
+        ctx: &RequestContext,
+        errors: &mut FieldErrors,
+        field: &str,
+        body: &pb::RegisterResidentRequest,
+        imported: bool,
+    ) -> Option<Registration> {
+        let prefix = |name: &str| {
+            if field.is_empty() {
+                name.to_owned()
+            } else {
+                format!("{field}.{name}")
+            }
+        };
+        let mode = errors.required(&prefix("mode"), body.mode, RegistrationMode::from_wire);
+        validate::personal(errors, &prefix("personal"), body.personal.as_ref());
+        let profile = validate::resident_profile(
+            errors,
+            &prefix("profile"),
+            body.profile.as_ref(),
+            mode,
+            this_year(ctx),
+        );
+        let consents = errors.enum_list(
+            &prefix("consents"),
+            &body.consents,
+            ConsentPurpose::from_wire,
+        );
+        errors.max_len(
+            &prefix("account_subject"),
+            &body.account_subject,
+            validate::SUBJECT_MAX,
+        );
+        let proxy = body.proxy.as_ref().and_then(|p| {
+            errors.required(
+                &prefix("proxy.method"),
+                p.method,
+                AgreementMethod::from_wire,
+            )
+        });
+        let subject = body.account_subject.trim();
+        let account_subject = if ctx.caller.role == Role::Resident {
+            if !subject.is_empty() && subject != ctx.caller.subject {
+                errors.add(
+                    prefix("account_subject"),
+                    "a resident registers only themself",
+                );
+            }
+            if body.proxy.is_some() {
+                errors.add(prefix("proxy"), "is for staff registering someone else");
+            }
+            Some(ctx.caller.subject.clone())
+        } else {
+            if proxy.is_none() && body.proxy.is_none() && !imported {
+                errors.add(
+                    prefix("proxy"),
+                    "is required when staff register a resident: how did the resident agree?",
+                );
+            }
+            (!subject.is_empty()).then(|| subject.to_owned())
+        };
+        Some(Registration {
+            mode: mode?,
+            profile,
+            consents,
+            proxy,
+            account_subject,
+        })
+    }
+
+    /// Registers a validated resident under a new id with its new key: personal data sealed,
+    /// appended to a stream that cannot exist yet (the caller looked for a first answer).
+    pub(super) async fn register(
+        &self,
+        ctx: &RequestContext,
+        body: &pb::RegisterResidentRequest,
+        registration: Registration,
+        at: DateTime<Utc>,
+        import_row: Option<String>,
+        (id, key): (String, &PersonKey),
+    ) -> Result<Answer<pb::Resident, Resident>, Status> {
+        let personal = seal_personal(key, &body.personal.clone().unwrap_or_default());
+        let command = ResidentCommand::Register {
+            registration: ResidentRegistered {
+                resident_id: id.clone(),
+                mode: registration.mode,
+                personal,
+                profile: registration.profile,
+                consents: registration.consents,
+                account_subject: registration.account_subject,
+                proxy: registration.proxy,
+                guardian_consent: body.guardian_consent,
+                import_row,
+            },
+            this_year: this_year(ctx),
+        };
+        let now = request_stamp(ctx, at);
+        let year = this_year(ctx);
+        let exec = Execute::<Resident> {
+            stream_id: stream_id(&id),
+            expected_version: None,
+            command,
+            occurred_at: at,
+            fresh: true,
+        };
+        let answer = execute_with(
+            self.store.as_ref(),
+            ctx,
+            exec,
+            |_| Ok(()),
+            |done| {
+                let stamps = Stamps::of_done(&done, now)?;
+                Ok(view::resident(done.state, done.version, &stamps, year))
+            },
+        )
+        .await?;
+        Ok(answer)
+    }
+
+    pub(super) async fn register_resident_impl(
+        &self,
+        request: Request<pb::RegisterResidentRequest>,
+    ) -> Result<pb::RegisterResidentResponse, Status> {
+        Caller::from_request(&request)?.require_role(access::RESIDENT_OR_STAFF)?;
+        let mut errors = FieldErrors::new();
+        let ctx = RequestContext::command(&request, &request.get_ref().request_id, &mut errors)?;
+        let body = request.get_ref();
+        let registration = Self::validate_registration(&ctx, &mut errors, "", body, false);
+        let at = occurred_at(
+            &mut errors,
+            "occurred_at",
+            body.occurred_at.as_ref(),
+            ctx.received_at,
+        );
+        errors.finish()?;
+        let registration =
+            registration.ok_or_else(|| Status::invalid_argument("mode is required"))?;
+        if let Some(first) = first_answer::<pb::Resident>(self.store.as_ref(), &ctx).await? {
+            let id = first.resident_id.clone();
+            let resident = self
+                .finish_resident(&ctx, &id, Answer::Replayed(first), None)
+                .await?;
+            return Ok(pb::RegisterResidentResponse {
+                resident: Some(resident),
+            });
+        }
+        let id = uuid::Uuid::now_v7().to_string();
+        let key = self
+            .vault
+            .new_key(ctx.municipality, &id)
+            .await
+            .map_err(vault_error)?;
+        let answer = self
+            .register(&ctx, body, registration, at, None, (id, &key))
+            .await?;
+        let id = match &answer {
+            Answer::Fresh(r, _) | Answer::Replayed(r) => r.resident_id.clone(),
+        };
+        // A replayed answer is another registration's: its key is looked up, not this one.
+        let key = matches!(answer, Answer::Fresh(..)).then_some(&key);
+        let resident = self.finish_resident(&ctx, &id, answer, key).await?;
+        Ok(pb::RegisterResidentResponse {
+            resident: Some(resident),
+        })
+    }
+
+    pub(super) async fn upgrade_resident_impl(
+        &self,
+        request: Request<pb::UpgradeResidentRequest>,
+    ) -> Result<pb::UpgradeResidentResponse, Status> {
+        let resident = self
+            .on_resident(&request, |errors, body, ctx| {
+                let profile = validate::resident_profile(
+                    errors,
+                    "profile",
+                    body.profile.as_ref(),
+                    Some(RegistrationMode::Full),
+                    this_year(ctx),
+                );
+                let command = ResidentCommand::Upgrade { profile };
+                Some((command, Needs::ResidentOrProxy, body.expected_version))
+            })
+            .await?;
+        Ok(pb::UpgradeResidentResponse {
+            resident: Some(resident),
+        })
+    }
+
+    pub(super) async fn update_resident_profile_impl(
+        &self,
+        request: Request<pb::UpdateResidentProfileRequest>,
+    ) -> Result<pb::UpdateResidentProfileResponse, Status> {
+        let mut errors = FieldErrors::new();
+        let ctx = RequestContext::command(&request, &request.get_ref().request_id, &mut errors)?;
+        let body = request.get_ref();
+        let id = validate::id(&mut errors, "resident_id", &body.resident_id);
+        validate::personal(&mut errors, "personal", body.personal.as_ref());
+        let at = occurred_at(
+            &mut errors,
+            "occurred_at",
+            body.occurred_at.as_ref(),
+            ctx.received_at,
+        );
+        let id = id.unwrap_or_default();
+        // The mode decides which parts of the profile are required.
+        let (state, _) =
+            load::<Resident>(self.store.as_ref(), ctx.municipality, &stream_id(&id)).await?;
+        let profile = validate::resident_profile(
+            &mut errors,
+            "profile",
+            body.profile.as_ref(),
+            state.mode,
+            this_year(&ctx),
+        );
+        errors.finish()?;
+        if first_answer::<pb::Resident>(self.store.as_ref(), &ctx)
+            .await?
+            .is_none()
+        {
+            access::check(&ctx.caller, &state, Needs::ResidentOrProxy)?;
+        }
+        let Some(key) = self.existing_key(&ctx, &id).await? else {
+            // No key: the resident does not exist or was erased; the command says which.
+            let e = if state.resident_id.is_none() {
+                RegistryError::NotFound {
+                    kind: "resident",
+                    id,
+                }
+            } else {
+                RegistryError::Erased(id)
+            };
+            return Err(e.into());
+        };
+        let command = ResidentCommand::UpdateProfile {
+            personal: seal_personal(&key, &body.personal.clone().unwrap_or_default()),
+            profile,
+            this_year: this_year(&ctx),
+        };
+        let resident = self
+            .resident_command(
+                &ctx,
+                &id,
+                validate::expected(body.expected_version),
+                at,
+                Needs::ResidentOrProxy,
+                command,
+            )
+            .await?;
+        Ok(pb::UpdateResidentProfileResponse {
+            resident: Some(resident),
+        })
+    }
+
+    pub(super) async fn set_consent_impl(
+        &self,
+        request: Request<pb::SetConsentRequest>,
+    ) -> Result<pb::SetConsentResponse, Status> {
+        let resident = self
+            .on_resident(&request, |errors, body, ctx| {
+                let purpose =
+                    errors.required("purpose", body.purpose, ConsentPurpose::from_wire)?;
+                let command = ResidentCommand::SetConsent {
+                    purpose,
+                    granted: body.granted,
+                    this_year: this_year(ctx),
+                };
+                Some((command, Needs::ResidentOrProxy, 0))
+            })
+            .await?;
+        Ok(pb::SetConsentResponse {
+            resident: Some(resident),
+        })
+    }
+
+    pub(super) async fn record_guardian_consent_impl(
+        &self,
+        request: Request<pb::RecordGuardianConsentRequest>,
+    ) -> Result<pb::RecordGuardianConsentResponse, Status> {
+        let resident = self
+            .on_resident(&request, |errors, body, _| {
+                let method = errors.required("method", body.method, AgreementMethod::from_wire)?;
+                let command = ResidentCommand::RecordGuardianConsent { method };
+                Some((command, Needs::ResidentOrStaff, 0))
+            })
+            .await?;
+        Ok(pb::RecordGuardianConsentResponse {
+            resident: Some(resident),
+        })
+    }
+
+    pub(super) async fn set_proxy_agreement_impl(
+        &self,
+        request: Request<pb::SetProxyAgreementRequest>,
+    ) -> Result<pb::SetProxyAgreementResponse, Status> {
+        let resident = self
+            .on_resident(&request, |errors, body, _| {
+                let agreement = match &body.agreement {
+                    Some(a) => Some(errors.required(
+                        "agreement.method",
+                        a.method,
+                        AgreementMethod::from_wire,
+                    )?),
+                    None => None,
+                };
+                // Staff record an agreement the resident gave them; ending one is the
+                // resident's or a proxy's act.
+                let needs = if agreement.is_some() {
+                    Needs::ResidentOrStaff
+                } else {
+                    Needs::ResidentOrProxy
+                };
+                Some((ResidentCommand::SetProxy(agreement), needs, 0))
+            })
+            .await?;
+        Ok(pb::SetProxyAgreementResponse {
+            resident: Some(resident),
+        })
+    }
+
+    pub(super) async fn withdraw_resident_impl(
+        &self,
+        request: Request<pb::WithdrawResidentRequest>,
+    ) -> Result<pb::WithdrawResidentResponse, Status> {
+        let resident = self
+            .on_resident(&request, |errors, body, _| {
+                let reason = errors.required("reason", body.reason, WithdrawalReason::from_wire)?;
+                Some((
+                    ResidentCommand::Withdraw { reason },
+                    Needs::ResidentOrProxy,
+                    0,
+                ))
+            })
+            .await?;
+        Ok(pb::WithdrawResidentResponse {
+            resident: Some(resident),
+        })
+    }
+
+    pub(super) async fn rejoin_resident_impl(
+        &self,
+        request: Request<pb::RejoinResidentRequest>,
+    ) -> Result<pb::RejoinResidentResponse, Status> {
+        let resident = self
+            .on_resident(&request, |_, _, _| {
+                Some((ResidentCommand::Rejoin, Needs::ResidentOrProxy, 0))
+            })
+            .await?;
+        Ok(pb::RejoinResidentResponse {
+            resident: Some(resident),
+        })
+    }
+
+    /// The shape of most commands on one resident: check the request's id, `resident_id` and
+    /// `occurred_at`, let `command` read the rest (recording violations), then run it.
+    async fn on_resident<T: ResidentRequest>(
+        &self,
+        request: &Request<T>,
+        command: impl FnOnce(
+            &mut FieldErrors,
+            &T,
+            &RequestContext,
+        ) -> Option<(ResidentCommand, Needs, u64)>,
+    ) -> Result<pb::Resident, Status> {
+        let mut errors = FieldErrors::new();
+        let body = request.get_ref();
+        let ctx = RequestContext::command(request, body.request_id(), &mut errors)?;
+        let id = validate::id(&mut errors, "resident_id", body.resident_id());
+        let at = occurred_at(
+            &mut errors,
+            "occurred_at",
+            body.occurred_at(),
+            ctx.received_at,
+        );
+        let command = command(&mut errors, body, &ctx);
+        errors.finish()?;
+        let (Some(id), Some((command, needs, expected))) = (id, command) else {
+            return Err(Status::invalid_argument("the request is incomplete"));
+        };
+        self.resident_command(&ctx, &id, validate::expected(expected), at, needs, command)
+            .await
+    }
+
+    pub(super) async fn erase_personal_data_impl(
+        &self,
+        request: Request<pb::ErasePersonalDataRequest>,
+    ) -> Result<pb::ErasePersonalDataResponse, Status> {
+        let mut errors = FieldErrors::new();
+        let ctx = RequestContext::command(&request, &request.get_ref().request_id, &mut errors)?;
+        let body = request.get_ref();
+        let id = validate::id(&mut errors, "subject_id", &body.subject_id);
+        let at = occurred_at(
+            &mut errors,
+            "occurred_at",
+            body.occurred_at.as_ref(),
+            ctx.received_at,
+        );
+        errors.finish()?;
+        let id = id.unwrap_or_default();
+        let answer = pb::ErasePersonalDataResponse {
+            subject_id: id.clone(),
+            erased_at: Some(timestamp(at)),
+        };
+        let (resident, _) =
+            load::<Resident>(self.store.as_ref(), ctx.municipality, &stream_id(&id)).await?;
+        let answer = if resident.resident_id.is_some() {
+            let exec = Execute::<Resident> {
+                stream_id: stream_id(&id),
+                expected_version: None,
+                command: ResidentCommand::Erase,
+                occurred_at: at,
+                fresh: false,
+            };
+            let caller = ctx.caller.clone();
+            execute_with(
+                self.store.as_ref(),
+                &ctx,
+                exec,
+                |state| access::check(&caller, state, Needs::Erasure),
+                |_| Ok(answer),
+            )
+            .await?
+            .into_answer()
+        } else {
+            // Only officers erase coordinators; anyone else learns nothing about the id.
+            if !access::OFFICERS.contains(&ctx.caller.role) {
+                return Err(Status::not_found(format!(
+                    "resident {id} does not exist in this municipality"
+                )));
+            }
+            let exec = Execute::<Coordinator> {
+                stream_id: coordinator::stream_id(&id),
+                expected_version: None,
+                command: CoordinatorCommand::Erase,
+                occurred_at: at,
+                fresh: false,
+            };
+            execute_with(self.store.as_ref(), &ctx, exec, |_| Ok(()), |_| Ok(answer))
+                .await
+                .map_err(|s| {
+                    if s.code() == tonic::Code::NotFound {
+                        Status::not_found(format!(
+                            "no resident or coordinator {id} in this municipality"
+                        ))
+                    } else {
+                        s
+                    }
+                })?
+                .into_answer()
+        };
+        // The event is recorded: destroy the key now (the directory projection does it too, so a
+        // crash between the two still ends with the key gone).
+        self.vault
+            .erase(ctx.municipality, &id)
+            .await
+            .map_err(vault_error)?;
+        Ok(answer)
+    }
+
+    pub(super) async fn get_resident_impl(
+        &self,
+        request: Request<pb::GetResidentRequest>,
+    ) -> Result<pb::GetResidentResponse, Status> {
+        let ctx = RequestContext::query(&request)?;
+        let mut errors = FieldErrors::new();
+        let id = validate::id(&mut errors, "resident_id", &request.get_ref().resident_id);
+        errors.finish()?;
+        let (resident, _) = self
+            .read_resident(&ctx, &id.unwrap_or_default(), Needs::ResidentOrStaff)
+            .await?;
+        Ok(pb::GetResidentResponse {
+            resident: Some(resident),
+        })
+    }
+
+    /// A resident as the caller may see them, with the stored history.
+    async fn read_resident(
+        &self,
+        ctx: &RequestContext,
+        id: &str,
+        needs: Needs,
+    ) -> Result<(pb::Resident, Vec<mosaic_eventstore::StoredEvent>), Status> {
+        let history = self
+            .store
+            .read_stream(ctx.municipality, &stream_id(id))
+            .await
+            .map_err(mosaic_api::status::from_store)?;
+        let (state, version) = replay::<Resident>(&history)?;
+        if state.resident_id.is_none() {
+            return Err(Status::not_found(format!(
+                "resident {id} does not exist in this municipality"
+            )));
+        }
+        access::check(&ctx.caller, &state, needs)?;
+        let stamps = Stamps::of_history(&history)?;
+        let mut resident = view::resident(&state, version, &stamps, this_year(ctx));
+        self.fill_personal(ctx, &mut resident, &state, None).await?;
+        Ok((resident, history))
+    }
+
+    pub(super) async fn get_my_record_impl(
+        &self,
+        request: Request<pb::GetMyRecordRequest>,
+    ) -> Result<pb::GetMyRecordResponse, Status> {
+        let ctx = RequestContext::query(&request)?;
+        let body = request.get_ref();
+        let mut errors = FieldErrors::new();
+        let id = if body.resident_id.is_empty() && ctx.caller.role == Role::Resident {
+            self.resident_of_account(&ctx).await?
+        } else {
+            validate::id(&mut errors, "resident_id", &body.resident_id)
+        };
+        errors.finish()?;
+        let Some(id) = id else {
+            return Err(Status::not_found(
+                "no resident record is linked to this token",
+            ));
+        };
+        let (resident, history) = self
+            .read_resident(&ctx, &id, Needs::ResidentOrProxy)
+            .await?;
+        Ok(pb::GetMyRecordResponse {
+            resident: Some(resident),
+            history: history
+                .iter()
+                .map(|e| pb::RecordEntry {
+                    event_type: e.event_type.clone(),
+                    version: e.version,
+                    stamp: Some(view::stamp(e)),
+                })
+                .collect(),
+        })
+    }
+}
+
+/// What every request of a command on one resident carries.
+trait ResidentRequest: prost::Message {
+    fn request_id(&self) -> &str;
+    fn resident_id(&self) -> &str;
+    fn occurred_at(&self) -> Option<&prost_types::Timestamp>;
+}
+
+macro_rules! resident_request {
+    ($($t:ty),+) => {$(
+        impl ResidentRequest for $t {
+            fn request_id(&self) -> &str {
+                &self.request_id
+            }
+            fn resident_id(&self) -> &str {
+                &self.resident_id
+            }
+            fn occurred_at(&self) -> Option<&prost_types::Timestamp> {
+                self.occurred_at.as_ref()
+            }
+        }
+    )+};
+}
+
+resident_request!(
+    pb::UpgradeResidentRequest,
+    pb::SetConsentRequest,
+    pb::RecordGuardianConsentRequest,
+    pb::SetProxyAgreementRequest,
+    pb::WithdrawResidentRequest,
+    pb::RejoinResidentRequest
+);

@@ -1,0 +1,105 @@
+//! The coordinator aggregate: one stream per coordinator, `coordinator-<id>`.
+
+use mosaic_domain::Aggregate;
+
+use crate::domain::{
+    CoordinatorRegistered, PersonalDataErased, RegistryError, RegistryEvent, SubjectKind,
+};
+
+/// The stream of a coordinator.
+pub fn stream_id(id: &str) -> String {
+    format!("coordinator-{id}")
+}
+
+/// What the registry knows of a coordinator.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Coordinator {
+    /// Set once registered.
+    pub registered: Option<CoordinatorRegistered>,
+    /// Whether their personal data was erased.
+    pub erased: bool,
+}
+
+/// Commands on a coordinator.
+#[derive(Debug, Clone)]
+pub enum CoordinatorCommand {
+    /// Register a coordinator (the organisation was checked by the caller).
+    Register(CoordinatorRegistered),
+    /// Destroy their personal data.
+    Erase,
+}
+
+impl Aggregate for Coordinator {
+    type Command = CoordinatorCommand;
+    type Event = RegistryEvent;
+    type Error = RegistryError;
+
+    fn decide(&self, command: &CoordinatorCommand) -> Result<Vec<RegistryEvent>, RegistryError> {
+        match (command, &self.registered) {
+            (CoordinatorCommand::Register(r), None) => {
+                Ok(vec![RegistryEvent::CoordinatorRegistered(r.clone())])
+            }
+            (CoordinatorCommand::Register(r), Some(_)) => Err(RegistryError::Exists {
+                kind: "coordinator",
+                id: r.coordinator_id.clone(),
+            }),
+            (CoordinatorCommand::Erase, None) => Err(RegistryError::NotFound {
+                kind: "coordinator",
+                id: String::new(),
+            }),
+            // Erasing twice changes nothing.
+            (CoordinatorCommand::Erase, Some(_)) if self.erased => Ok(vec![]),
+            (CoordinatorCommand::Erase, Some(r)) => Ok(vec![RegistryEvent::PersonalDataErased(
+                PersonalDataErased {
+                    subject_id: r.coordinator_id.clone(),
+                    subject_kind: SubjectKind::Coordinator,
+                },
+            )]),
+        }
+    }
+
+    fn evolve(mut self, event: &RegistryEvent) -> Self {
+        match event {
+            RegistryEvent::CoordinatorRegistered(e) => self.registered = Some(e.clone()),
+            RegistryEvent::PersonalDataErased(_) => self.erased = true,
+            _ => {}
+        }
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::CoordinatorRole;
+    use mosaic_domain::given;
+
+    fn registered() -> CoordinatorRegistered {
+        CoordinatorRegistered {
+            coordinator_id: "c1".into(),
+            organisation_id: "o1".into(),
+            display_name: "v1.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+                .parse()
+                .expect("sealed form"),
+            account_subject: None,
+            roles: vec![CoordinatorRole::Matching],
+        }
+    }
+
+    #[test]
+    fn a_coordinator_is_registered_once_and_erased_once() {
+        given::<Coordinator>([])
+            .when(CoordinatorCommand::Register(registered()))
+            .then([RegistryEvent::CoordinatorRegistered(registered())]);
+        let erased = RegistryEvent::PersonalDataErased(PersonalDataErased {
+            subject_id: "c1".into(),
+            subject_kind: SubjectKind::Coordinator,
+        });
+        given::<Coordinator>([RegistryEvent::CoordinatorRegistered(registered())])
+            .when(CoordinatorCommand::Erase)
+            .then([erased.clone()]);
+        given::<Coordinator>([RegistryEvent::CoordinatorRegistered(registered()), erased])
+            .when(CoordinatorCommand::Erase)
+            .then([]);
+    }
+}

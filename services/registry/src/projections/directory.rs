@@ -1,0 +1,405 @@
+//! `registry.directory`: residents and organisations as lists and searches need them.
+//!
+//! Names are kept sealed; the blind indexes that find a resident by name are computed here from
+//! the opened name, so they exist only while the person's key does: an erased person is never
+//! indexed again, not even by a rebuild. Erasure also destroys the person's key in this
+//! context's vault (the API does it at once; doing it here too covers a crash in between).
+
+use async_trait::async_trait;
+use mosaic_db::{DbTx, on_tx};
+use mosaic_domain::DomainEvent;
+use mosaic_eventstore::StoredEvent;
+use mosaic_privacy::Vault;
+use mosaic_projection::{Interest, Projection, ProjectionError};
+use mosaic_types::MunicipalityCode;
+
+use crate::domain::{
+    OrganisationRegistered, RegistryEvent, ResidentProfile, SealedPersonal, SubjectKind,
+};
+
+/// The blind-index purpose of residents' names and readings.
+pub const NAME_PURPOSE: &str = "resident_name";
+
+/// Status numbers as on the wire.
+const ACTIVE: i32 = 1;
+const WITHDRAWN: i32 = 2;
+const ERASED: i32 = 3;
+
+/// The directory projection.
+pub struct Directory {
+    vault: Vault,
+}
+
+impl Directory {
+    /// A projection that opens names with `vault`.
+    pub fn new(vault: Vault) -> Self {
+        Self { vault }
+    }
+}
+
+fn list(values: impl Iterator<Item = i32>) -> String {
+    let mut s = String::from(",");
+    for v in values {
+        s.push_str(&v.to_string());
+        s.push(',');
+    }
+    s
+}
+
+fn bad(event: &StoredEvent, reason: impl std::fmt::Display) -> ProjectionError {
+    ProjectionError::Event {
+        event_type: event.event_type.clone(),
+        position: event.position,
+        reason: reason.to_string(),
+    }
+}
+
+impl Directory {
+    /// The blind indexes of a resident's name and reading, if their key still exists.
+    async fn name_indexes(
+        &self,
+        tx: &mut DbTx,
+        m: MunicipalityCode,
+        id: &str,
+        personal: &SealedPersonal,
+    ) -> Result<(Option<String>, Option<String>), ProjectionError> {
+        let keys = self
+            .vault
+            .keys_in(tx, m, &[id.to_owned()])
+            .await
+            .map_err(|e| ProjectionError::Event {
+                event_type: "vault".into(),
+                position: 0,
+                reason: e.to_string(),
+            })?;
+        let Some(key) = keys.get(id) else {
+            return Ok((None, None));
+        };
+        let index = |field: &str, sealed: &mosaic_privacy::Sealed| {
+            key.open(field, sealed)
+                .ok()
+                .map(|name| self.vault.blind_index(m, NAME_PURPOSE, &name))
+        };
+        Ok((
+            index("display_name", &personal.display_name),
+            personal
+                .name_kana
+                .as_ref()
+                .and_then(|k| index("name_kana", k)),
+        ))
+    }
+
+    /// Replaces a resident's matching profile. `fresh`: the resident was registered by this very
+    /// event, so there is nothing to delete first.
+    async fn write_profile(
+        tx: &mut DbTx,
+        m: &str,
+        id: &str,
+        profile: &ResidentProfile,
+        fresh: bool,
+    ) -> Result<(), sqlx::Error> {
+        const TABLES: [&str; 3] = [
+            "registry_resident_skills",
+            "registry_resident_interests",
+            "registry_resident_windows",
+        ];
+        on_tx!(tx, t => {
+            if !fresh {
+                sqlx::query(
+                    "UPDATE registry_residents SET life_stage = $1, district = $2, birth_year = $3 \
+                     WHERE municipality = $4 AND resident_id = $5",
+                )
+                .bind(profile.life_stage.map(|l| l.wire()))
+                .bind(profile.district.as_deref())
+                .bind(profile.birth_year.map(i32::from))
+                .bind(m)
+                .bind(id)
+                .execute(&mut **t)
+                .await?;
+                for table in TABLES {
+                    sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "DELETE FROM {table} WHERE municipality = $1 AND resident_id = $2"
+                    )))
+                    .bind(m)
+                    .bind(id)
+                    .execute(&mut **t)
+                    .await?;
+                }
+            }
+            // One multi-row insert per table: a projection applies thousands of these per second.
+            if !profile.skills.is_empty() {
+                let mut q = sqlx::QueryBuilder::new(
+                    "INSERT INTO registry_resident_skills (municipality, skill, resident_id, level) ",
+                );
+                q.push_values(&profile.skills, |mut row, s| {
+                    row.push_bind(m)
+                        .push_bind(s.tag.as_str())
+                        .push_bind(id)
+                        .push_bind(i32::from(s.level.get()));
+                });
+                q.build().execute(&mut **t).await?;
+            }
+            if !profile.interests.is_empty() {
+                let mut q = sqlx::QueryBuilder::new(
+                    "INSERT INTO registry_resident_interests (municipality, field, resident_id) ",
+                );
+                q.push_values(&profile.interests, |mut row, f| {
+                    row.push_bind(m).push_bind(f.wire()).push_bind(id);
+                });
+                q.build().execute(&mut **t).await?;
+            }
+            if !profile.availability.is_empty() {
+                let mut q = sqlx::QueryBuilder::new(
+                    "INSERT INTO registry_resident_windows (municipality, resident_id, weekday, start_minute, end_minute) ",
+                );
+                q.push_values(&profile.availability, |mut row, w| {
+                    row.push_bind(m)
+                        .push_bind(id)
+                        .push_bind(w.weekday.wire())
+                        .push_bind(i32::from(w.start))
+                        .push_bind(i32::from(w.end));
+                });
+                q.build().execute(&mut **t).await?;
+            }
+        });
+        Ok(())
+    }
+
+    async fn write_personal(
+        &self,
+        tx: &mut DbTx,
+        m: MunicipalityCode,
+        id: &str,
+        personal: &SealedPersonal,
+    ) -> Result<(), ProjectionError> {
+        let (name_index, kana_index) = self.name_indexes(tx, m, id, personal).await?;
+        on_tx!(tx, t => {
+            sqlx::query(
+                "UPDATE registry_residents SET display_name = $1, name_index = $2, kana_index = $3 \
+                 WHERE municipality = $4 AND resident_id = $5",
+            )
+            .bind(personal.display_name.as_str())
+            .bind(name_index)
+            .bind(kana_index)
+            .bind(m.as_str())
+            .bind(id)
+            .execute(&mut **t)
+            .await?;
+        });
+        Ok(())
+    }
+
+    async fn set(
+        tx: &mut DbTx,
+        m: &str,
+        id: &str,
+        column: &str,
+        value: i32,
+    ) -> Result<(), sqlx::Error> {
+        on_tx!(tx, t => {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "UPDATE registry_residents SET {column} = $1 WHERE municipality = $2 AND resident_id = $3"
+            )))
+            .bind(value)
+            .bind(m)
+            .bind(id)
+            .execute(&mut **t)
+            .await?;
+        });
+        Ok(())
+    }
+
+    async fn set_flag(
+        tx: &mut DbTx,
+        m: &str,
+        id: &str,
+        column: &str,
+        value: bool,
+    ) -> Result<(), sqlx::Error> {
+        on_tx!(tx, t => {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "UPDATE registry_residents SET {column} = $1 WHERE municipality = $2 AND resident_id = $3"
+            )))
+            .bind(value)
+            .bind(m)
+            .bind(id)
+            .execute(&mut **t)
+            .await?;
+        });
+        Ok(())
+    }
+
+    async fn write_organisation(
+        tx: &mut DbTx,
+        m: &str,
+        o: &OrganisationRegistered,
+    ) -> Result<(), sqlx::Error> {
+        let d = &o.details;
+        on_tx!(tx, t => {
+            sqlx::query(
+                "INSERT INTO registry_organisations (municipality, organisation_id, kind, name, district, suspended, fields, licences) \
+                 VALUES ($1, $2, $3, $4, $5, FALSE, $6, $7) \
+                 ON CONFLICT (municipality, organisation_id) DO UPDATE SET kind = excluded.kind, name = excluded.name, \
+                 district = excluded.district, fields = excluded.fields, licences = excluded.licences",
+            )
+            .bind(m)
+            .bind(&o.organisation_id)
+            .bind(d.kind.wire())
+            .bind(&d.name)
+            .bind(&d.district)
+            .bind(list(d.fields.iter().map(|f| f.wire())))
+            .bind(list(d.licences.iter().map(|l| l.wire())))
+            .execute(&mut **t)
+            .await?;
+        });
+        Ok(())
+    }
+
+    async fn suspend(tx: &mut DbTx, m: &str, id: &str, suspended: bool) -> Result<(), sqlx::Error> {
+        on_tx!(tx, t => {
+            sqlx::query(
+                "UPDATE registry_organisations SET suspended = $1 WHERE municipality = $2 AND organisation_id = $3",
+            )
+            .bind(suspended)
+            .bind(m)
+            .bind(id)
+            .execute(&mut **t)
+            .await?;
+        });
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Projection for Directory {
+    fn name(&self) -> &'static str {
+        "registry.directory"
+    }
+
+    fn interests(&self) -> Vec<Interest> {
+        vec![Interest {
+            context: crate::CONTEXT,
+            event_types: &[],
+        }]
+    }
+
+    async fn apply(&self, tx: &mut DbTx, event: &StoredEvent) -> Result<(), ProjectionError> {
+        use RegistryEvent as E;
+        let decoded =
+            RegistryEvent::from_stored(&event.event_type, event.schema_version, &event.payload)
+                .map_err(|e| bad(event, e))?;
+        let code = event.municipality;
+        let m = code.as_str();
+        match decoded {
+            E::ResidentRegistered(r) => {
+                let (name_index, kana_index) = self
+                    .name_indexes(tx, code, &r.resident_id, &r.personal)
+                    .await?;
+                let p = &r.profile;
+                on_tx!(&mut *tx, t => {
+                    sqlx::query(
+                        "INSERT INTO registry_residents (municipality, resident_id, mode, status, life_stage, \
+                         district, birth_year, consent_matching, guardian_consent, display_name, account_subject, \
+                         name_index, kana_index) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                    )
+                    .bind(m)
+                    .bind(&r.resident_id)
+                    .bind(r.mode.wire())
+                    .bind(ACTIVE)
+                    .bind(p.life_stage.map(|l| l.wire()))
+                    .bind(p.district.as_deref())
+                    .bind(p.birth_year.map(i32::from))
+                    .bind(r.consents.contains(&crate::domain::ConsentPurpose::Matching))
+                    .bind(r.guardian_consent)
+                    .bind(r.personal.display_name.as_str())
+                    .bind(r.account_subject.as_deref())
+                    .bind(name_index)
+                    .bind(kana_index)
+                    .execute(&mut **t)
+                    .await?;
+                });
+                Self::write_profile(tx, m, &r.resident_id, p, true).await?;
+            }
+            E::ResidentUpgraded(r) => {
+                Self::set(
+                    tx,
+                    m,
+                    &r.resident_id,
+                    "mode",
+                    crate::domain::RegistrationMode::Full.wire(),
+                )
+                .await?;
+                Self::write_profile(tx, m, &r.resident_id, &r.profile, false).await?;
+            }
+            E::ResidentProfileUpdated(r) => {
+                Self::write_profile(tx, m, &r.resident_id, &r.profile, false).await?;
+                self.write_personal(tx, code, &r.resident_id, &r.personal)
+                    .await?;
+            }
+            E::ConsentGranted(c) | E::ConsentRevoked(c)
+                if c.purpose == crate::domain::ConsentPurpose::Matching =>
+            {
+                let granted = event.event_type == "ConsentGranted";
+                Self::set_flag(tx, m, &c.resident_id, "consent_matching", granted).await?;
+            }
+            E::GuardianConsentRecorded(g) => {
+                Self::set_flag(tx, m, &g.resident_id, "guardian_consent", true).await?;
+            }
+            E::ResidentWithdrew(w) => Self::set(tx, m, &w.resident_id, "status", WITHDRAWN).await?,
+            E::ResidentRejoined(r) => Self::set(tx, m, &r.resident_id, "status", ACTIVE).await?,
+            E::PersonalDataErased(e) => {
+                self.vault
+                    .erase_in(tx, code, &e.subject_id)
+                    .await
+                    .map_err(|err| bad(event, err))?;
+                if e.subject_kind == SubjectKind::Resident {
+                    on_tx!(&mut *tx, t => {
+                        sqlx::query(
+                            "UPDATE registry_residents SET status = $1, display_name = NULL, name_index = NULL, \
+                             kana_index = NULL, account_subject = NULL WHERE municipality = $2 AND resident_id = $3",
+                        )
+                        .bind(ERASED)
+                        .bind(m)
+                        .bind(&e.subject_id)
+                        .execute(&mut **t)
+                        .await?;
+                    });
+                }
+            }
+            E::OrganisationRegistered(o) | E::OrganisationUpdated(o) => {
+                Self::write_organisation(tx, m, &o).await?;
+            }
+            E::OrganisationSuspended(o) => Self::suspend(tx, m, &o.organisation_id, true).await?,
+            E::OrganisationReinstated(o) => Self::suspend(tx, m, &o.organisation_id, false).await?,
+            _ => {}
+        }
+        Ok(())
+    }
+
+    async fn reset(
+        &self,
+        tx: &mut DbTx,
+        municipality: Option<MunicipalityCode>,
+    ) -> Result<(), ProjectionError> {
+        for table in [
+            "registry_residents",
+            "registry_resident_skills",
+            "registry_resident_interests",
+            "registry_resident_windows",
+            "registry_organisations",
+        ] {
+            on_tx!(&mut *tx, t => {
+                match municipality {
+                    Some(m) => sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table} WHERE municipality = $1")))
+                        .bind(m.as_str().to_owned())
+                        .execute(&mut **t)
+                        .await?,
+                    None => sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table}")))
+                        .execute(&mut **t)
+                        .await?,
+                };
+            });
+        }
+        Ok(())
+    }
+}

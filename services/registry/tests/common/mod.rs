@@ -1,0 +1,291 @@
+#![allow(dead_code, missing_docs, clippy::unwrap_used)]
+
+//! The registry served for tests, on either backend: embedded (SQLite, tailing its own store) or
+//! distributed (its own PostgreSQL database and a real nats-server).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use mosaic_auth::{Role, TokenSigner};
+use mosaic_proto::v1 as pb;
+use mosaic_proto::v1::registry_service_client::RegistryServiceClient;
+use mosaic_runtime::background::Background;
+use mosaic_types::MunicipalityCode;
+use tonic::transport::Channel;
+use tonic::{Code, Request, Status};
+
+pub const KASHIWA: &str = "122173";
+pub const CHIGASAKI: &str = "142077";
+
+pub type Client = RegistryServiceClient<Channel>;
+
+/// A running registry and what keeps it alive.
+pub struct Registry {
+    pub backend: &'static str,
+    pub addr: SocketAddr,
+    pub signer: TokenSigner,
+    /// Where the embedded data lives (SQLite files).
+    pub data_dir: Option<PathBuf>,
+    /// The distributed deployment's database and NATS.
+    pub pg: Option<mosaic_testkit::TestDatabase>,
+    pub nats: Option<mosaic_testkit::NatsServer>,
+    /// The master key (base64) of the distributed deployment; the embedded one keeps its own
+    /// under `keys/`.
+    pub master_key: Option<String>,
+    running: Background,
+    _dir: tempfile::TempDir,
+}
+
+static MODULE: mosaic_registry::Module = mosaic_registry::Module;
+
+impl Registry {
+    pub async fn sqlite() -> anyhow::Result<Self> {
+        let dir = tempfile::tempdir()?;
+        let running = Background::embedded(&[&MODULE], dir.path()).await?;
+        Ok(Self {
+            backend: "sqlite",
+            addr: running.addr,
+            signer: running.signer.clone(),
+            data_dir: Some(dir.path().to_owned()),
+            pg: None,
+            nats: None,
+            master_key: None,
+            running,
+            _dir: dir,
+        })
+    }
+
+    pub async fn postgres() -> anyhow::Result<Self> {
+        let dir = tempfile::tempdir()?;
+        let nats = mosaic_testkit::NatsServer::start()?;
+        let db = mosaic_testkit::TestDatabase::new()?;
+        let listen = SocketAddr::from(([127, 0, 0, 1], mosaic_testkit::free_port()?));
+        let master_key = mosaic_privacy::MasterKey::generate().to_base64();
+        let running = Background::distributed(
+            &MODULE,
+            listen,
+            db.url(),
+            &nats.url(),
+            dir.path(),
+            Some(master_key.clone()),
+        )
+        .await?;
+        Ok(Self {
+            backend: "postgres",
+            addr: running.addr,
+            signer: running.signer.clone(),
+            data_dir: None,
+            pg: Some(db),
+            nats: Some(nats),
+            master_key: Some(master_key),
+            running,
+            _dir: dir,
+        })
+    }
+
+    /// One registry per backend.
+    pub async fn both() -> anyhow::Result<Vec<Self>> {
+        Ok(vec![Self::sqlite().await?, Self::postgres().await?])
+    }
+
+    pub async fn client(&self) -> anyhow::Result<Client> {
+        let channel = Channel::from_shared(format!("http://{}", self.addr))?
+            .connect()
+            .await?;
+        Ok(RegistryServiceClient::new(channel).max_decoding_message_size(64 << 20))
+    }
+
+    pub fn token(&self, role: Role, municipality: Option<&str>) -> String {
+        self.token_for("tester", role, municipality)
+    }
+
+    pub fn token_for(&self, subject: &str, role: Role, municipality: Option<&str>) -> String {
+        self.signer
+            .mint(
+                subject,
+                role,
+                municipality.map(|m| MunicipalityCode::parse(m).unwrap()),
+                chrono::Duration::minutes(30),
+            )
+            .unwrap()
+    }
+
+    /// The registry's database URL.
+    pub fn database_url(&self) -> String {
+        match (&self.pg, &self.data_dir) {
+            (Some(pg), _) => pg.url().to_owned(),
+            (None, Some(dir)) => format!("sqlite://{}", dir.join("registry.db").display()),
+            (None, None) => unreachable!("a registry has a database"),
+        }
+    }
+
+    /// The master key the registry seals personal data under.
+    pub fn master(&self) -> mosaic_privacy::MasterKey {
+        match (&self.master_key, &self.data_dir) {
+            (Some(k), _) => mosaic_privacy::MasterKey::from_base64(k).unwrap(),
+            (None, Some(dir)) => mosaic_privacy::MasterKey::load_or_generate(
+                &dir.join("keys")
+                    .join(mosaic_runtime::embedded::MASTER_KEY_FILE),
+            )
+            .unwrap(),
+            (None, None) => unreachable!("a registry has a master key"),
+        }
+    }
+
+    /// Stops serving (in-flight calls finish); the data stays for inspection.
+    pub async fn halt(&mut self) {
+        self.running.stop().await.unwrap();
+    }
+
+    pub async fn stop(mut self) {
+        self.halt().await;
+    }
+}
+pub fn authed<T>(body: T, token: &str) -> Request<T> {
+    let mut request = Request::new(body);
+    request
+        .metadata_mut()
+        .insert("authorization", format!("Bearer {token}").parse().unwrap());
+    request
+}
+
+pub fn as_operator<T>(body: T, token: &str, municipality: &str) -> Request<T> {
+    let mut request = authed(body, token);
+    request.metadata_mut().insert(
+        mosaic_auth::MUNICIPALITY_HEADER,
+        municipality.parse().unwrap(),
+    );
+    request
+}
+
+/// The field names of a BadRequest detail.
+pub fn bad_fields(status: &Status) -> Vec<String> {
+    use tonic_types::StatusExt;
+    status
+        .get_details_bad_request()
+        .map(|b| b.field_violations.into_iter().map(|v| v.field).collect())
+        .unwrap_or_default()
+}
+
+/// Asserts an INVALID_ARGUMENT naming `field`.
+#[track_caller]
+pub fn assert_bad(status: &Status, field: &str) {
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+    let fields = bad_fields(status);
+    assert!(
+        fields.iter().any(|f| f == field),
+        "{field} not in {fields:?}"
+    );
+}
+
+/// A full profile of a senior in Kashiwa.
+pub fn senior_profile() -> pb::ResidentProfile {
+    pb::ResidentProfile {
+        birth_year: 1956,
+        gender: pb::Gender::Male as i32,
+        life_stage: pb::LifeStage::Senior as i32,
+        district: "柏".into(),
+        location: Some(pb::CoarseLocation {
+            latitude: 35.8676,
+            longitude: 139.9758,
+        }),
+        travel_radius_km: 5,
+        no_car: true,
+        skills: vec![
+            pb::Skill {
+                tag: "accounting".into(),
+                level: 4,
+            },
+            pb::Skill {
+                tag: "farming".into(),
+                level: 2,
+            },
+        ],
+        free_tags: vec!["将棋".into()],
+        interests: vec![pb::Field::Agriculture as i32, pb::Field::Education as i32],
+        availability: vec![
+            pb::WeeklyWindow {
+                weekday: pb::Weekday::Tuesday as i32,
+                start_minute: 9 * 60,
+                end_minute: 12 * 60,
+            },
+            pb::WeeklyWindow {
+                weekday: pb::Weekday::Thursday as i32,
+                start_minute: 13 * 60,
+                end_minute: 17 * 60,
+            },
+        ],
+        max_hours_per_week: 12,
+        max_days_per_month: 10,
+        preferred_forms: vec![pb::EngagementForm::JobBora as i32],
+        physical_load: pb::PhysicalLoad::Light as i32,
+        channel: pb::RegistrationChannel::CityHallWindow as i32,
+    }
+}
+
+pub fn personal(name: &str) -> pb::PersonalDetails {
+    pb::PersonalDetails {
+        display_name: name.into(),
+        name_kana: "やまだ たろう".into(),
+        phone: "04-7167-1111".into(),
+        email: "yamada.taro@example.jp".into(),
+        address: "千葉県柏市柏五丁目10番1号".into(),
+        note: "元経理部長。週二回なら可能。".into(),
+        gender_description: String::new(),
+    }
+}
+
+/// A full registration by a coordinator who has the resident's agreement.
+pub fn full_registration(request_id: &str, name: &str) -> pb::RegisterResidentRequest {
+    pb::RegisterResidentRequest {
+        request_id: request_id.into(),
+        mode: pb::RegistrationMode::Full as i32,
+        personal: Some(personal(name)),
+        profile: Some(senior_profile()),
+        consents: vec![pb::ConsentPurpose::Matching as i32],
+        proxy: Some(pb::ProxyAgreement {
+            method: pb::AgreementMethod::InPerson as i32,
+        }),
+        account_subject: String::new(),
+        guardian_consent: false,
+        occurred_at: None,
+    }
+}
+
+/// Registers Kashiwa and returns an operator token.
+pub async fn kashiwa(registry: &Registry, client: &mut Client) -> anyhow::Result<String> {
+    let operator = registry.token(Role::Operator, None);
+    for code in [KASHIWA, CHIGASAKI] {
+        client
+            .register_municipality(as_operator(
+                pb::RegisterMunicipalityRequest {
+                    request_id: format!("m-{code}"),
+                    code: code.into(),
+                    name: "市".into(),
+                    prefecture: "県".into(),
+                    occurred_at: None,
+                    profile: None,
+                },
+                &operator,
+                code,
+            ))
+            .await?;
+    }
+    Ok(operator)
+}
+
+/// Polls `f` until it returns `Some`, for read models that follow commands by a moment.
+pub async fn eventually<T, F, Fut>(mut f: F) -> anyhow::Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<Option<T>>>,
+{
+    for _ in 0..400 {
+        if let Some(v) = f().await? {
+            return Ok(v);
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    anyhow::bail!("the read model never caught up")
+}
