@@ -1,17 +1,6 @@
 //! gRPC handlers of `RegistryService`: validate → command → decide → append → answer.
 //! One file per group of RPCs; this one wires them to the generated trait.
 
-mod access;
-mod coordinator;
-mod import;
-mod municipality;
-mod organisation;
-mod personal;
-mod queries;
-mod resident;
-mod validate;
-mod view;
-
 use std::pin::Pin;
 use std::sync::Arc;
 
@@ -42,6 +31,42 @@ pub(crate) fn this_year(ctx: &mosaic_api::RequestContext) -> i32 {
     use chrono::Datelike;
     mosaic_types::jst_date(ctx.received_at).year()
 }
+
+/// What every request of a command on one entity carries, so one helper per entity kind can
+/// check it.
+trait EntityRequest: prost::Message {
+    fn request_id(&self) -> &str;
+    fn entity_id(&self) -> &str;
+    fn occurred_at(&self) -> Option<&prost_types::Timestamp>;
+}
+
+/// Implements [`EntityRequest`] for requests whose entity id is the field `$id`.
+macro_rules! entity_request {
+    ($id:ident => $($t:ty),+) => {$(
+        impl super::EntityRequest for $t {
+            fn request_id(&self) -> &str {
+                &self.request_id
+            }
+            fn entity_id(&self) -> &str {
+                &self.$id
+            }
+            fn occurred_at(&self) -> Option<&prost_types::Timestamp> {
+                self.occurred_at.as_ref()
+            }
+        }
+    )+};
+}
+
+mod access;
+mod coordinator;
+mod import;
+mod municipality;
+mod organisation;
+mod personal;
+mod queries;
+mod resident;
+mod validate;
+mod view;
 
 type ImportStream =
     Pin<Box<dyn futures::Stream<Item = Result<pb::ImportResidentsResponse, Status>> + Send>>;

@@ -7,7 +7,7 @@ use tonic::{Request, Status};
 
 use super::personal::{open_contact, seal_contact};
 use super::view::{self, Stamps, request_stamp};
-use super::{RegistryApi, access, validate};
+use super::{EntityRequest, RegistryApi, access, validate};
 use crate::domain::OrganisationDetails;
 use crate::domain::organisation::{Organisation, OrganisationCommand, stream_id};
 
@@ -195,33 +195,18 @@ impl RegistryApi {
         &self,
         request: Request<pb::SuspendOrganisationRequest>,
     ) -> Result<pb::SuspendOrganisationResponse, Status> {
-        Caller::from_request(&request)?.require_role(access::STAFF)?;
-        let mut errors = FieldErrors::new();
-        let ctx = RequestContext::command(&request, &request.get_ref().request_id, &mut errors)?;
-        let body = request.get_ref();
-        let id = validate::id(&mut errors, "organisation_id", &body.organisation_id);
-        errors.text("reason", &body.reason, validate::REASON_MAX);
-        let at = occurred_at(
-            &mut errors,
-            "occurred_at",
-            body.occurred_at.as_ref(),
-            ctx.received_at,
-        );
-        errors.finish()?;
-        let id = id.unwrap_or_default();
-        let org = self
-            .organisation_command(
-                &ctx,
-                id,
-                validate::expected(body.expected_version),
-                at,
-                OrganisationCommand::Suspend {
-                    reason: body.reason.clone(),
-                },
-            )
+        let organisation = self
+            .on_organisation(&request, |errors, body| {
+                errors.text("reason", &body.reason, validate::REASON_MAX);
+                let reason = body.reason.clone();
+                (
+                    OrganisationCommand::Suspend { reason },
+                    body.expected_version,
+                )
+            })
             .await?;
         Ok(pb::SuspendOrganisationResponse {
-            organisation: Some(org),
+            organisation: Some(organisation),
         })
     }
 
@@ -229,30 +214,39 @@ impl RegistryApi {
         &self,
         request: Request<pb::ReinstateOrganisationRequest>,
     ) -> Result<pb::ReinstateOrganisationResponse, Status> {
-        Caller::from_request(&request)?.require_role(access::STAFF)?;
+        let organisation = self
+            .on_organisation(&request, |_, body| {
+                (OrganisationCommand::Reinstate, body.expected_version)
+            })
+            .await?;
+        Ok(pb::ReinstateOrganisationResponse {
+            organisation: Some(organisation),
+        })
+    }
+
+    /// The shape of a status change of one organisation: check the request's id,
+    /// `organisation_id` and `occurred_at`, let `command` read the rest, then run it.
+    async fn on_organisation<T: EntityRequest>(
+        &self,
+        request: &Request<T>,
+        command: impl FnOnce(&mut FieldErrors, &T) -> (OrganisationCommand, u64),
+    ) -> Result<pb::Organisation, Status> {
+        Caller::from_request(request)?.require_role(access::STAFF)?;
         let mut errors = FieldErrors::new();
-        let ctx = RequestContext::command(&request, &request.get_ref().request_id, &mut errors)?;
         let body = request.get_ref();
-        let id = validate::id(&mut errors, "organisation_id", &body.organisation_id);
+        let ctx = RequestContext::command(request, body.request_id(), &mut errors)?;
+        let id = validate::id(&mut errors, "organisation_id", body.entity_id());
         let at = occurred_at(
             &mut errors,
             "occurred_at",
-            body.occurred_at.as_ref(),
+            body.occurred_at(),
             ctx.received_at,
         );
+        let (command, expected) = command(&mut errors, body);
         errors.finish()?;
-        let org = self
-            .organisation_command(
-                &ctx,
-                id.unwrap_or_default(),
-                validate::expected(body.expected_version),
-                at,
-                OrganisationCommand::Reinstate,
-            )
-            .await?;
-        Ok(pb::ReinstateOrganisationResponse {
-            organisation: Some(org),
-        })
+        let id = id.unwrap_or_default();
+        self.organisation_command(&ctx, id, validate::expected(expected), at, command)
+            .await
     }
 
     /// NOT_FOUND unless the organisation exists in the caller's municipality.
@@ -303,3 +297,5 @@ impl RegistryApi {
         })
     }
 }
+
+entity_request!(organisation_id => pb::SuspendOrganisationRequest, pb::ReinstateOrganisationRequest);

@@ -10,7 +10,7 @@ use tonic::{Request, Status};
 use super::access::{self, Needs};
 use super::personal::{open_personal, seal_personal};
 use super::view::{self, Stamps, request_stamp};
-use super::{RegistryApi, this_year, validate};
+use super::{EntityRequest, RegistryApi, this_year, validate};
 use crate::domain::coordinator::{self, Coordinator, CoordinatorCommand};
 use crate::domain::resident::{Resident, ResidentCommand, stream_id};
 use crate::domain::{
@@ -494,7 +494,7 @@ impl RegistryApi {
 
     /// The shape of most commands on one resident: check the request's id, `resident_id` and
     /// `occurred_at`, let `command` read the rest (recording violations), then run it.
-    async fn on_resident<T: ResidentRequest>(
+    async fn on_resident<T: EntityRequest>(
         &self,
         request: &Request<T>,
         command: impl FnOnce(
@@ -506,7 +506,7 @@ impl RegistryApi {
         let mut errors = FieldErrors::new();
         let body = request.get_ref();
         let ctx = RequestContext::command(request, body.request_id(), &mut errors)?;
-        let id = validate::id(&mut errors, "resident_id", body.resident_id());
+        let id = validate::id(&mut errors, "resident_id", body.entity_id());
         let at = occurred_at(
             &mut errors,
             "occurred_at",
@@ -674,34 +674,4 @@ impl RegistryApi {
     }
 }
 
-/// What every request of a command on one resident carries.
-trait ResidentRequest: prost::Message {
-    fn request_id(&self) -> &str;
-    fn resident_id(&self) -> &str;
-    fn occurred_at(&self) -> Option<&prost_types::Timestamp>;
-}
-
-macro_rules! resident_request {
-    ($($t:ty),+) => {$(
-        impl ResidentRequest for $t {
-            fn request_id(&self) -> &str {
-                &self.request_id
-            }
-            fn resident_id(&self) -> &str {
-                &self.resident_id
-            }
-            fn occurred_at(&self) -> Option<&prost_types::Timestamp> {
-                self.occurred_at.as_ref()
-            }
-        }
-    )+};
-}
-
-resident_request!(
-    pb::UpgradeResidentRequest,
-    pb::SetConsentRequest,
-    pb::RecordGuardianConsentRequest,
-    pb::SetProxyAgreementRequest,
-    pb::WithdrawResidentRequest,
-    pb::RejoinResidentRequest
-);
+entity_request!(resident_id => pb::UpgradeResidentRequest, pb::SetConsentRequest, pb::RecordGuardianConsentRequest, pb::SetProxyAgreementRequest, pb::WithdrawResidentRequest, pb::RejoinResidentRequest);
