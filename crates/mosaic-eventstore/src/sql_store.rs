@@ -7,9 +7,10 @@ use sqlx::{AssertSqlSafe, FromRow};
 use tokio::sync::watch;
 use uuid::Uuid;
 
+use crate::writer::Writer;
 use crate::{
     AppendOutcome, AppendRequest, Committed, EventStore, Idempotency, LogQuery, StoreError,
-    StoredEvent, append,
+    StoredEvent,
 };
 use mosaic_db::lease;
 
@@ -34,9 +35,10 @@ pub fn migrations() -> Migrations {
 /// The event store on PostgreSQL or SQLite.
 #[derive(Debug, Clone)]
 pub struct SqlEventStore {
-    pub(crate) db: Db,
+    db: Db,
     context: String,
     head: watch::Sender<u64>,
+    writer: Writer,
 }
 
 pub(crate) const EVENT_COLUMNS: &str = "position, event_id, municipality, context, stream_id, \
@@ -95,7 +97,7 @@ pub(crate) fn to_events(rows: Vec<EventRow>) -> Result<Vec<StoredEvent>, StoreEr
     rows.into_iter().map(StoredEvent::try_from).collect()
 }
 
-#[derive(FromRow)]
+#[derive(FromRow, Clone)]
 pub(crate) struct IdempotencyRow {
     pub request_hash: String,
     pub stream_id: String,
@@ -123,15 +125,19 @@ pub(crate) const IDEMPOTENCY_SELECT: &str = "SELECT request_hash, stream_id, fir
     last_position, version, response FROM idempotency WHERE municipality = $1 AND key = $2";
 
 impl SqlEventStore {
-    /// Opens the store of `context` on a migrated database (see [`migrations`]).
+    /// Opens the store of `context` on a migrated database (see [`migrations`]) and starts its
+    /// writer task on the current runtime; the task ends when the last clone of the store is
+    /// dropped.
     pub async fn open(db: Db, context: impl Into<String>) -> Result<Self, StoreError> {
         let head: i64 = on_db!(&db, pool => {
             sqlx::query_scalar("SELECT position FROM log_head WHERE id = 1").fetch_one(pool).await?
         });
         let (tx, _) = watch::channel(head as u64);
+        let context = context.into();
         Ok(Self {
+            writer: Writer::spawn(db.clone(), context.clone()),
             db,
-            context: context.into(),
+            context,
             head: tx,
         })
     }
@@ -164,7 +170,7 @@ impl EventStore for SqlEventStore {
         fields(stream_id = %request.stream_id, municipality = %request.municipality, events = request.events.len())
     )]
     async fn append(&self, request: AppendRequest) -> Result<AppendOutcome, StoreError> {
-        let outcome = append::append(self, request).await?;
+        let outcome = self.writer.append(request).await?;
         if let AppendOutcome::Appended(Committed {
             positions: Some((_, last)),
             ..
