@@ -26,7 +26,7 @@ use sqlx::types::Json;
 use sqlx::{Connection, FromRow, PgConnection, Postgres, QueryBuilder, Sqlite, SqliteConnection};
 
 use crate::sql_store::IdempotencyRow;
-use crate::{AppendOutcome, AppendRequest, Committed, StoreError};
+use crate::{AppendOutcome, AppendRequest, Committed, ExpectedVersion, StoreError};
 
 /// What one append gets back.
 pub(crate) type Answer = Result<AppendOutcome, StoreError>;
@@ -75,6 +75,18 @@ enum Decision {
     },
 }
 
+/// Whether a group reads the committed state before deciding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Read {
+    /// Only when an append expects an existing stream. Appends that create streams are decided
+    /// as if nothing existed: if their stream or key does exist, the unique constraints refuse
+    /// the group, and it is appended again with [`Read::Always`]. This saves a round trip for
+    /// the common case, new aggregates.
+    WhenNeeded,
+    /// Always (after a refusal).
+    Always,
+}
+
 /// Appends a group (in queue order) at once. `Err` means the database refused the group as a
 /// whole and nothing was written.
 #[tracing::instrument(name = "eventstore.append_group", skip_all, fields(appends = group.len()))]
@@ -82,10 +94,22 @@ pub(crate) async fn append_group(
     conn: &mut WriterConn,
     context: &str,
     group: &[&AppendRequest],
+    read: Read,
 ) -> Result<Vec<Answer>, sqlx::Error> {
+    let read = read == Read::Always
+        || !group.iter().all(|r| {
+            matches!(
+                r.expected,
+                ExpectedVersion::NoStream | ExpectedVersion::Exact(0)
+            )
+        });
     match conn {
         WriterConn::Postgres(c) => {
-            let known = read_known_postgres(c, group).await?;
+            let known = if read {
+                read_known_postgres(c, group).await?
+            } else {
+                Known::default()
+            };
             let decisions = decide(group, known);
             let base = if needs_write(group, &decisions) {
                 write_postgres(c, context, group, &decisions).await?
@@ -96,7 +120,11 @@ pub(crate) async fn append_group(
         }
         WriterConn::Sqlite(c) => {
             let mut tx = c.begin_with("BEGIN IMMEDIATE").await?;
-            let known = read_known_sqlite(&mut tx, group).await?;
+            let known = if read {
+                read_known_sqlite(&mut tx, group).await?
+            } else {
+                Known::default()
+            };
             let decisions = decide(group, known);
             let base = if needs_write(group, &decisions) {
                 write_sqlite(&mut tx, context, group, &decisions).await?
@@ -117,7 +145,7 @@ pub(crate) async fn append_alone(
     request: &AppendRequest,
 ) -> Answer {
     for _ in 0..RACE_RETRIES {
-        match append_group(conn, context, &[request]).await {
+        match append_group(conn, context, &[request], Read::Always).await {
             Ok(mut answers) => {
                 return answers
                     .pop()

@@ -45,50 +45,68 @@ pub(crate) const EVENT_COLUMNS: &str = "position, event_id, municipality, contex
     version, event_type, schema_version, occurred_at, recorded_at, actor, correlation_id, \
     causation_id, idempotency_key, trace_context, payload";
 
-#[derive(FromRow)]
-pub(crate) struct EventRow {
-    position: i64,
-    event_id: Uuid,
-    municipality: String,
-    context: String,
-    stream_id: String,
-    version: i64,
-    event_type: String,
-    schema_version: i32,
-    occurred_at: DateTime<Utc>,
-    recorded_at: DateTime<Utc>,
-    actor: String,
-    correlation_id: Uuid,
-    causation_id: Option<Uuid>,
-    idempotency_key: Option<String>,
-    trace_context: Option<String>,
-    payload: Json<serde_json::Value>,
-}
+/// One row of [`EVENT_COLUMNS`], decoded by position: cheaper for every row of a long read than
+/// looking each of the 16 columns up by name.
+pub(crate) type EventRow = (
+    i64,
+    Uuid,
+    String,
+    String,
+    String,
+    i64,
+    String,
+    i32,
+    DateTime<Utc>,
+    DateTime<Utc>,
+    String,
+    Uuid,
+    Option<Uuid>,
+    Option<String>,
+    Option<String>,
+    Json<serde_json::Value>,
+);
 
 impl TryFrom<EventRow> for StoredEvent {
     type Error = StoreError;
-    fn try_from(r: EventRow) -> Result<Self, StoreError> {
-        let corrupt =
-            |what: &str| StoreError::Corrupt(format!("{what} at position {}", r.position));
+    fn try_from(row: EventRow) -> Result<Self, StoreError> {
+        let (
+            position,
+            event_id,
+            municipality,
+            context,
+            stream_id,
+            version,
+            event_type,
+            schema_version,
+            occurred_at,
+            recorded_at,
+            actor,
+            correlation_id,
+            causation_id,
+            idempotency_key,
+            trace_context,
+            payload,
+        ) = row;
+        let corrupt = |what: &str| StoreError::Corrupt(format!("{what} at position {position}"));
         Ok(StoredEvent {
-            position: u64::try_from(r.position).map_err(|_| corrupt("negative position"))?,
-            event_id: EventId(r.event_id),
-            municipality: MunicipalityCode::parse(&r.municipality)
+            position: u64::try_from(position).map_err(|_| corrupt("negative position"))?,
+            event_id: EventId(event_id),
+            municipality: MunicipalityCode::parse(&municipality)
                 .map_err(|_| corrupt("bad municipality"))?,
-            context: r.context,
-            stream_id: r.stream_id,
-            version: u64::try_from(r.version).map_err(|_| corrupt("negative version"))?,
-            event_type: r.event_type,
-            schema_version: u32::try_from(r.schema_version)
+            context,
+            stream_id,
+            version: u64::try_from(version).map_err(|_| corrupt("negative version"))?,
+            event_type,
+            schema_version: u32::try_from(schema_version)
                 .map_err(|_| corrupt("negative schema version"))?,
-            occurred_at: r.occurred_at,
-            recorded_at: r.recorded_at,
-            actor: r.actor,
-            correlation_id: r.correlation_id,
-            causation_id: r.causation_id,
-            idempotency_key: r.idempotency_key,
-            trace_context: r.trace_context,
-            payload: r.payload.0,
+            occurred_at,
+            recorded_at,
+            actor,
+            correlation_id,
+            causation_id,
+            idempotency_key,
+            trace_context,
+            payload: payload.0,
         })
     }
 }

@@ -9,9 +9,11 @@
 use mosaic_db::Db;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::append::{self, Answer, WriterConn};
+use crate::append::{self, Answer, Read, WriterConn};
 use crate::{AppendRequest, StoreError};
 
+/// How long the writer keeps its connection once the queue is empty.
+const LINGER: std::time::Duration = std::time::Duration::from_millis(20);
 /// Appends waiting beyond this make callers wait to queue (back-pressure).
 const QUEUE: usize = 4_096;
 /// A group stops growing at this many appends…
@@ -56,8 +58,8 @@ async fn run(db: Db, context: String, mut queue: mpsc::Receiver<Job>) {
     let mut group = Vec::new();
     while let Some(first) = queue.recv().await {
         group.push(first);
-        // The connection is held while appends keep arriving and given back when the queue is
-        // empty (the pool checks a connection on every acquire, a round trip on PostgreSQL).
+        // The connection is held while appends keep arriving and given back when they stop (the
+        // pool checks a connection on every acquire, a round trip on PostgreSQL).
         let mut conn = match acquire(&db).await {
             Ok(conn) => conn,
             Err(e) => {
@@ -70,7 +72,12 @@ async fn run(db: Db, context: String, mut queue: mpsc::Receiver<Job>) {
         loop {
             fill(&mut group, &mut queue);
             if group.is_empty() {
-                break;
+                // Keep the connection a moment: a caller appending in a loop is back within it,
+                // and taking the connection from the pool again would cost that check.
+                match tokio::time::timeout(LINGER, queue.recv()).await {
+                    Ok(Some(job)) => group.push(job),
+                    Ok(None) | Err(_) => break,
+                }
             }
             let healthy = commit(&mut conn, &context, std::mem::take(&mut group)).await;
             if !healthy {
@@ -110,17 +117,15 @@ async fn acquire(db: &Db) -> Result<WriterConn, sqlx::Error> {
 /// Commits a group and answers every caller; false when the connection failed outside SQL.
 async fn commit(conn: &mut WriterConn, context: &str, jobs: Vec<Job>) -> bool {
     let requests: Vec<&AppendRequest> = jobs.iter().map(|j| &j.request).collect();
-    let group = match requests.as_slice() {
-        [_] => Err(()),
-        _ => append::append_group(conn, context, &requests)
-            .await
-            .map_err(|_| ()),
-    };
-    let answers = match group {
+    let mut answers = append::append_group(conn, context, &requests, Read::WhenNeeded).await;
+    if answers.is_err() && requests.len() > 1 {
+        answers = append::append_group(conn, context, &requests, Read::Always).await;
+    }
+    let answers = match answers {
         Ok(answers) => answers,
-        // One append, or the database refused the group as a whole: each append alone, so that
-        // only the one at fault fails.
-        Err(()) => {
+        // The database refused the group as a whole: each append alone, so that only the one at
+        // fault fails.
+        Err(_) => {
             let mut answers = Vec::with_capacity(requests.len());
             for request in &requests {
                 answers.push(append::append_alone(conn, context, request).await);
