@@ -142,6 +142,44 @@ impl IdempotencyRow {
 pub(crate) const IDEMPOTENCY_SELECT: &str = "SELECT request_hash, stream_id, first_position, \
     last_position, version, response FROM idempotency WHERE municipality = $1 AND key = $2";
 
+/// Pages of at least twice this many events are read as two halves at once.
+const MIN_HALF_PAGE: u32 = 256;
+
+/// One `read_log` query.
+async fn fetch_log(db: Db, query: LogQuery) -> Result<Vec<StoredEvent>, StoreError> {
+    // Conditions are added only when set, so each shape gets a plan that can use its index.
+    let mut sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE position > $1");
+    let mut n = 1;
+    let mut next = |cond: &str| {
+        n += 1;
+        format!(" AND {cond} ${n}")
+    };
+    if query.municipality.is_some() {
+        sql += &next("municipality =");
+    }
+    if query.as_of.is_some() {
+        sql += &next("occurred_at <=");
+    }
+    if query.up_to.is_some() {
+        sql += &next("position <=");
+    }
+    sql += &format!(" ORDER BY position LIMIT {}", query.limit.max(1));
+    let rows: Vec<EventRow> = on_db!(&db, pool => {
+        let mut q = sqlx::query_as(AssertSqlSafe(sql)).bind(query.after as i64);
+        if let Some(m) = &query.municipality {
+            q = q.bind(m.as_str().to_owned());
+        }
+        if let Some(t) = query.as_of {
+            q = q.bind(t);
+        }
+        if let Some(p) = query.up_to {
+            q = q.bind(p as i64);
+        }
+        q.fetch_all(pool).await?
+    });
+    to_events(rows)
+}
+
 impl SqlEventStore {
     /// Opens the store of `context` on a migrated database (see [`migrations`]) and starts its
     /// writer task on the current runtime; the task ends when the last clone of the store is
@@ -245,37 +283,45 @@ impl EventStore for SqlEventStore {
 
     #[tracing::instrument(name = "eventstore.read_log", skip_all, fields(after = query.after, limit = query.limit))]
     async fn read_log(&self, query: &LogQuery) -> Result<Vec<StoredEvent>, StoreError> {
-        // Conditions are added only when set, so each shape gets a plan that can use its index.
-        let mut sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE position > $1");
-        let mut n = 1;
-        let mut next = |cond: &str| {
-            n += 1;
-            format!(" AND {cond} ${n}")
-        };
-        if query.municipality.is_some() {
-            sql += &next("municipality =");
+        let limit = query.limit.max(1);
+        let known_head = *self.head.borrow();
+        // A full page of the whole log is dense: its first half is exactly the next `half`
+        // positions. The second half is then read on another connection at the same time, so the
+        // server produces it while the first is decoded. Only when the page is known to be full
+        // (committed up to the head this store has seen); a short read stays one query.
+        let dense = query.municipality.is_none() && query.as_of.is_none();
+        let full = known_head >= query.after + u64::from(limit)
+            && query
+                .up_to
+                .is_none_or(|p| p >= query.after + u64::from(limit));
+        if !(dense && full && limit >= 2 * MIN_HALF_PAGE) {
+            return fetch_log(self.db.clone(), query.clone()).await;
         }
-        if query.as_of.is_some() {
-            sql += &next("occurred_at <=");
+        let half = limit / 2;
+        let second = tokio::spawn(fetch_log(
+            self.db.clone(),
+            LogQuery {
+                after: query.after + u64::from(half),
+                limit: limit - half,
+                ..query.clone()
+            },
+        ));
+        let mut events = fetch_log(
+            self.db.clone(),
+            LogQuery {
+                limit: half,
+                ..query.clone()
+            },
+        )
+        .await?;
+        let rest = second
+            .await
+            .map_err(|e| StoreError::Database(sqlx::Error::Io(std::io::Error::other(e))))??;
+        // Both halves are contiguous only if the first is complete.
+        if events.len() == half as usize {
+            events.extend(rest);
         }
-        if query.up_to.is_some() {
-            sql += &next("position <=");
-        }
-        sql += &format!(" ORDER BY position LIMIT {}", query.limit.max(1));
-        let rows: Vec<EventRow> = on_db!(&self.db, pool => {
-            let mut q = sqlx::query_as(AssertSqlSafe(sql)).bind(query.after as i64);
-            if let Some(m) = &query.municipality {
-                q = q.bind(m.as_str().to_owned());
-            }
-            if let Some(t) = query.as_of {
-                q = q.bind(t);
-            }
-            if let Some(p) = query.up_to {
-                q = q.bind(p as i64);
-            }
-            q.fetch_all(pool).await?
-        });
-        to_events(rows)
+        Ok(events)
     }
 
     async fn head(&self) -> Result<u64, StoreError> {

@@ -691,3 +691,45 @@ async fn racing_retries_get_the_first_result() -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// Long pages are read in two halves at once; together they are the same contiguous page.
+#[tokio::test]
+async fn a_long_page_of_the_log_is_contiguous() -> anyhow::Result<()> {
+    for f in both().await? {
+        let s = &f.store;
+        for i in 0..12 {
+            let events = (0..100).map(|k| event("Tick", i * 100 + k)).collect();
+            s.append(request(
+                kashiwa(),
+                &format!("long-{i}"),
+                ExpectedVersion::NoStream,
+                events,
+            ))
+            .await?;
+        }
+        let b = f.backend;
+        let page = |after, limit, up_to| LogQuery {
+            after,
+            limit,
+            up_to,
+            ..Default::default()
+        };
+        let first = s.read_log(&page(0, 1000, None)).await?;
+        assert_eq!(
+            first.iter().map(|e| e.position).collect::<Vec<_>>(),
+            (1..=1000).collect::<Vec<_>>(),
+            "{b}"
+        );
+        assert_eq!(first[999].payload["n"], 999, "{b}");
+        let rest = s.read_log(&page(1000, 1000, None)).await?;
+        assert_eq!(rest.len(), 200, "{b}");
+        assert_eq!(rest[0].position, 1001, "{b}");
+        let bounded = s.read_log(&page(100, 1000, Some(1050))).await?;
+        assert_eq!(
+            bounded.iter().map(|e| e.position).collect::<Vec<_>>(),
+            (101..=1050).collect::<Vec<_>>(),
+            "{b}"
+        );
+    }
+    Ok(())
+}
