@@ -1,105 +1,300 @@
-//! The append transaction. Both backends follow the same steps; only the bulk insert differs:
+//! Appends, a group at a time. The store's writer ([`crate::writer`]) hands over the appends that
+//! concurrent callers queued; they are decided and written together:
 //!
-//! 1. claim the idempotency key (`INSERT … ON CONFLICT DO NOTHING`): a key already claimed means a
-//!    retry, answered with the first result;
-//! 2. read the stream's version and check the expectation;
-//! 3. take the log head (the one row every append locks, so positions are gapless and committed in
-//!    order), insert events and outbox rows, record the result under the key;
-//! 4. commit. A unique violation on `(stream_id, version)` is a concurrent writer: a conflict.
+//! 1. read what the group touches as committed: each stream's version and owner, and the results
+//!    already recorded under its idempotency keys;
+//! 2. decide each append in queue order as if the appends ran one after another: a key seen before
+//!    is a duplicate (or a mismatch), a wrong expected version is a conflict; both are answered
+//!    alone and write nothing, while the appends after them still see the versions and keys the
+//!    accepted appends before them claim;
+//! 3. write every accepted append at once: one head update, the events, their outbox rows and the
+//!    idempotency results, committed together (on PostgreSQL one statement, so one round trip and
+//!    one WAL flush for the whole group).
+//!
+//! Another process may write between 1 and 3 on PostgreSQL; the unique constraints on
+//! `(stream_id, version)` and on the idempotency key then fail the group, and the writer retries
+//! each of its appends alone (see [`append_alone`]), where the fresh read turns the lost race into
+//! a conflict or a duplicate. On SQLite, 1 to 3 run under `BEGIN IMMEDIATE`, so nobody writes in
+//! between.
 
-use mosaic_db::{DbTx, is_unique_violation, on_db, on_tx};
+use std::collections::HashMap;
+
+use mosaic_db::is_unique_violation;
 use mosaic_types::now_utc;
+use sqlx::pool::PoolConnection;
 use sqlx::types::Json;
+use sqlx::{Connection, FromRow, PgConnection, Postgres, QueryBuilder, Sqlite, SqliteConnection};
 
-use crate::sql_store::{IDEMPOTENCY_SELECT, IdempotencyRow};
-use crate::{
-    AppendOutcome, AppendRequest, Committed, EventStore, ExpectedVersion, SqlEventStore, StoreError,
-};
+use crate::sql_store::IdempotencyRow;
+use crate::{AppendOutcome, AppendRequest, Committed, ExpectedVersion, StoreError};
 
-/// How often an append with [`ExpectedVersion::Any`] retries after losing a race.
-const ANY_VERSION_RETRIES: usize = 5;
+/// What one append gets back.
+pub(crate) type Answer = Result<AppendOutcome, StoreError>;
 
-pub(crate) async fn append(
-    store: &SqlEventStore,
-    request: AppendRequest,
-) -> Result<AppendOutcome, StoreError> {
-    let mut attempt = 0;
-    loop {
-        match append_once(store, &request).await {
-            Err(StoreError::Conflict { .. })
-                if request.expected == ExpectedVersion::Any && attempt < ANY_VERSION_RETRIES =>
-            {
-                attempt += 1;
-            }
-            other => return other,
+/// How often an append alone is retried after losing a race at the database (only
+/// [`crate::ExpectedVersion::Any`] can lose one repeatedly).
+const RACE_RETRIES: usize = 5;
+
+/// Rows per multi-row `INSERT` on SQLite: 16 columns each, well inside its 32,766 variables.
+const SQLITE_ROWS_PER_INSERT: usize = 100;
+
+/// A connection held by the writer while it has work.
+pub(crate) enum WriterConn {
+    Postgres(PoolConnection<Postgres>),
+    Sqlite(PoolConnection<Sqlite>),
+}
+
+/// The committed state of the streams and keys one group touches.
+#[derive(Default)]
+struct Known {
+    /// Stream id → (version, owning municipality).
+    streams: HashMap<String, (u64, String)>,
+    /// (municipality, key) → the result recorded under it.
+    keys: HashMap<(String, String), IdempotencyRow>,
+}
+
+#[derive(FromRow)]
+struct KeyRow {
+    municipality: String,
+    key: String,
+    #[sqlx(flatten)]
+    row: IdempotencyRow,
+}
+
+/// What to do with one append of a group.
+enum Decision {
+    /// Answered without writing: a conflict, a mismatch or a retry of an earlier group.
+    Answered(Answer),
+    /// Write it: the stream is at `version`, and `offset` events of the group come before it.
+    Write { version: u64, offset: u64 },
+    /// A retry of an append accepted earlier in the group (`of`): its result, once written.
+    RetryOf {
+        of: usize,
+        version: u64,
+        offset: u64,
+    },
+}
+
+/// Whether a group reads the committed state before deciding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Read {
+    /// Only when an append expects an existing stream. Appends that create streams are decided
+    /// as if nothing existed: if their stream or key does exist, the unique constraints refuse
+    /// the group, and it is appended again with [`Read::Always`]. This saves a round trip for
+    /// the common case, new aggregates.
+    WhenNeeded,
+    /// Always (after a refusal).
+    Always,
+}
+
+/// Appends a group (in queue order) at once. `Err` means the database refused the group as a
+/// whole and nothing was written.
+#[tracing::instrument(name = "eventstore.append_group", skip_all, fields(appends = group.len()))]
+pub(crate) async fn append_group(
+    conn: &mut WriterConn,
+    context: &str,
+    group: &[&AppendRequest],
+    read: Read,
+) -> Result<Vec<Answer>, sqlx::Error> {
+    let read = read == Read::Always
+        || !group.iter().all(|r| {
+            matches!(
+                r.expected,
+                ExpectedVersion::NoStream | ExpectedVersion::Exact(0)
+            )
+        });
+    match conn {
+        WriterConn::Postgres(c) => {
+            let known = if read {
+                read_known_postgres(c, group).await?
+            } else {
+                Known::default()
+            };
+            let decisions = decide(group, known);
+            let base = if needs_write(group, &decisions) {
+                write_postgres(c, context, group, &decisions).await?
+            } else {
+                0
+            };
+            Ok(answers(group, decisions, base))
+        }
+        WriterConn::Sqlite(c) => {
+            let mut tx = c.begin_with("BEGIN IMMEDIATE").await?;
+            let known = if read {
+                read_known_sqlite(&mut tx, group).await?
+            } else {
+                Known::default()
+            };
+            let decisions = decide(group, known);
+            let base = if needs_write(group, &decisions) {
+                write_sqlite(&mut tx, context, group, &decisions).await?
+            } else {
+                0
+            };
+            tx.commit().await?;
+            Ok(answers(group, decisions, base))
         }
     }
 }
 
-async fn append_once(
-    store: &SqlEventStore,
+/// Appends one request on its own, retrying when another writer won a race at the database: the
+/// retry reads the winner's write and answers with a conflict or a duplicate.
+pub(crate) async fn append_alone(
+    conn: &mut WriterConn,
+    context: &str,
     request: &AppendRequest,
-) -> Result<AppendOutcome, StoreError> {
-    let municipality = request.municipality.as_str();
-    let mut tx = store.db.begin().await?;
+) -> Answer {
+    for _ in 0..RACE_RETRIES {
+        match append_group(conn, context, &[request], Read::Always).await {
+            Ok(mut answers) => {
+                return answers
+                    .pop()
+                    .unwrap_or_else(|| Err(StoreError::Corrupt("no answer for an append".into())));
+            }
+            Err(e) if is_unique_violation(&e) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    // Still refused with a fresh read: a unique key of the request itself (an event id) is taken.
+    let actual = current_version(conn, &request.stream_id).await?;
+    Err(conflict(request, actual))
+}
 
-    if let Some(idem) = &request.meta.idempotency {
-        let claimed = on_tx!(&mut tx, t => {
-            sqlx::query(
-                "INSERT INTO idempotency (municipality, key, request_hash, stream_id, recorded_at) \
-                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (municipality, key) DO NOTHING",
-            )
-            .bind(municipality)
-            .bind(&idem.key)
-            .bind(&idem.request_hash)
-            .bind(&request.stream_id)
-            .bind(now_utc())
-            .execute(&mut **t)
-            .await?
-            .rows_affected()
+fn decide(group: &[&AppendRequest], known: Known) -> Vec<Decision> {
+    enum Claim {
+        Recorded(IdempotencyRow),
+        InGroup {
+            of: usize,
+            version: u64,
+            offset: u64,
+        },
+    }
+    let mut streams = known.streams;
+    let mut claims: HashMap<(String, String), Claim> = known
+        .keys
+        .into_iter()
+        .map(|(k, row)| (k, Claim::Recorded(row)))
+        .collect();
+    let mut offset = 0;
+    let mut decisions = Vec::with_capacity(group.len());
+    for (i, request) in group.iter().enumerate() {
+        let municipality = request.municipality.as_str();
+        let idem = request.meta.idempotency.as_ref();
+        let claim_key = idem.map(|k| (municipality.to_owned(), k.key.clone()));
+        if let (Some(idem), Some(claimed)) = (idem, claim_key.as_ref().and_then(|k| claims.get(k)))
+        {
+            let mismatch = || {
+                Decision::Answered(Err(StoreError::IdempotencyMismatch {
+                    key: idem.key.clone(),
+                }))
+            };
+            decisions.push(match claimed {
+                Claim::Recorded(row) if row.request_hash == idem.request_hash => {
+                    Decision::Answered(Ok(AppendOutcome::Duplicate(row.clone().committed())))
+                }
+                Claim::InGroup {
+                    of,
+                    version,
+                    offset,
+                } if same_request(group[*of], &idem.request_hash) => Decision::RetryOf {
+                    of: *of,
+                    version: *version,
+                    offset: *offset,
+                },
+                _ => mismatch(),
+            });
+            continue;
+        }
+        let actual = match streams.get(&request.stream_id) {
+            None => 0,
+            Some((version, owner)) if owner == municipality => *version,
+            // A stream id taken in another municipality: no writer appends into another tenant's
+            // stream.
+            Some((version, _)) => {
+                decisions.push(Decision::Answered(Err(StoreError::Conflict {
+                    stream_id: request.stream_id.clone(),
+                    expected: "a stream of this municipality".into(),
+                    actual: *version,
+                })));
+                continue;
+            }
+        };
+        if !request.expected.admits(actual) {
+            decisions.push(Decision::Answered(Err(conflict(request, actual))));
+            continue;
+        }
+        let n = request.events.len() as u64;
+        if n > 0 {
+            streams.insert(
+                request.stream_id.clone(),
+                (actual + n, municipality.to_owned()),
+            );
+        }
+        if let Some(k) = claim_key {
+            let (of, version) = (i, actual);
+            claims.insert(
+                k,
+                Claim::InGroup {
+                    of,
+                    version,
+                    offset,
+                },
+            );
+        }
+        decisions.push(Decision::Write {
+            version: actual,
+            offset,
         });
-        if claimed == 0 {
-            tx.rollback().await?;
-            return earlier_result(store, request).await;
-        }
+        offset += n;
     }
+    decisions
+}
 
-    let actual = stream_version(&mut tx, &request.stream_id, municipality).await?;
-    if !request.expected.admits(actual) {
-        tx.rollback().await?;
-        return Err(conflict(request, actual));
-    }
+fn same_request(request: &AppendRequest, request_hash: &str) -> bool {
+    request
+        .meta
+        .idempotency
+        .as_ref()
+        .is_some_and(|k| k.request_hash == request_hash)
+}
 
-    let count = request.events.len() as i64;
-    let written = if count == 0 {
-        record_result(&mut tx, request, None, actual)
-            .await
-            .map(|_| None)
-    } else {
-        insert_events(&mut tx, store.context(), request, actual).await
-    };
-    let positions = match written {
-        Ok(p) => p,
-        Err(e) if is_unique_violation(&e) => {
-            tx.rollback().await?;
-            let now = current_version(store, &request.stream_id).await?;
-            return Err(conflict(request, now));
-        }
-        Err(e) => return Err(e.into()),
-    };
-    if let Err(e) = tx.commit().await {
-        if is_unique_violation(&e) {
-            let now = current_version(store, &request.stream_id).await?;
-            return Err(conflict(request, now));
-        }
-        return Err(e.into());
-    }
-    Ok(AppendOutcome::Appended(Committed {
+/// Whether any accepted append writes a row (events, or the result of an empty keyed append).
+fn needs_write(group: &[&AppendRequest], decisions: &[Decision]) -> bool {
+    group.iter().zip(decisions).any(|(r, d)| {
+        matches!(d, Decision::Write { .. })
+            && (!r.events.is_empty() || r.meta.idempotency.is_some())
+    })
+}
+
+/// What an accepted append committed, given the position before the group.
+fn committed(request: &AppendRequest, version: u64, offset: u64, base: u64) -> Committed {
+    let n = request.events.len() as u64;
+    Committed {
         stream_id: request.stream_id.clone(),
-        positions,
-        version: actual + count as u64,
+        positions: (n > 0).then(|| (base + offset + 1, base + offset + n)),
+        version: version + n,
         response: request.response.clone(),
-    }))
+    }
+}
+
+fn answers(group: &[&AppendRequest], decisions: Vec<Decision>, base: u64) -> Vec<Answer> {
+    decisions
+        .into_iter()
+        .enumerate()
+        .map(|(i, d)| match d {
+            Decision::Answered(answer) => answer,
+            Decision::Write { version, offset } => Ok(AppendOutcome::Appended(committed(
+                group[i], version, offset, base,
+            ))),
+            Decision::RetryOf {
+                of,
+                version,
+                offset,
+            } => Ok(AppendOutcome::Duplicate(committed(
+                group[of], version, offset, base,
+            ))),
+        })
+        .collect()
 }
 
 fn conflict(request: &AppendRequest, actual: u64) -> StoreError {
@@ -110,237 +305,367 @@ fn conflict(request: &AppendRequest, actual: u64) -> StoreError {
     }
 }
 
-/// The stream's current version. A stream id that exists in another municipality counts as
-/// taken (version reported as found), so no writer can append into another tenant's stream.
-async fn stream_version(
-    tx: &mut DbTx,
-    stream_id: &str,
-    municipality: &str,
-) -> Result<u64, StoreError> {
-    let last: Option<(i64, String)> = on_tx!(tx, t => {
-        sqlx::query_as(
-            "SELECT version, municipality FROM events WHERE stream_id = $1 ORDER BY version DESC LIMIT 1",
-        )
-        .bind(stream_id)
-        .fetch_optional(&mut **t)
-        .await?
-    });
-    match last {
-        None => Ok(0),
-        Some((v, m)) if m == municipality => Ok(v as u64),
-        Some((v, _)) => Err(StoreError::Conflict {
-            stream_id: stream_id.to_owned(),
-            expected: "a stream of this municipality".into(),
-            actual: v as u64,
-        }),
+fn distinct_streams<'a>(group: &[&'a AppendRequest]) -> Vec<&'a str> {
+    let mut ids: Vec<&str> = group.iter().map(|r| r.stream_id.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
+/// (municipality, key) of every keyed append.
+fn keys<'a>(group: &[&'a AppendRequest]) -> Vec<(&'a str, &'a str)> {
+    group
+        .iter()
+        .filter_map(|r| {
+            let k = r.meta.idempotency.as_ref()?;
+            Some((r.municipality.as_str(), k.key.as_str()))
+        })
+        .collect()
+}
+
+fn known_from(streams: Vec<(String, i64, String)>, keys: Vec<KeyRow>) -> Known {
+    Known {
+        streams: streams
+            .into_iter()
+            .map(|(id, version, owner)| (id, (version as u64, owner)))
+            .collect(),
+        keys: keys
+            .into_iter()
+            .map(|k| ((k.municipality, k.key), k.row))
+            .collect(),
     }
 }
 
-async fn current_version(store: &SqlEventStore, stream_id: &str) -> Result<u64, StoreError> {
-    let v: Option<i64> = on_db!(&store.db, pool => {
-        sqlx::query_scalar("SELECT MAX(version) FROM events WHERE stream_id = $1")
-            .bind(stream_id)
-            .fetch_one(pool)
-            .await?
-    });
+const KEY_COLUMNS: &str = "municipality, key, request_hash, stream_id, first_position, \
+    last_position, version, response";
+
+async fn read_known_postgres(
+    conn: &mut PgConnection,
+    group: &[&AppendRequest],
+) -> Result<Known, sqlx::Error> {
+    let streams: Vec<(String, i64, String)> = sqlx::query_as(
+        "SELECT e.stream_id, e.version, e.municipality FROM UNNEST($1::text[]) AS s(id) \
+         CROSS JOIN LATERAL (SELECT stream_id, version, municipality FROM events \
+             WHERE stream_id = s.id ORDER BY version DESC LIMIT 1) e",
+    )
+    .bind(distinct_streams(group))
+    .fetch_all(&mut *conn)
+    .await?;
+    let keys = keys(group);
+    let rows: Vec<KeyRow> = if keys.is_empty() {
+        Vec::new()
+    } else {
+        let (municipalities, keys): (Vec<&str>, Vec<&str>) = keys.into_iter().unzip();
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {KEY_COLUMNS} FROM idempotency WHERE (municipality, key) IN \
+             (SELECT * FROM UNNEST($1::text[], $2::text[]))"
+        )))
+        .bind(municipalities)
+        .bind(keys)
+        .fetch_all(&mut *conn)
+        .await?
+    };
+    Ok(known_from(streams, rows))
+}
+
+async fn read_known_sqlite(
+    conn: &mut SqliteConnection,
+    group: &[&AppendRequest],
+) -> Result<Known, sqlx::Error> {
+    // The ids travel as one JSON array, so the statement is the same for any group size.
+    let ids = serde_json::Value::from(distinct_streams(group)).to_string();
+    let streams: Vec<(String, i64, String)> = sqlx::query_as(
+        "SELECT e.stream_id, e.version, e.municipality FROM json_each($1) AS s \
+         JOIN events e ON e.stream_id = s.value AND e.version = \
+             (SELECT version FROM events WHERE stream_id = s.value ORDER BY version DESC LIMIT 1)",
+    )
+    .bind(ids)
+    .fetch_all(&mut *conn)
+    .await?;
+    let keys = keys(group);
+    let rows: Vec<KeyRow> = if keys.is_empty() {
+        Vec::new()
+    } else {
+        let pairs = serde_json::to_string(&keys).map_err(|e| sqlx::Error::Encode(e.into()))?;
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {KEY_COLUMNS} FROM idempotency WHERE (municipality, key) IN \
+             (SELECT value ->> 0, value ->> 1 FROM json_each($1))"
+        )))
+        .bind(pairs)
+        .fetch_all(&mut *conn)
+        .await?
+    };
+    Ok(known_from(streams, rows))
+}
+
+async fn current_version(conn: &mut WriterConn, stream_id: &str) -> Result<u64, StoreError> {
+    const SQL: &str = "SELECT MAX(version) FROM events WHERE stream_id = $1";
+    let v: Option<i64> = match conn {
+        WriterConn::Postgres(c) => {
+            sqlx::query_scalar(SQL)
+                .bind(stream_id)
+                .fetch_one(&mut **c)
+                .await?
+        }
+        WriterConn::Sqlite(c) => {
+            sqlx::query_scalar(SQL)
+                .bind(stream_id)
+                .fetch_one(&mut **c)
+                .await?
+        }
+    };
     Ok(v.unwrap_or(0) as u64)
 }
 
-async fn earlier_result(
-    store: &SqlEventStore,
-    request: &AppendRequest,
-) -> Result<AppendOutcome, StoreError> {
-    let Some(idem) = &request.meta.idempotency else {
-        return Err(StoreError::Corrupt(
-            "idempotency lookup without a key".into(),
-        ));
-    };
-    let row: Option<IdempotencyRow> = on_db!(&store.db, pool => {
-        sqlx::query_as(IDEMPOTENCY_SELECT)
-            .bind(request.municipality.as_str())
-            .bind(&idem.key)
-            .fetch_optional(pool)
-            .await?
-    });
-    match row {
-        Some(row) if row.request_hash == idem.request_hash => {
-            Ok(AppendOutcome::Duplicate(row.committed()))
-        }
-        Some(_) => Err(StoreError::IdempotencyMismatch {
-            key: idem.key.clone(),
-        }),
-        // The claim was rolled back between our insert and this read: the first attempt failed,
-        // so this one may simply be tried again by the caller.
-        None => Err(StoreError::Conflict {
-            stream_id: request.stream_id.clone(),
-            expected: "an unclaimed request_id".into(),
-            actual: 0,
-        }),
-    }
-}
-
-async fn record_result(
-    tx: &mut DbTx,
-    request: &AppendRequest,
-    positions: Option<(u64, u64)>,
+/// One accepted append with where it lands.
+struct Accepted<'a> {
+    request: &'a AppendRequest,
     version: u64,
-) -> Result<(), sqlx::Error> {
-    let Some(idem) = &request.meta.idempotency else {
-        return Ok(());
-    };
-    on_tx!(tx, t => {
-        sqlx::query(
-            "UPDATE idempotency SET first_position = $1, last_position = $2, version = $3, \
-             response = $4 WHERE municipality = $5 AND key = $6",
-        )
-        .bind(positions.map(|p| p.0 as i64))
-        .bind(positions.map(|p| p.1 as i64))
-        .bind(version as i64)
-        .bind(request.response.as_ref().map(Json))
-        .bind(request.municipality.as_str())
-        .bind(&idem.key)
-        .execute(&mut **t)
-        .await?;
-    });
-    Ok(())
+    offset: u64,
 }
 
-/// One statement under the head lock: the lock is held only for this statement and the commit.
-const PG_APPEND: &str = r#"
+fn accepted<'a>(group: &[&'a AppendRequest], decisions: &[Decision]) -> Vec<Accepted<'a>> {
+    group
+        .iter()
+        .zip(decisions)
+        .filter_map(|(request, d)| match d {
+            Decision::Write { version, offset } => Some(Accepted {
+                request,
+                version: *version,
+                offset: *offset,
+            }),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The whole group in one statement. Run outside a transaction it commits on its own, so the
+/// head row is locked only while the statement runs and its commit is flushed, and the client
+/// waits for one round trip.
+const PG_APPEND_GROUP: &str = r#"
 WITH head AS (
     UPDATE log_head SET position = position + $1 WHERE id = 1 RETURNING position - $1 AS base
 ), ins AS (
     INSERT INTO events (position, event_id, municipality, context, stream_id, version, event_type,
         schema_version, occurred_at, recorded_at, actor, correlation_id, causation_id,
         idempotency_key, trace_context, payload)
-    SELECT head.base + e.ord, e.event_id, $2, $3, $4, $5 + e.ord, e.event_type, e.schema_version,
-        e.occurred_at, $6, $7, $8, $9, $10, $11, e.payload::jsonb
-    FROM head, UNNEST($12::uuid[], $13::text[], $14::int4[], $15::timestamptz[], $16::text[])
-        WITH ORDINALITY AS e(event_id, event_type, schema_version, occurred_at, payload, ord)
+    SELECT head.base + e.ord, e.event_id, e.municipality, $2, e.stream_id, e.version, e.event_type,
+        e.schema_version, e.occurred_at, e.recorded_at, e.actor, e.correlation_id, e.causation_id,
+        e.idempotency_key, e.trace_context, e.payload::json
+    FROM head, UNNEST($3::uuid[], $4::text[], $5::text[], $6::int8[], $7::text[], $8::int4[],
+            $9::timestamptz[], $10::timestamptz[], $11::text[], $12::uuid[], $13::uuid[],
+            $14::text[], $15::text[], $16::text[])
+        WITH ORDINALITY AS e(event_id, municipality, stream_id, version, event_type,
+            schema_version, occurred_at, recorded_at, actor, correlation_id, causation_id,
+            idempotency_key, trace_context, payload, ord)
     RETURNING position
 ), ob AS (
     INSERT INTO outbox (position) SELECT position FROM ins
 ), idem AS (
-    UPDATE idempotency SET first_position = head.base + 1, last_position = head.base + $1,
-        version = $5 + $1, response = $17::jsonb
-    FROM head WHERE municipality = $2 AND key = $10
+    INSERT INTO idempotency (municipality, key, request_hash, stream_id, first_position,
+        last_position, version, response, recorded_at)
+    SELECT k.municipality, k.key, k.request_hash, k.stream_id, head.base + k.first,
+        head.base + k.last, k.version, k.response::jsonb, $17
+    FROM head, UNNEST($18::text[], $19::text[], $20::text[], $21::text[], $22::int8[],
+            $23::int8[], $24::int8[], $25::text[])
+        AS k(municipality, key, request_hash, stream_id, first, last, version, response)
 )
 SELECT base FROM head
 "#;
 
-async fn insert_events(
-    tx: &mut DbTx,
+/// Per-event columns of a group, as arrays for `UNNEST`.
+#[derive(Default)]
+struct EventColumns<'a> {
+    ids: Vec<uuid::Uuid>,
+    municipalities: Vec<&'a str>,
+    streams: Vec<&'a str>,
+    versions: Vec<i64>,
+    types: Vec<&'a str>,
+    schemas: Vec<i32>,
+    occurred: Vec<chrono::DateTime<chrono::Utc>>,
+    recorded: Vec<chrono::DateTime<chrono::Utc>>,
+    actors: Vec<&'a str>,
+    correlations: Vec<uuid::Uuid>,
+    causations: Vec<Option<uuid::Uuid>>,
+    keys: Vec<Option<&'a str>>,
+    traces: Vec<Option<&'a str>>,
+    payloads: Vec<String>,
+}
+
+/// Per-key columns of a group: the result each keyed append records.
+#[derive(Default)]
+struct KeyColumns<'a> {
+    municipalities: Vec<&'a str>,
+    keys: Vec<&'a str>,
+    hashes: Vec<&'a str>,
+    streams: Vec<&'a str>,
+    firsts: Vec<Option<i64>>,
+    lasts: Vec<Option<i64>>,
+    versions: Vec<i64>,
+    responses: Vec<Option<String>>,
+}
+
+async fn write_postgres(
+    conn: &mut PgConnection,
     context: &str,
-    request: &AppendRequest,
-    version: u64,
-) -> Result<Option<(u64, u64)>, sqlx::Error> {
-    match tx {
-        // PostgreSQL records the idempotent result inside its one statement.
-        DbTx::Postgres(t) => insert_postgres(t, context, request, version).await,
-        DbTx::Sqlite(t) => {
-            let positions = insert_sqlite(t, context, request, version).await?;
-            let n = request.events.len() as u64;
-            record_result(tx, request, positions, version + n).await?;
-            Ok(positions)
+    group: &[&AppendRequest],
+    decisions: &[Decision],
+) -> Result<u64, sqlx::Error> {
+    let mut ev = EventColumns::default();
+    let mut kc = KeyColumns::default();
+    let mut total = 0i64;
+    for Accepted {
+        request,
+        version,
+        offset,
+    } in accepted(group, decisions)
+    {
+        let meta = &request.meta;
+        for (k, e) in request.events.iter().enumerate() {
+            ev.ids.push(e.event_id.0);
+            ev.municipalities.push(request.municipality.as_str());
+            ev.streams.push(&request.stream_id);
+            ev.versions.push((version + 1 + k as u64) as i64);
+            ev.types.push(&e.event_type);
+            ev.schemas.push(e.schema_version as i32);
+            ev.occurred.push(e.occurred_at);
+            ev.recorded.push(meta.recorded_at);
+            ev.actors.push(&meta.actor);
+            ev.correlations.push(meta.correlation_id);
+            ev.causations.push(meta.causation_id);
+            ev.keys
+                .push(meta.idempotency.as_ref().map(|i| i.key.as_str()));
+            ev.traces.push(meta.trace_context.as_deref());
+            ev.payloads.push(e.payload.to_string());
+        }
+        let n = request.events.len() as i64;
+        total += n;
+        if let Some(idem) = &meta.idempotency {
+            let offset = offset as i64;
+            kc.municipalities.push(request.municipality.as_str());
+            kc.keys.push(&idem.key);
+            kc.hashes.push(&idem.request_hash);
+            kc.streams.push(&request.stream_id);
+            kc.firsts.push((n > 0).then_some(offset + 1));
+            kc.lasts.push((n > 0).then_some(offset + n));
+            kc.versions.push(version as i64 + n);
+            kc.responses
+                .push(request.response.as_ref().map(|r| r.to_string()));
         }
     }
-}
-
-async fn insert_postgres(
-    tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
-    context: &str,
-    request: &AppendRequest,
-    version: u64,
-) -> Result<Option<(u64, u64)>, sqlx::Error> {
-    let n = request.events.len() as i64;
-    let meta = &request.meta;
-    let ids: Vec<uuid::Uuid> = request.events.iter().map(|e| e.event_id.0).collect();
-    let types: Vec<&str> = request
-        .events
-        .iter()
-        .map(|e| e.event_type.as_str())
-        .collect();
-    let schemas: Vec<i32> = request
-        .events
-        .iter()
-        .map(|e| e.schema_version as i32)
-        .collect();
-    let occurred: Vec<_> = request.events.iter().map(|e| e.occurred_at).collect();
-    let payloads: Vec<String> = request
-        .events
-        .iter()
-        .map(|e| e.payload.to_string())
-        .collect();
-    let base: i64 = sqlx::query_scalar(PG_APPEND)
-        .bind(n)
-        .bind(request.municipality.as_str())
+    let base: i64 = sqlx::query_scalar(PG_APPEND_GROUP)
+        .bind(total)
         .bind(context)
-        .bind(&request.stream_id)
-        .bind(version as i64)
-        .bind(meta.recorded_at)
-        .bind(&meta.actor)
-        .bind(meta.correlation_id)
-        .bind(meta.causation_id)
-        .bind(meta.idempotency.as_ref().map(|i| i.key.as_str()))
-        .bind(meta.trace_context.as_deref())
-        .bind(ids)
-        .bind(types)
-        .bind(schemas)
-        .bind(occurred)
-        .bind(payloads)
-        .bind(request.response.as_ref().map(|r| r.to_string()))
-        .fetch_one(&mut **tx)
+        .bind(ev.ids)
+        .bind(ev.municipalities)
+        .bind(ev.streams)
+        .bind(ev.versions)
+        .bind(ev.types)
+        .bind(ev.schemas)
+        .bind(ev.occurred)
+        .bind(ev.recorded)
+        .bind(ev.actors)
+        .bind(ev.correlations)
+        .bind(ev.causations)
+        .bind(ev.keys)
+        .bind(ev.traces)
+        .bind(ev.payloads)
+        .bind(now_utc())
+        .bind(kc.municipalities)
+        .bind(kc.keys)
+        .bind(kc.hashes)
+        .bind(kc.streams)
+        .bind(kc.firsts)
+        .bind(kc.lasts)
+        .bind(kc.versions)
+        .bind(kc.responses)
+        .fetch_one(&mut *conn)
         .await?;
-    Ok(Some((base as u64 + 1, (base + n) as u64)))
+    Ok(base as u64)
 }
 
-async fn insert_sqlite(
-    tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
+async fn write_sqlite(
+    conn: &mut SqliteConnection,
     context: &str,
-    request: &AppendRequest,
-    version: u64,
-) -> Result<Option<(u64, u64)>, sqlx::Error> {
+    group: &[&AppendRequest],
+    decisions: &[Decision],
+) -> Result<u64, sqlx::Error> {
     // BEGIN IMMEDIATE already serialises writers, so reading the head here is safe.
     let base: i64 = sqlx::query_scalar("SELECT position FROM log_head WHERE id = 1")
-        .fetch_one(&mut **tx)
+        .fetch_one(&mut *conn)
         .await?;
-    let meta = &request.meta;
-    let recorded_at = meta.recorded_at;
-    for (i, event) in request.events.iter().enumerate() {
-        let position = base + 1 + i as i64;
-        sqlx::query(
+    let accepted = accepted(group, decisions);
+    let rows: Vec<_> = accepted
+        .iter()
+        .flat_map(|a| {
+            a.request
+                .events
+                .iter()
+                .enumerate()
+                .map(move |(k, e)| (a, k as u64, e))
+        })
+        .collect();
+    // Multi-row statements: each statement is a hand-off to the connection's thread.
+    for chunk in rows.chunks(SQLITE_ROWS_PER_INSERT) {
+        let mut insert = QueryBuilder::<Sqlite>::new(
             "INSERT INTO events (position, event_id, municipality, context, stream_id, version, \
              event_type, schema_version, occurred_at, recorded_at, actor, correlation_id, \
-             causation_id, idempotency_key, trace_context, payload) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
-        )
-        .bind(position)
-        .bind(event.event_id.0)
-        .bind(request.municipality.as_str())
-        .bind(context)
-        .bind(&request.stream_id)
-        .bind((version + 1 + i as u64) as i64)
-        .bind(&event.event_type)
-        .bind(event.schema_version as i32)
-        .bind(event.occurred_at)
-        .bind(recorded_at)
-        .bind(&meta.actor)
-        .bind(meta.correlation_id)
-        .bind(meta.causation_id)
-        .bind(meta.idempotency.as_ref().map(|i| i.key.as_str()))
-        .bind(meta.trace_context.as_deref())
-        .bind(Json(&event.payload))
-        .execute(&mut **tx)
-        .await?;
-        sqlx::query("INSERT INTO outbox (position) VALUES ($1)")
-            .bind(position)
-            .execute(&mut **tx)
-            .await?;
+             causation_id, idempotency_key, trace_context, payload) ",
+        );
+        insert.push_values(chunk, |mut row, (a, k, e)| {
+            let meta = &a.request.meta;
+            row.push_bind(base + (a.offset + k + 1) as i64)
+                .push_bind(e.event_id.0)
+                .push_bind(a.request.municipality.as_str())
+                .push_bind(context)
+                .push_bind(a.request.stream_id.as_str())
+                .push_bind((a.version + k + 1) as i64)
+                .push_bind(e.event_type.as_str())
+                .push_bind(e.schema_version as i32)
+                .push_bind(e.occurred_at)
+                .push_bind(meta.recorded_at)
+                .push_bind(meta.actor.as_str())
+                .push_bind(meta.correlation_id)
+                .push_bind(meta.causation_id)
+                .push_bind(meta.idempotency.as_ref().map(|i| i.key.as_str()))
+                .push_bind(meta.trace_context.as_deref())
+                .push_bind(Json(&e.payload));
+        });
+        insert.build().execute(&mut *conn).await?;
     }
-    let n = request.events.len() as i64;
-    sqlx::query("UPDATE log_head SET position = $1 WHERE id = 1")
-        .bind(base + n)
-        .execute(&mut **tx)
+    let total = rows.len() as i64;
+    sqlx::query("INSERT INTO outbox (position) SELECT position FROM events WHERE position > $1")
+        .bind(base)
+        .execute(&mut *conn)
         .await?;
-    Ok(Some((base as u64 + 1, (base + n) as u64)))
+    let keyed: Vec<_> = accepted
+        .iter()
+        .filter(|a| a.request.meta.idempotency.is_some())
+        .collect();
+    let recorded_at = now_utc();
+    for chunk in keyed.chunks(SQLITE_ROWS_PER_INSERT) {
+        let mut insert = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO idempotency (municipality, key, request_hash, stream_id, \
+             first_position, last_position, version, response, recorded_at) ",
+        );
+        insert.push_values(chunk, |mut row, a| {
+            let c = committed(a.request, a.version, a.offset, base as u64);
+            let idem = a.request.meta.idempotency.as_ref();
+            row.push_bind(a.request.municipality.as_str())
+                .push_bind(idem.map(|i| i.key.as_str()))
+                .push_bind(idem.map(|i| i.request_hash.as_str()))
+                .push_bind(a.request.stream_id.as_str())
+                .push_bind(c.positions.map(|p| p.0 as i64))
+                .push_bind(c.positions.map(|p| p.1 as i64))
+                .push_bind(c.version as i64)
+                .push_bind(a.request.response.as_ref().map(Json))
+                .push_bind(recorded_at);
+        });
+        insert.build().execute(&mut *conn).await?;
+    }
+    sqlx::query("UPDATE log_head SET position = $1 WHERE id = 1")
+        .bind(base + total)
+        .execute(&mut *conn)
+        .await?;
+    Ok(base as u64)
 }

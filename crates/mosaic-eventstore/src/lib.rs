@@ -23,6 +23,7 @@ mod envelope;
 mod error;
 mod sql_store;
 mod upcast;
+mod writer;
 
 pub use envelope::{
     AppendOutcome, AppendRequest, CommandMeta, Committed, ExpectedVersion, Idempotency, LogQuery,

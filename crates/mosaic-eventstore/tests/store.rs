@@ -426,3 +426,310 @@ async fn a_lease_has_one_holder_until_it_lapses() -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// Appends queued together are committed as one group; each is still decided on its own, in
+/// queue order, as if they ran one after another.
+#[tokio::test]
+async fn appends_queued_together_behave_as_if_sequential() -> anyhow::Result<()> {
+    for f in both().await? {
+        let s = &f.store;
+        s.append(request(
+            kashiwa(),
+            "piece-7",
+            ExpectedVersion::NoStream,
+            vec![event("Created", 0)],
+        ))
+        .await?;
+        // Polled in order by one task, so they reach the writer's queue in this order.
+        let answers = futures::future::join_all([
+            s.append(request(
+                kashiwa(),
+                "piece-7",
+                ExpectedVersion::Exact(1),
+                vec![event("SeatTaken", 1), event("SeatTaken", 2)],
+            )),
+            s.append(request(
+                kashiwa(),
+                "piece-7",
+                ExpectedVersion::Any,
+                vec![event("SeatTaken", 3)],
+            )),
+            s.append(request(
+                kashiwa(),
+                "piece-7",
+                ExpectedVersion::Exact(3),
+                vec![event("SeatTaken", 4)],
+            )),
+            s.append(request(
+                kashiwa(),
+                "piece-8",
+                ExpectedVersion::NoStream,
+                vec![event("Created", 5)],
+            )),
+            s.append(request(
+                kashiwa(),
+                "piece-7",
+                ExpectedVersion::Exact(4),
+                vec![event("SeatTaken", 6)],
+            )),
+        ])
+        .await;
+        let b = f.backend;
+        let committed = |i: usize| match &answers[i] {
+            Ok(AppendOutcome::Appended(c)) => (c.version, c.positions),
+            other => panic!("{b}: append {i}: {other:?}"),
+        };
+        assert_eq!(committed(0), (3, Some((2, 3))), "{b}");
+        assert_eq!(committed(1), (4, Some((4, 4))), "{b}");
+        assert!(
+            matches!(&answers[2], Err(StoreError::Conflict { actual: 4, .. })),
+            "{b}: {:?}",
+            answers[2]
+        );
+        assert_eq!(committed(3), (1, Some((5, 5))), "{b}");
+        assert_eq!(committed(4), (5, Some((6, 6))), "{b}");
+        let versions: Vec<u64> = s
+            .read_stream(kashiwa(), "piece-7")
+            .await?
+            .iter()
+            .map(|e| e.version)
+            .collect();
+        assert_eq!(versions, vec![1, 2, 3, 4, 5], "{b}");
+        assert_eq!(s.head().await?, 6, "{b}");
+    }
+    Ok(())
+}
+
+/// A stale version and an event id that is already stored fail only their own appends; the
+/// appends queued with them commit, and the log stays gapless.
+#[tokio::test]
+async fn a_failing_append_fails_alone_and_the_others_commit() -> anyhow::Result<()> {
+    for f in both().await? {
+        let s = &f.store;
+        let first = event("Created", 0);
+        let reused = first.clone();
+        s.append(request(
+            kashiwa(),
+            "a",
+            ExpectedVersion::NoStream,
+            vec![first],
+        ))
+        .await?;
+        let answers = futures::future::join_all([
+            s.append(request(
+                kashiwa(),
+                "b",
+                ExpectedVersion::NoStream,
+                vec![event("Created", 1)],
+            )),
+            s.append(request(
+                kashiwa(),
+                "a",
+                ExpectedVersion::NoStream,
+                vec![event("Created", 2)],
+            )),
+            // Passes every check before the write; only the database can refuse it.
+            s.append(request(
+                kashiwa(),
+                "c",
+                ExpectedVersion::NoStream,
+                vec![reused],
+            )),
+            s.append(request(
+                kashiwa(),
+                "d",
+                ExpectedVersion::NoStream,
+                vec![event("Created", 3), event("Noted", 4)],
+            )),
+        ])
+        .await;
+        let b = f.backend;
+        assert!(matches!(answers[0], Ok(AppendOutcome::Appended(_))), "{b}");
+        assert!(
+            matches!(&answers[1], Err(StoreError::Conflict { actual: 1, .. })),
+            "{b}: {:?}",
+            answers[1]
+        );
+        assert!(
+            matches!(&answers[2], Err(StoreError::Conflict { actual: 0, .. })),
+            "{b}: {:?}",
+            answers[2]
+        );
+        assert!(matches!(answers[3], Ok(AppendOutcome::Appended(_))), "{b}");
+        assert!(s.read_stream(kashiwa(), "c").await?.is_empty(), "{b}");
+        let positions: Vec<u64> = s
+            .read_log(&LogQuery {
+                after: 0,
+                limit: 100,
+                ..Default::default()
+            })
+            .await?
+            .iter()
+            .map(|e| e.position)
+            .collect();
+        assert_eq!(positions, vec![1, 2, 3, 4], "{b}");
+        assert_eq!(
+            s.outbox_pending(100).await?.len(),
+            4,
+            "{b}: an outbox row per event"
+        );
+    }
+    Ok(())
+}
+
+/// 32 writers, through two stores on one database (as two processes would be), each append one
+/// event to the same stream at the version they last read, retrying on conflict: every version is
+/// won exactly once and no write is lost.
+#[tokio::test]
+async fn thirty_two_writers_of_one_stream_win_each_version_once() -> anyhow::Result<()> {
+    for f in both().await? {
+        let stores = [
+            Arc::new(f.store.clone()),
+            Arc::new(
+                mosaic_eventstore::SqlEventStore::open(f.store.db().clone(), "registry").await?,
+            ),
+        ];
+        let tasks: Vec<_> = (0..32u64)
+            .map(|w| {
+                let store = stores[w as usize % 2].clone();
+                tokio::spawn(async move {
+                    let mut conflicts = 0u64;
+                    loop {
+                        let version = store
+                            .read_stream(kashiwa(), "piece-32")
+                            .await?
+                            .last()
+                            .map_or(0, |e| e.version);
+                        match store
+                            .append(request(
+                                kashiwa(),
+                                "piece-32",
+                                ExpectedVersion::Exact(version),
+                                vec![event("SeatTaken", w)],
+                            ))
+                            .await
+                        {
+                            Ok(AppendOutcome::Appended(c)) => {
+                                anyhow::ensure!(c.version == version + 1, "won {c:?} at {version}");
+                                return Ok(conflicts);
+                            }
+                            Err(StoreError::Conflict { actual, .. }) => {
+                                anyhow::ensure!(
+                                    actual > version,
+                                    "conflict at {actual} ≤ {version}"
+                                );
+                                conflicts += 1;
+                            }
+                            other => anyhow::bail!("unexpected {other:?}"),
+                        }
+                    }
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await??;
+        }
+        let b = f.backend;
+        let stream = f.store.read_stream(kashiwa(), "piece-32").await?;
+        assert_eq!(
+            stream.iter().map(|e| e.version).collect::<Vec<_>>(),
+            (1..=32).collect::<Vec<_>>(),
+            "{b}"
+        );
+        let writers: BTreeSet<_> = stream.iter().map(|e| e.payload["n"].as_u64()).collect();
+        assert_eq!(writers.len(), 32, "{b}: every writer's event once");
+        assert_eq!(f.store.head().await?, 32, "{b}");
+    }
+    Ok(())
+}
+
+/// Retries of one request race each other, through two stores on one database: one writes, every
+/// other gets the first result as a duplicate, and the same key with another request is refused.
+#[tokio::test]
+async fn racing_retries_get_the_first_result() -> anyhow::Result<()> {
+    for f in both().await? {
+        let stores = [
+            Arc::new(f.store.clone()),
+            Arc::new(
+                mosaic_eventstore::SqlEventStore::open(f.store.db().clone(), "registry").await?,
+            ),
+        ];
+        let tasks: Vec<_> = (0..24usize)
+            .map(|i| {
+                let store = stores[i % 2].clone();
+                tokio::spawn(async move {
+                    let mut r = request(
+                        kashiwa(),
+                        "resident-race",
+                        ExpectedVersion::NoStream,
+                        vec![event("Registered", 1)],
+                    );
+                    r.meta = meta(Some("race-request"));
+                    if i == 23 {
+                        r.meta.idempotency.as_mut().unwrap().request_hash = "another".into();
+                    }
+                    r.response = Some(serde_json::json!({ "resident_id": "r-race" }));
+                    store.append(r).await
+                })
+            })
+            .collect();
+        let b = f.backend;
+        let (mut appended, mut duplicates, mut mismatches) = (Vec::new(), Vec::new(), 0);
+        for t in tasks {
+            match t.await? {
+                Ok(AppendOutcome::Appended(c)) => appended.push(c),
+                Ok(AppendOutcome::Duplicate(c)) => duplicates.push(c),
+                Err(StoreError::IdempotencyMismatch { .. }) => mismatches += 1,
+                Err(e) => panic!("{b}: unexpected {e:?}"),
+            }
+        }
+        assert_eq!(appended.len(), 1, "{b}");
+        assert_eq!(mismatches, 1, "{b}");
+        assert_eq!(duplicates.len(), 22, "{b}");
+        assert!(duplicates.iter().all(|d| *d == appended[0]), "{b}");
+        assert_eq!(f.store.head().await?, 1, "{b}");
+    }
+    Ok(())
+}
+
+/// Long pages are read in two halves at once; together they are the same contiguous page.
+#[tokio::test]
+async fn a_long_page_of_the_log_is_contiguous() -> anyhow::Result<()> {
+    for f in both().await? {
+        let s = &f.store;
+        for i in 0..12 {
+            let events = (0..100).map(|k| event("Tick", i * 100 + k)).collect();
+            s.append(request(
+                kashiwa(),
+                &format!("long-{i}"),
+                ExpectedVersion::NoStream,
+                events,
+            ))
+            .await?;
+        }
+        let b = f.backend;
+        let page = |after, limit, up_to| LogQuery {
+            after,
+            limit,
+            up_to,
+            ..Default::default()
+        };
+        let first = s.read_log(&page(0, 1000, None)).await?;
+        assert_eq!(
+            first.iter().map(|e| e.position).collect::<Vec<_>>(),
+            (1..=1000).collect::<Vec<_>>(),
+            "{b}"
+        );
+        assert_eq!(first[999].payload["n"], 999, "{b}");
+        let rest = s.read_log(&page(1000, 1000, None)).await?;
+        assert_eq!(rest.len(), 200, "{b}");
+        assert_eq!(rest[0].position, 1001, "{b}");
+        let bounded = s.read_log(&page(100, 1000, Some(1050))).await?;
+        assert_eq!(
+            bounded.iter().map(|e| e.position).collect::<Vec<_>>(),
+            (101..=1050).collect::<Vec<_>>(),
+            "{b}"
+        );
+    }
+    Ok(())
+}
