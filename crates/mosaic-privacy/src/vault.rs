@@ -112,13 +112,39 @@ impl Vault {
         municipality: MunicipalityCode,
         subject: &str,
     ) -> Result<PersonKey, PrivacyError> {
+        let mut fresh = Zeroizing::new([0u8; KEY_LEN]);
+        OsRng.fill_bytes(&mut *fresh);
+        let wrapped = self
+            .inner
+            .master
+            .wrap_key(municipality.as_str(), subject, &fresh);
         let mut tx = self.inner.db.begin().await?;
         if let DbTx::Postgres(t) = &mut tx {
             sqlx::query("SET LOCAL synchronous_commit = off")
                 .execute(&mut **t)
                 .await?;
         }
-        let key = self.key_in(&mut tx, municipality, subject).await?;
+        // No read first: a fresh id has no row, so the insert nearly always wins.
+        let inserted = on_tx!(&mut tx, t => {
+            sqlx::query(INSERT_KEY)
+                .bind(municipality.as_str())
+                .bind(subject)
+                .bind(self.inner.master.id())
+                .bind(&wrapped)
+                .bind(Utc::now())
+                .execute(&mut **t)
+                .await?
+                .rows_affected()
+        });
+        let key = if inserted == 1 {
+            PersonKey::new(municipality, subject, fresh)
+        } else {
+            // The subject was not new after all: whatever it has (or its erasure) stands.
+            let row = select_one_in(&mut tx, municipality, subject)
+                .await?
+                .ok_or(PrivacyError::Erased)?;
+            self.person_key(municipality, subject, row)?
+        };
         tx.commit().await?;
         Ok(key)
     }

@@ -280,3 +280,37 @@ async fn blind_indexes_match_for_equal_names_and_differ_across_municipalities_an
     assert!(!name.contains("山田"));
     Ok(())
 }
+
+#[tokio::test]
+async fn keys_made_for_new_subjects_are_the_keys_read_back_and_never_revive_an_erased_one()
+-> anyhow::Result<()> {
+    for f in both().await? {
+        let one = f.vault.new_key(kashiwa(), "n-1").await?;
+        let sealed = one.seal("name", "佐藤 一");
+        let read = f.vault.key(kashiwa(), "n-1").await?;
+        assert_eq!(read.open("name", &sealed)?, "佐藤 一", "{}", f.backend);
+        // Asked again for the same subject, the existing key stands.
+        let again = f.vault.new_key(kashiwa(), "n-1").await?;
+        assert_eq!(again.open("name", &sealed)?, "佐藤 一");
+
+        let subjects: Vec<String> = (0..300).map(|i| format!("m-{i}")).collect();
+        let made = f.vault.new_keys(kashiwa(), &subjects).await?;
+        assert_eq!(made.len(), 300, "{}", f.backend);
+        let sealed = made["m-7"].seal("name", "七");
+        let read = f.vault.keys(kashiwa(), &subjects).await?;
+        assert_eq!(read["m-7"].open("name", &sealed)?, "七");
+
+        f.vault.erase(kashiwa(), "n-1").await?;
+        assert!(matches!(
+            f.vault.new_key(kashiwa(), "n-1").await,
+            Err(PrivacyError::Erased)
+        ));
+        f.vault.erase(kashiwa(), "m-7").await?;
+        let remade = f
+            .vault
+            .new_keys(kashiwa(), &["m-7".into(), "m-8".into()])
+            .await?;
+        assert!(!remade.contains_key("m-7") && remade.contains_key("m-8"));
+    }
+    Ok(())
+}
