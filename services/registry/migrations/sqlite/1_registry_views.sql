@@ -47,9 +47,11 @@ CREATE TABLE registry_resident_windows (
     weekday      INTEGER NOT NULL,
     start_minute INTEGER NOT NULL,
     end_minute   INTEGER NOT NULL,
-    PRIMARY KEY (municipality, resident_id, weekday, start_minute)
+    -- Ordered by resident within a weekday, so "free on Tuesday 10:00-11:00" merges with the
+    -- residents' own order and stops after one page.
+    PRIMARY KEY (municipality, weekday, resident_id, start_minute)
 );
-CREATE INDEX registry_resident_windows_day ON registry_resident_windows (municipality, weekday, start_minute, end_minute);
+CREATE INDEX registry_resident_windows_resident ON registry_resident_windows (municipality, resident_id);
 
 CREATE TABLE registry_organisations (
     municipality    TEXT NOT NULL,
