@@ -23,6 +23,7 @@ async fn bad_registrations_name_every_field_and_write_nothing() -> anyhow::Resul
         let mut client = registry.client().await?;
         kashiwa(&registry, &mut client).await?;
         let coordinator = registry.token(Role::Coordinator, Some(KASHIWA));
+        let head = registry.log_head().await;
         let mut profile = senior_profile();
         profile.birth_year = 2100;
         profile.skills.push(pb::Skill {
@@ -93,7 +94,8 @@ async fn bad_registrations_name_every_field_and_write_nothing() -> anyhow::Resul
             .await
             .unwrap_err();
         assert_bad(&no_mode, "mode");
-        // Nothing was written: the list stays empty.
+        // Nothing was written: the log did not move and the list stays empty.
+        assert_eq!(registry.log_head().await, head, "{}", registry.backend);
         let list = client
             .list_residents(authed(pb::ListResidentsRequest::default(), &coordinator))
             .await?
@@ -122,6 +124,7 @@ async fn a_registration_retried_answers_the_first_resident_and_another_municipal
         assert!(first.matchable);
         assert!(first.proxy_agreed);
         assert_eq!(first.version, 1);
+        let head = registry.log_head().await;
         let second = client
             .register_resident(authed(request.clone(), &coordinator))
             .await?
@@ -134,6 +137,7 @@ async fn a_registration_retried_answers_the_first_resident_and_another_municipal
             registry.backend
         );
         assert_eq!(second.personal.unwrap().display_name, "山田 太郎");
+        assert_eq!(registry.log_head().await, head, "a retry writes nothing");
         // The same request_id with another body is refused.
         let reused = client
             .register_resident(authed(full_registration("r-1", "別人"), &coordinator))
@@ -866,6 +870,69 @@ async fn a_name_is_found_however_it_is_written() -> anyhow::Result<()> {
             .await
             .unwrap_err();
         assert_bad(&empty, "name");
+        registry.stop().await;
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn parallel_clients_get_one_winner_per_version_and_one_resident_per_request_id()
+-> anyhow::Result<()> {
+    for registry in Registry::both().await? {
+        let mut client = registry.client().await?;
+        kashiwa(&registry, &mut client).await?;
+        let coordinator = registry.token(Role::Coordinator, Some(KASHIWA));
+
+        // 16 clients send the same registration at once: one resident, one answer.
+        let request = full_registration("same-1", "並列 太郎");
+        let answers = futures::future::join_all((0..16).map(|_| {
+            let mut client = client.clone();
+            let request = authed(request.clone(), &coordinator);
+            async move { client.register_resident(request).await }
+        }))
+        .await;
+        let ids: std::collections::BTreeSet<_> = answers
+            .into_iter()
+            .map(|a| a.unwrap().into_inner().resident.unwrap().resident_id)
+            .collect();
+        assert_eq!(ids.len(), 1, "{}", registry.backend);
+        let id = ids.into_iter().next().unwrap();
+
+        // 16 clients update from the same version at once: exactly one wins, the rest are ABORTED.
+        let answers = futures::future::join_all((0..16).map(|i| {
+            let mut client = client.clone();
+            let mut profile = senior_profile();
+            profile.max_hours_per_week = 1 + i;
+            let request = authed(
+                pb::UpdateResidentProfileRequest {
+                    request_id: format!("race-{i}"),
+                    resident_id: id.clone(),
+                    expected_version: 1,
+                    personal: Some(personal("並列 太郎")),
+                    profile: Some(profile),
+                    occurred_at: None,
+                },
+                &coordinator,
+            );
+            async move { client.update_resident_profile(request).await }
+        }))
+        .await;
+        let won = answers.iter().filter(|a| a.is_ok()).count();
+        let aborted = answers
+            .iter()
+            .filter(|a| matches!(a, Err(s) if s.code() == Code::Aborted))
+            .count();
+        assert_eq!((won, aborted), (1, 15), "{}", registry.backend);
+        let read = client
+            .get_resident(authed(
+                pb::GetResidentRequest { resident_id: id },
+                &coordinator,
+            ))
+            .await?
+            .into_inner()
+            .resident
+            .unwrap();
+        assert_eq!(read.version, 2);
         registry.stop().await;
     }
     Ok(())

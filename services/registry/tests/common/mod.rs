@@ -120,6 +120,19 @@ impl Registry {
         }
     }
 
+    /// The last position of the registry's event log: unchanged means nothing was written.
+    pub async fn log_head(&self) -> u64 {
+        let db = mosaic_db::connect(&self.database_url(), 1).await.unwrap();
+        let head: i64 = mosaic_db::on_db!(&db, pool => {
+            sqlx::query_scalar("SELECT position FROM log_head WHERE id = 1")
+                .fetch_one(pool)
+                .await
+                .unwrap()
+        });
+        db.close().await;
+        head as u64
+    }
+
     /// The master key the registry seals personal data under.
     pub fn master(&self) -> mosaic_privacy::MasterKey {
         match (&self.master_key, &self.data_dir) {
