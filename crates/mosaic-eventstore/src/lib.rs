@@ -15,6 +15,13 @@
 //! - **A transactional outbox**: the outbox row commits with its event; the relay (`mosaic-bus`)
 //!   publishes it.
 //!
+//! How appends are written: since every append takes the head, appends commit one after another
+//! anyway, so each store has one writer task that takes the appends queued by concurrent callers
+//! (first come, first served) and commits them as a group: one head update and one durable flush
+//! for the group. Each append is still decided on its own, in queue order, exactly as if the
+//! appends ran one after another; a conflict or a duplicate is answered alone, and an append the
+//! database refuses is retried alone, so it never makes the others fail (see `append.rs`).
+//!
 //! It does not interpret payloads: domain crates own their event types and upcast old schema
 //! versions on read ([`Upcaster`]).
 

@@ -3,8 +3,8 @@
 //!
 //! Every append must take the log head, so appends commit one after another whatever happens;
 //! committing them a group at a time pays for one head update, one round trip and one durable
-//! flush per group instead of per append. Callers queue fairly (first come, first served), where
-//! they used to race for the head row lock or sleep in SQLite's busy handler.
+//! flush per group instead of per append. Callers are served first come, first served: none races
+//! for the head row lock or sleeps in SQLite's busy handler.
 
 use mosaic_db::Db;
 use tokio::sync::{mpsc, oneshot};
