@@ -7,6 +7,8 @@
 //!   a fingerprint of the request, correlation and trace ids;
 //! - [`command`]: the command pipeline — replay the first answer of a retried request, load the
 //!   stream, `decide`, append with the expected version, answer;
+//! - [`filter`]: optional list filters as SQL with numbered parameters, on either backend;
+//! - [`wire`]: shared wire values (skills, weekly windows, ids, expected versions) validated;
 //! - [`occurred_at`], [`paging`]: `occurred_at` in the past only; `page_size` / `page_token`;
 //! - [`status`]: how store errors become gRPC statuses;
 //! - [`server`]: one way to serve — health, reflection (v1 and v1alpha), the token layer, TLS,
@@ -14,11 +16,13 @@
 
 pub mod command;
 pub mod fields;
+pub mod filter;
 pub mod occurred_at;
 pub mod paging;
 pub mod request;
 pub mod server;
 pub mod status;
+pub mod wire;
 
 pub use command::{Answer, Done, Execute, execute, execute_with};
 pub use fields::FieldErrors;

@@ -31,3 +31,19 @@ pub fn from_db(error: sqlx::Error) -> Status {
     tracing::error!(error = %error, "read model failure");
     Status::unavailable("the read model is unavailable; retry later")
 }
+
+/// Maps a personal-data vault error: erased data is `FAILED_PRECONDITION`; anything else is
+/// `UNAVAILABLE` with details only in logs.
+pub fn from_vault(error: mosaic_privacy::PrivacyError) -> Status {
+    match error {
+        mosaic_privacy::PrivacyError::Erased => {
+            Status::failed_precondition("this person's personal data was erased")
+        }
+        other => {
+            tracing::error!(error = %other, "personal-data vault failure");
+            Status::unavailable(
+                "the personal-data vault is unavailable; retry with the same request_id",
+            )
+        }
+    }
+}

@@ -1,16 +1,45 @@
-//! The activity context. Activity design RPCs arrive with their own work (see DESIGN.md); today the service
-//! is deployed, answers health checks, and is listed by reflection, so integrators and operators
-//! can wire it up already.
+//! The activity context: activities, the pieces people are matched to, the mosaic decomposition of
+//! jobs into pieces (モザイク化), internship projects and incentives.
+//!
+//! `domain/` holds the activity aggregate as pure `decide`/`evolve` functions and the
+//! decomposition; `api/` turns gRPC requests into validated commands and answers; `projections/`
+//! keeps the host organisations learned from the registry's events (`activity.hosts`) and the
+//! search tables built from this context's own events (`activity.search`). This context reads no
+//! other context's tables. The mentor's name of an internship is personal data, sealed under the
+//! activity's own key.
 
-use mosaic_proto::v1::activity_service_server::{ActivityService, ActivityServiceServer};
+pub mod api;
+pub mod domain;
+pub mod projections;
+
+use std::sync::Arc;
+
+use mosaic_db::Db;
+use mosaic_eventstore::EventStore;
+use mosaic_privacy::Vault;
+use mosaic_proto::v1::activity_service_server::ActivityServiceServer;
+use mosaic_runtime::ModuleEnv;
 
 /// The context name: events, subjects and the embedded database file carry it.
 pub const CONTEXT: &str = "activity";
 
-/// The gRPC API of the activity context.
-pub struct Api;
+/// The activity context's read models' schema.
+pub fn migrations() -> mosaic_db::Migrations {
+    mosaic_db::Migrations {
+        table: "_mosaic_activity_migrations",
+        postgres: sqlx::migrate!("migrations/postgres"),
+        sqlite: sqlx::migrate!("migrations/sqlite"),
+    }
+}
 
-impl ActivityService for Api {}
+/// The gRPC service, backed by the activity store, vault and read models.
+pub fn service(
+    store: Arc<dyn EventStore>,
+    vault: Vault,
+    db: Db,
+) -> ActivityServiceServer<api::ActivityApi> {
+    ActivityServiceServer::new(api::ActivityApi::new(store, vault, db))
+}
 
 /// The activity context as a deployable unit.
 pub struct Module;
@@ -23,11 +52,18 @@ impl mosaic_runtime::Module for Module {
     fn grpc_name(&self) -> &'static str {
         "mosaic.v1.ActivityService"
     }
-    fn add_routes(
-        &self,
-        routes: &mut tonic::service::RoutesBuilder,
-        _env: &mosaic_runtime::ModuleEnv,
-    ) {
-        routes.add_service(ActivityServiceServer::new(Api));
+    fn keeps_personal_data(&self) -> bool {
+        true
+    }
+    async fn migrate(&self, db: &Db) -> Result<(), sqlx::migrate::MigrateError> {
+        mosaic_db::run_migrations(db, migrations()).await
+    }
+    fn add_routes(&self, routes: &mut tonic::service::RoutesBuilder, env: &ModuleEnv) {
+        if let Some(store) = &env.store {
+            routes.add_service(service(store.clone(), env.vault.clone(), env.db.clone()));
+        }
+    }
+    fn projections(&self, _env: &ModuleEnv) -> Vec<Arc<dyn mosaic_projection::Projection>> {
+        vec![Arc::new(projections::Hosts), Arc::new(projections::Search)]
     }
 }

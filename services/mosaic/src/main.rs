@@ -115,6 +115,8 @@ fn up(options: EmbeddedOptions) -> Result<(), String> {
         let platform = Embedded::start(&mosaic::modules(), options)
             .await
             .map_err(|e| e.to_string())?;
+        // Listening for Ctrl-C from here on: a signal right after the announcement still stops.
+        let shutdown = shutdown_signal();
         say(&format!(
             "Mosaic is serving all five services on {}{} (data in {}). Ctrl-C stops it.",
             platform.local_addr(),
@@ -125,10 +127,7 @@ fn up(options: EmbeddedOptions) -> Result<(), String> {
             "A token for local use: mosaic token --role operator --data-dir {}",
             data_dir.display()
         ));
-        platform
-            .serve(shutdown_signal())
-            .await
-            .map_err(|e| e.to_string())?;
+        platform.serve(shutdown).await.map_err(|e| e.to_string())?;
         say("Mosaic stopped.");
         Ok(())
     })

@@ -65,7 +65,7 @@ async fn bad_registrations_name_every_field_and_write_nothing() -> anyhow::Resul
             "profile.skills[2].level",
             "profile.skills[3].tag",
             "profile.availability[2]",
-            "profile.availability[3]",
+            "profile.availability[3].end_minute",
             "profile.life_stage",
             "profile.interests[2]",
             "occurred_at",
@@ -796,7 +796,7 @@ async fn lists_filter_by_district_skill_field_availability_stage_status_and_page
             ))
             .await
             .unwrap_err();
-        for field in ["skill", "field", "available", "page_token"] {
+        for field in ["skill", "field", "available.end_minute", "page_token"] {
             assert_bad(&bad, field);
         }
         let resident = registry.token_for("x", Role::Resident, Some(KASHIWA));

@@ -1,15 +1,16 @@
 use mosaic_api::command::{first_answer, load, replay};
 use mosaic_api::occurred_at::occurred_at;
+use mosaic_api::wire;
 use mosaic_api::{Execute, FieldErrors, RequestContext, execute_with};
 use mosaic_auth::Caller;
 use mosaic_proto::v1 as pb;
 use tonic::{Request, Status};
 
-use super::resident::vault_error;
 use super::view::{self, Stamps, request_stamp};
 use super::{RegistryApi, access, validate};
 use crate::domain::coordinator::{Coordinator, CoordinatorCommand, stream_id};
 use crate::domain::{CoordinatorRegistered, CoordinatorRole};
+use mosaic_api::status::from_vault as vault_error;
 
 impl RegistryApi {
     /// Adds the coordinator's name, unless erased.
@@ -43,7 +44,7 @@ impl RegistryApi {
         let mut errors = FieldErrors::new();
         let ctx = RequestContext::command(&request, &request.get_ref().request_id, &mut errors)?;
         let body = request.get_ref();
-        let organisation = validate::id(&mut errors, "organisation_id", &body.organisation_id);
+        let organisation = wire::id(&mut errors, "organisation_id", &body.organisation_id);
         errors.text("display_name", &body.display_name, validate::NAME_MAX);
         errors.max_len(
             "account_subject",
@@ -129,7 +130,7 @@ impl RegistryApi {
         Caller::from_request(&request)?.require_role(access::STAFF)?;
         let ctx = RequestContext::query(&request)?;
         let mut errors = FieldErrors::new();
-        let id = validate::id(
+        let id = wire::id(
             &mut errors,
             "coordinator_id",
             &request.get_ref().coordinator_id,

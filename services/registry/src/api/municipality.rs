@@ -1,5 +1,6 @@
 use mosaic_api::command::replay;
 use mosaic_api::occurred_at::occurred_at;
+use mosaic_api::wire;
 use mosaic_api::{Execute, FieldErrors, RequestContext, execute};
 use mosaic_auth::{Caller, Role};
 use mosaic_proto::v1 as pb;
@@ -125,7 +126,7 @@ impl RegistryApi {
         errors.finish()?;
         let exec = Execute::<Municipality> {
             stream_id: stream_id(ctx.municipality),
-            expected_version: validate::expected(body.expected_version),
+            expected_version: wire::expected_version(body.expected_version),
             command: MunicipalityCommand::UpdateProfile {
                 code: ctx.municipality,
                 profile,

@@ -1,5 +1,6 @@
 use mosaic_api::command::{first_answer, load, replay};
 use mosaic_api::occurred_at::occurred_at;
+use mosaic_api::wire;
 use mosaic_api::{Done, Execute, FieldErrors, RequestContext, execute_with};
 use mosaic_auth::{Caller, Role};
 use mosaic_proto::v1 as pb;
@@ -69,7 +70,7 @@ impl RegistryApi {
             .vault
             .keys(ctx.municipality, std::slice::from_ref(&r.organisation_id))
             .await
-            .map_err(super::resident::vault_error)?;
+            .map_err(mosaic_api::status::from_vault)?;
         if let Some(key) = keys.get(&r.organisation_id) {
             details.contact = Some(open_contact(key, &r.details.contact));
         }
@@ -92,7 +93,7 @@ impl RegistryApi {
             .vault
             .key(ctx.municipality, id)
             .await
-            .map_err(super::resident::vault_error)?;
+            .map_err(mosaic_api::status::from_vault)?;
         let contact = body.and_then(|b| b.contact.clone()).unwrap_or_default();
         Ok(parts.kind.map(|kind| OrganisationDetails {
             kind,
@@ -156,7 +157,7 @@ impl RegistryApi {
         let mut errors = FieldErrors::new();
         let ctx = RequestContext::command(&request, &request.get_ref().request_id, &mut errors)?;
         let body = request.get_ref();
-        let id = validate::id(&mut errors, "organisation_id", &body.organisation_id);
+        let id = wire::id(&mut errors, "organisation_id", &body.organisation_id);
         let at = occurred_at(
             &mut errors,
             "occurred_at",
@@ -181,7 +182,7 @@ impl RegistryApi {
             .organisation_command(
                 &ctx,
                 id,
-                validate::expected(body.expected_version),
+                wire::expected_version(body.expected_version),
                 at,
                 OrganisationCommand::Update { details },
             )
@@ -235,7 +236,7 @@ impl RegistryApi {
         let mut errors = FieldErrors::new();
         let body = request.get_ref();
         let ctx = RequestContext::command(request, body.request_id(), &mut errors)?;
-        let id = validate::id(&mut errors, "organisation_id", body.entity_id());
+        let id = wire::id(&mut errors, "organisation_id", body.entity_id());
         let at = occurred_at(
             &mut errors,
             "occurred_at",
@@ -245,7 +246,7 @@ impl RegistryApi {
         let (command, expected) = command(&mut errors, body);
         errors.finish()?;
         let id = id.unwrap_or_default();
-        self.organisation_command(&ctx, id, validate::expected(expected), at, command)
+        self.organisation_command(&ctx, id, wire::expected_version(expected), at, command)
             .await
     }
 
@@ -272,7 +273,7 @@ impl RegistryApi {
         Caller::from_request(&request)?.require_role(READERS)?;
         let ctx = RequestContext::query(&request)?;
         let mut errors = FieldErrors::new();
-        let id = validate::id(
+        let id = wire::id(
             &mut errors,
             "organisation_id",
             &request.get_ref().organisation_id,

@@ -1,8 +1,10 @@
 //! Lists and searches over the directory read model (`registry.directory`). Lists may lag a
 //! command by a moment; `Get…` RPCs read the log and are always current.
 
+use mosaic_api::filter::Filter;
 use mosaic_api::paging::Page;
 use mosaic_api::status::from_db;
+use mosaic_api::wire;
 use mosaic_api::{FieldErrors, RequestContext};
 use mosaic_auth::{Caller, Role};
 use mosaic_db::on_db;
@@ -12,56 +14,10 @@ use mosaic_types::{Field, SkillLevel, SkillTag};
 use sqlx::FromRow;
 use tonic::{Request, Status};
 
-use super::resident::vault_error;
 use super::{RegistryApi, access, this_year, validate};
 use crate::domain::{Licence, LifeStage, OrganisationKind, RegistrationMode};
 use crate::projections::NAME_PURPOSE;
-
-/// SQL with numbered parameters, built one condition at a time.
-#[derive(Default)]
-struct Filter {
-    sql: String,
-    args: Vec<Arg>,
-}
-
-enum Arg {
-    Text(String),
-    Int(i64),
-}
-
-impl Filter {
-    /// Adds `cond`, where `?` stands for the next parameter, bound to `arg`.
-    fn add(&mut self, cond: &str, arg: Arg) {
-        let n = self.args.len() + 1;
-        self.sql += &format!(" AND {}", cond.replace('?', &format!("${n}")));
-        self.args.push(arg);
-    }
-
-    fn text(&mut self, cond: &str, value: impl Into<String>) {
-        self.add(cond, Arg::Text(value.into()));
-    }
-
-    fn int(&mut self, cond: &str, value: i64) {
-        self.add(cond, Arg::Int(value));
-    }
-}
-
-/// Runs a filtered query on either backend, binding texts and integers in order.
-macro_rules! fetch_filtered {
-    ($db:expr, $row:ty, $sql:expr, $filter:expr) => {{
-        let args = $filter.args;
-        on_db!($db, pool => {
-            let mut q = sqlx::query_as::<_, $row>(sqlx::AssertSqlSafe($sql));
-            for a in args {
-                q = match a {
-                    Arg::Text(t) => q.bind(t),
-                    Arg::Int(i) => q.bind(i),
-                };
-            }
-            q.fetch_all(pool).await.map_err(from_db)?
-        })
-    }};
-}
+use mosaic_api::status::from_vault as vault_error;
 
 #[derive(FromRow)]
 struct ResidentRow {
@@ -180,7 +136,7 @@ impl RegistryApi {
         if let Some(w) = body
             .available
             .as_ref()
-            .and_then(|w| validate::window(&mut errors, "available", w))
+            .and_then(|w| wire::weekly_window(&mut errors, "available", w))
         {
             f.int(
                 "EXISTS (SELECT 1 FROM registry_resident_windows w WHERE w.municipality = r.municipality \
@@ -196,7 +152,7 @@ impl RegistryApi {
             f.sql,
             page.fetch_limit()
         );
-        let mut rows: Vec<ResidentRow> = fetch_filtered!(&self.db, ResidentRow, sql, f);
+        let mut rows: Vec<ResidentRow> = f.fetch(&self.db, sql).await?;
         let next_page_token = page.finish(&mut rows, |r| r.resident_id.clone());
         Ok(pb::ListResidentsResponse {
             residents: self.summaries(&ctx, rows).await?,
@@ -285,8 +241,8 @@ impl RegistryApi {
         }
         match pb::OrganisationStatus::try_from(body.status) {
             Ok(pb::OrganisationStatus::Unspecified) => {}
-            Ok(pb::OrganisationStatus::Suspended) => f.sql += " AND suspended = TRUE",
-            Ok(_) => f.sql += " AND suspended = FALSE",
+            Ok(pb::OrganisationStatus::Suspended) => f.raw("suspended = TRUE"),
+            Ok(_) => f.raw("suspended = FALSE"),
             Err(_) => errors.add("status", format!("unknown value {}", body.status)),
         }
         errors.finish()?;
@@ -295,7 +251,7 @@ impl RegistryApi {
             f.sql,
             page.fetch_limit()
         );
-        let mut rows: Vec<OrganisationRow> = fetch_filtered!(&self.db, OrganisationRow, sql, f);
+        let mut rows: Vec<OrganisationRow> = f.fetch(&self.db, sql).await?;
         let next_page_token = page.finish(&mut rows, |r| r.organisation_id.clone());
         // Each organisation is read from its stream, so details are current and the contact opens.
         let mut organisations = Vec::with_capacity(rows.len());

@@ -1,9 +1,10 @@
 use chrono::{DateTime, Utc};
 use mosaic_api::command::{first_answer, load, replay};
 use mosaic_api::occurred_at::{occurred_at, timestamp};
+use mosaic_api::wire;
 use mosaic_api::{Answer, Done, Execute, FieldErrors, RequestContext, execute_with};
 use mosaic_auth::{Caller, Role};
-use mosaic_privacy::{PersonKey, PrivacyError};
+use mosaic_privacy::PersonKey;
 use mosaic_proto::v1 as pb;
 use tonic::{Request, Status};
 
@@ -18,20 +19,7 @@ use crate::domain::{
     WithdrawalReason,
 };
 
-/// How a vault failure reaches the caller.
-pub(super) fn vault_error(e: PrivacyError) -> Status {
-    match e {
-        PrivacyError::Erased => {
-            Status::failed_precondition("this person's personal data was erased")
-        }
-        other => {
-            tracing::error!(error = %other, "personal-data vault failure");
-            Status::unavailable(
-                "the personal-data vault is unavailable; retry with the same request_id",
-            )
-        }
-    }
-}
+pub(super) use mosaic_api::status::from_vault as vault_error;
 
 /// A registration, validated and ready to seal.
 pub(super) struct Registration {
@@ -335,7 +323,7 @@ impl RegistryApi {
         let mut errors = FieldErrors::new();
         let ctx = RequestContext::command(&request, &request.get_ref().request_id, &mut errors)?;
         let body = request.get_ref();
-        let id = validate::id(&mut errors, "resident_id", &body.resident_id);
+        let id = wire::id(&mut errors, "resident_id", &body.resident_id);
         validate::personal(&mut errors, "personal", body.personal.as_ref());
         let at = occurred_at(
             &mut errors,
@@ -382,7 +370,7 @@ impl RegistryApi {
             .resident_command(
                 &ctx,
                 &id,
-                validate::expected(body.expected_version),
+                wire::expected_version(body.expected_version),
                 at,
                 Needs::ResidentOrProxy,
                 command,
@@ -506,7 +494,7 @@ impl RegistryApi {
         let mut errors = FieldErrors::new();
         let body = request.get_ref();
         let ctx = RequestContext::command(request, body.request_id(), &mut errors)?;
-        let id = validate::id(&mut errors, "resident_id", body.entity_id());
+        let id = wire::id(&mut errors, "resident_id", body.entity_id());
         let at = occurred_at(
             &mut errors,
             "occurred_at",
@@ -518,8 +506,15 @@ impl RegistryApi {
         let (Some(id), Some((command, needs, expected))) = (id, command) else {
             return Err(Status::invalid_argument("the request is incomplete"));
         };
-        self.resident_command(&ctx, &id, validate::expected(expected), at, needs, command)
-            .await
+        self.resident_command(
+            &ctx,
+            &id,
+            wire::expected_version(expected),
+            at,
+            needs,
+            command,
+        )
+        .await
     }
 
     pub(super) async fn erase_personal_data_impl(
@@ -529,7 +524,7 @@ impl RegistryApi {
         let mut errors = FieldErrors::new();
         let ctx = RequestContext::command(&request, &request.get_ref().request_id, &mut errors)?;
         let body = request.get_ref();
-        let id = validate::id(&mut errors, "subject_id", &body.subject_id);
+        let id = wire::id(&mut errors, "subject_id", &body.subject_id);
         let at = occurred_at(
             &mut errors,
             "occurred_at",
@@ -604,7 +599,7 @@ impl RegistryApi {
     ) -> Result<pb::GetResidentResponse, Status> {
         let ctx = RequestContext::query(&request)?;
         let mut errors = FieldErrors::new();
-        let id = validate::id(&mut errors, "resident_id", &request.get_ref().resident_id);
+        let id = wire::id(&mut errors, "resident_id", &request.get_ref().resident_id);
         errors.finish()?;
         let (resident, _) = self
             .read_resident(&ctx, &id.unwrap_or_default(), Needs::ResidentOrStaff)
@@ -649,7 +644,7 @@ impl RegistryApi {
         let id = if body.resident_id.is_empty() && ctx.caller.role == Role::Resident {
             self.resident_of_account(&ctx).await?
         } else {
-            validate::id(&mut errors, "resident_id", &body.resident_id)
+            wire::id(&mut errors, "resident_id", &body.resident_id)
         };
         errors.finish()?;
         let Some(id) = id else {

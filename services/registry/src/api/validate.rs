@@ -2,12 +2,9 @@
 //! answer names every bad field; nothing here writes.
 
 use chrono::NaiveDate;
-use mosaic_api::FieldErrors;
+use mosaic_api::{FieldErrors, wire};
 use mosaic_proto::v1 as pb;
-use mosaic_types::{
-    EngagementForm, Field, PhysicalLoad, Skill, SkillLevel, SkillTag, Weekday, WeeklyWindow,
-    first_overlap,
-};
+use mosaic_types::{EngagementForm, Field, PhysicalLoad};
 
 use crate::domain::{
     CoarseLocation, Gender, Licence, LifeStage, MunicipalityProfile, OrganisationKind,
@@ -152,52 +149,6 @@ pub fn personal(errors: &mut FieldErrors, field: &str, p: Option<&pb::PersonalDe
     );
 }
 
-/// A weekly window.
-pub fn window(errors: &mut FieldErrors, field: &str, w: &pb::WeeklyWindow) -> Option<WeeklyWindow> {
-    let day = errors.required(&format!("{field}.weekday"), w.weekday, Weekday::from_wire)?;
-    errors.take(field, WeeklyWindow::new(day, w.start_minute, w.end_minute))
-}
-
-/// A list of weekly windows that must not overlap.
-pub fn windows(
-    errors: &mut FieldErrors,
-    field: &str,
-    ws: &[pb::WeeklyWindow],
-) -> Vec<WeeklyWindow> {
-    let parsed: Vec<WeeklyWindow> = ws
-        .iter()
-        .enumerate()
-        .filter_map(|(i, w)| window(errors, &format!("{field}[{i}]"), w))
-        .collect();
-    if let Some(i) = first_overlap(&parsed) {
-        errors.add(
-            format!("{field}[{i}]"),
-            "overlaps another window on the same day",
-        );
-    }
-    parsed
-}
-
-/// A list of skills: valid tags and levels, no tag twice.
-pub fn skills(errors: &mut FieldErrors, field: &str, ss: &[pb::Skill]) -> Vec<Skill> {
-    if ss.len() > SKILLS_MAX {
-        errors.add(field, format!("at most {SKILLS_MAX} skills"));
-    }
-    let mut out: Vec<Skill> = Vec::new();
-    for (i, s) in ss.iter().enumerate() {
-        let tag = errors.take(&format!("{field}[{i}].tag"), SkillTag::parse(&s.tag));
-        let level = errors.take(&format!("{field}[{i}].level"), SkillLevel::new(s.level));
-        if let (Some(tag), Some(level)) = (tag, level) {
-            if out.iter().any(|o| o.tag == tag) {
-                errors.add(format!("{field}[{i}].tag"), "is listed twice");
-            } else {
-                out.push(Skill { tag, level });
-            }
-        }
-    }
-    out
-}
-
 /// A resident's profile; `mode` says which parts are required. `this_year` bounds the birth year.
 pub fn resident_profile(
     errors: &mut FieldErrors,
@@ -273,10 +224,10 @@ pub fn resident_profile(
         location,
         travel_radius_km: nonzero(p.travel_radius_km.min(100)),
         no_car: p.no_car,
-        skills: skills(errors, &at("skills"), &p.skills),
+        skills: wire::skills(errors, &at("skills"), &p.skills, SKILLS_MAX),
         free_tags: p.free_tags.iter().map(|t| t.trim().to_owned()).collect(),
         interests: errors.enum_list(&at("interests"), &p.interests, Field::from_wire),
-        availability: windows(errors, &at("availability"), &p.availability),
+        availability: wire::weekly_windows(errors, &at("availability"), &p.availability),
         max_hours_per_week: nonzero(p.max_hours_per_week.min(80)),
         max_days_per_month: nonzero(p.max_days_per_month.min(31)),
         preferred_forms: errors.enum_list(
@@ -291,22 +242,6 @@ pub fn resident_profile(
         ),
         channel: errors.required(&at("channel"), p.channel, RegistrationChannel::from_wire),
     }
-}
-
-/// An entity id sent by a client: a UUID, else a violation (and `None`).
-pub fn id(errors: &mut FieldErrors, field: &str, value: &str) -> Option<String> {
-    match uuid::Uuid::try_parse(value) {
-        Ok(u) => Some(u.to_string()),
-        Err(_) => {
-            errors.add(field, "must be an id this service issued (a UUID)");
-            None
-        }
-    }
-}
-
-/// `expected_version`: 0 means "do not check".
-pub fn expected(v: u64) -> Option<u64> {
-    (v > 0).then_some(v)
 }
 
 #[cfg(test)]
@@ -406,7 +341,7 @@ mod tests {
                     start_minute: *start,
                     end_minute: *start,
                 });
-                "profile.availability[0]".into()
+                "profile.availability[0].end_minute".into()
             }
             Break::WindowOverlap => {
                 p.availability.clear();

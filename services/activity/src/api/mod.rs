@@ -1,0 +1,176 @@
+//! gRPC handlers of `ActivityService`: validate → command → decide → append → answer.
+//! One file per group of RPCs; this one wires them to the generated trait and holds what they
+//! share: running a command on an activity and opening the mentor's name for the answer.
+
+mod commands;
+mod decompose;
+mod hosts;
+mod queries;
+mod validate;
+mod view;
+
+use std::sync::Arc;
+
+use mosaic_api::command::load;
+use mosaic_api::{Answer, Execute, RequestContext, execute_with};
+use mosaic_auth::Role;
+use mosaic_db::Db;
+use mosaic_eventstore::EventStore;
+use mosaic_privacy::Vault;
+use mosaic_proto::v1 as pb;
+use mosaic_proto::v1::activity_service_server::ActivityService;
+use tonic::{Request, Response, Status};
+
+use crate::domain::activity::{Activity, ActivityCommand, stream_id};
+
+/// Who designs activities.
+pub const DESIGNERS: &[Role] = &[Role::Coordinator, Role::MunicipalityOfficer, Role::Operator];
+/// Who reads activities: every role of the municipality that takes part in them.
+pub const READERS: &[Role] = &[
+    Role::Resident,
+    Role::Coordinator,
+    Role::HostOrganisation,
+    Role::MunicipalityOfficer,
+    Role::Operator,
+];
+/// Who reads the mentor's name (personal data): staff and hosts, not residents.
+const MENTOR_READERS: &[Role] = &[
+    Role::Coordinator,
+    Role::HostOrganisation,
+    Role::MunicipalityOfficer,
+    Role::Operator,
+];
+/// The vault field name the mentor's name is sealed under.
+pub const MENTOR_FIELD: &str = "mentor_name";
+
+/// The activity context's gRPC API.
+#[derive(Clone)]
+pub struct ActivityApi {
+    store: Arc<dyn EventStore>,
+    vault: Vault,
+    db: Db,
+}
+
+impl ActivityApi {
+    /// An API writing to `store`, sealing mentors' names with `vault`, reading lists from `db`.
+    pub fn new(store: Arc<dyn EventStore>, vault: Vault, db: Db) -> Self {
+        Self { store, vault, db }
+    }
+
+    /// Runs a command on an activity and answers with the activity after it. Commands other than
+    /// creation answer NOT_FOUND for an activity that does not exist in the caller's municipality.
+    async fn run(
+        &self,
+        ctx: &RequestContext,
+        id: &str,
+        expected: Option<u64>,
+        at: chrono::DateTime<chrono::Utc>,
+        command: ActivityCommand,
+    ) -> Result<pb::Activity, Status> {
+        let creating = matches!(command, ActivityCommand::Create { .. });
+        let exec = Execute::<Activity> {
+            stream_id: stream_id(id),
+            expected_version: expected,
+            command,
+            occurred_at: at,
+            fresh: creating,
+        };
+        let guard = |state: &Activity| {
+            if !creating && state.activity_id.is_none() {
+                return Err(not_found(id));
+            }
+            Ok(())
+        };
+        let respond = |done: mosaic_api::Done<'_, Activity>| {
+            view::activity(done.state, done.version)
+                .ok_or_else(|| Status::internal("activity missing after its command"))
+        };
+        let answer = execute_with(self.store.as_ref(), ctx, exec, guard, respond).await?;
+        let (mut activity, state) = match answer {
+            Answer::Fresh(a, state) => (a, state),
+            Answer::Replayed(a) => {
+                let (state, _) = load::<Activity>(
+                    self.store.as_ref(),
+                    ctx.municipality,
+                    &stream_id(&a.activity_id),
+                )
+                .await?;
+                (a, state)
+            }
+        };
+        self.fill_mentor(ctx, &mut activity, &state).await?;
+        Ok(activity)
+    }
+
+    /// Opens the mentor's name for callers allowed to read it; erased reads as empty.
+    async fn fill_mentor(
+        &self,
+        ctx: &RequestContext,
+        activity: &mut pb::Activity,
+        state: &Activity,
+    ) -> Result<(), Status> {
+        if !MENTOR_READERS.contains(&ctx.caller.role) {
+            return Ok(());
+        }
+        let (Some(shown), Some(internship), Some(id)) = (
+            activity.internship.as_mut(),
+            state.internship.as_ref(),
+            state.activity_id.as_ref(),
+        ) else {
+            return Ok(());
+        };
+        let keys = self
+            .vault
+            .keys(ctx.municipality, std::slice::from_ref(id))
+            .await
+            .map_err(vault_error)?;
+        if let Some(key) = keys.get(id) {
+            shown.mentor_name = key
+                .open(MENTOR_FIELD, &internship.mentor_name)
+                .unwrap_or_default();
+        }
+        Ok(())
+    }
+}
+
+/// NOT_FOUND for an activity, whether it does not exist or belongs to another municipality.
+pub(crate) fn not_found(id: &str) -> Status {
+    Status::not_found(format!("activity {id} does not exist in this municipality"))
+}
+
+pub(crate) use mosaic_api::status::from_vault as vault_error;
+
+macro_rules! rpc {
+    ($($name:ident, $imp:ident, $req:ident, $resp:ident;)+) => {
+        #[tonic::async_trait]
+        impl ActivityService for ActivityApi {
+            $(
+                async fn $name(
+                    &self,
+                    request: Request<pb::$req>,
+                ) -> Result<Response<pb::$resp>, Status> {
+                    self.$imp(request).await.map(Response::new)
+                }
+            )+
+        }
+    };
+}
+
+rpc! {
+    create_activity, create_activity_impl, CreateActivityRequest, CreateActivityResponse;
+    update_activity, update_activity_impl, UpdateActivityRequest, UpdateActivityResponse;
+    add_piece, add_piece_impl, AddPieceRequest, AddPieceResponse;
+    revise_piece, revise_piece_impl, RevisePieceRequest, RevisePieceResponse;
+    remove_piece, remove_piece_impl, RemovePieceRequest, RemovePieceResponse;
+    publish_activity, publish_activity_impl, PublishActivityRequest, PublishActivityResponse;
+    pause_activity, pause_activity_impl, PauseActivityRequest, PauseActivityResponse;
+    resume_activity, resume_activity_impl, ResumeActivityRequest, ResumeActivityResponse;
+    close_activity, close_activity_impl, CloseActivityRequest, CloseActivityResponse;
+    cancel_activity, cancel_activity_impl, CancelActivityRequest, CancelActivityResponse;
+    define_internship, define_internship_impl, DefineInternshipRequest, DefineInternshipResponse;
+    decompose_job, decompose_job_impl, DecomposeJobRequest, DecomposeJobResponse;
+    get_activity, get_activity_impl, GetActivityRequest, GetActivityResponse;
+    list_activities, list_activities_impl, ListActivitiesRequest, ListActivitiesResponse;
+    list_pieces_open, list_pieces_open_impl, ListPiecesOpenRequest, ListPiecesOpenResponse;
+    list_host_activities, list_host_activities_impl, ListHostActivitiesRequest, ListHostActivitiesResponse;
+}
