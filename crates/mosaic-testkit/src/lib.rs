@@ -9,6 +9,7 @@
 mod nats;
 mod net;
 mod postgres;
+pub mod sample;
 
 pub use nats::NatsServer;
 pub use net::free_port;
