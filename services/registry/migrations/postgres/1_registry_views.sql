@@ -21,8 +21,8 @@ CREATE INDEX registry_residents_district ON registry_residents (municipality, di
 CREATE INDEX registry_residents_life_stage ON registry_residents (municipality, life_stage, resident_id);
 CREATE INDEX registry_residents_status ON registry_residents (municipality, status, resident_id);
 CREATE INDEX registry_residents_account ON registry_residents (municipality, account_subject);
-CREATE INDEX registry_residents_name ON registry_residents (municipality, name_index);
-CREATE INDEX registry_residents_kana ON registry_residents (municipality, kana_index);
+CREATE INDEX registry_residents_name ON registry_residents (municipality, name_index, resident_id);
+CREATE INDEX registry_residents_kana ON registry_residents (municipality, kana_index, resident_id);
 
 CREATE TABLE registry_resident_skills (
     municipality TEXT NOT NULL,

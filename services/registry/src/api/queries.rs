@@ -172,9 +172,13 @@ impl RegistryApi {
         let index = self
             .vault
             .blind_index(ctx.municipality, NAME_PURPOSE, &request.get_ref().name);
+        // The ids come from the two name indexes; then the rows by primary key. Written so, both
+        // backends use the indexes (SQLite, without statistics, would otherwise scan in id order).
         let sql = format!(
-            "SELECT {RESIDENT_COLUMNS} FROM registry_residents WHERE municipality = $1 \
-             AND (name_index = $2 OR kana_index = $2) ORDER BY resident_id LIMIT 200"
+            "SELECT {RESIDENT_COLUMNS} FROM registry_residents WHERE municipality = $1 AND resident_id IN \
+             (SELECT resident_id FROM registry_residents WHERE municipality = $1 AND name_index = $2 \
+             UNION SELECT resident_id FROM registry_residents WHERE municipality = $1 AND kana_index = $2) \
+             ORDER BY resident_id LIMIT 200"
         );
         let rows: Vec<ResidentRow> = on_db!(&self.db, pool => {
             sqlx::query_as(sqlx::AssertSqlSafe(sql))
