@@ -6,7 +6,8 @@ use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, Utc};
 use mosaic_domain::{Aggregate, DomainEvent};
 use mosaic_eventstore::{
-    AppendOutcome, AppendRequest, Committed, EventStore, ExpectedVersion, NewEvent, StoredEvent,
+    AppendOutcome, AppendRequest, Committed, EventStore, ExpectedVersion, Idempotency, NewEvent,
+    StoredEvent,
 };
 use mosaic_types::{EventId, MunicipalityCode};
 use tonic::Status;
@@ -167,6 +168,34 @@ pub async fn first_answer<R: prost::Message + Default>(
         Some(first) => decode_answer(&first).map(Some),
         None => Ok(None),
     }
+}
+
+/// [`first_answer`] for many commands of one municipality (an import's rows) in one lookup, in
+/// their order.
+pub async fn first_answers<R: prost::Message + Default>(
+    store: &dyn EventStore,
+    municipality: MunicipalityCode,
+    ctxs: &[&RequestContext],
+) -> Result<Vec<Result<Option<R>, Status>>, Status> {
+    let keyed: Vec<(usize, Idempotency)> = ctxs
+        .iter()
+        .enumerate()
+        .filter_map(|(i, ctx)| Some((i, ctx.idempotency.clone()?)))
+        .collect();
+    let keys: Vec<Idempotency> = keyed.iter().map(|(_, k)| k.clone()).collect();
+    let found = store
+        .idempotent_results(municipality, &keys)
+        .await
+        .map_err(from_store)?;
+    let mut answers: Vec<Result<Option<R>, Status>> = ctxs.iter().map(|_| Ok(None)).collect();
+    for ((i, _), result) in keyed.into_iter().zip(found) {
+        answers[i] = match result {
+            Ok(Some(first)) => decode_answer(&first).map(Some),
+            Ok(None) => Ok(None),
+            Err(e) => Err(from_store(e)),
+        };
+    }
+    Ok(answers)
 }
 
 fn decode_answer<R: prost::Message + Default>(first: &Committed) -> Result<R, Status> {

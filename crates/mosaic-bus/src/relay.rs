@@ -99,7 +99,7 @@ impl Relay {
                 Ok(0)
             };
             let wait = match published {
-                Ok(n) if n == self.config.batch as usize => {
+                Ok(n) if n >= self.config.batch as usize => {
                     backoff = Duration::from_millis(100);
                     continue;
                 }

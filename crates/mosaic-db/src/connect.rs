@@ -30,6 +30,12 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<Db, DbConfigErro
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(acquire)
+            // No ping on every acquire (a round trip each time, several per command): a connection
+            // the server dropped fails its next statement, which the pool then discards, and
+            // connections are renewed before a server or a proxy would drop them as idle.
+            .test_before_acquire(false)
+            .idle_timeout(Duration::from_secs(5 * 60))
+            .max_lifetime(Duration::from_secs(30 * 60))
             .connect_with(options)
             .await
             .map_err(|e| DbConfigError::Unreachable(e.to_string()))?;
@@ -48,6 +54,8 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<Db, DbConfigErro
             .pragma("secure_delete", "ON");
         let pool = SqlitePoolOptions::new()
             .max_connections(max_connections)
+            // A local file: nothing to ping.
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(15))
             .connect_with(options)
             .await

@@ -7,7 +7,7 @@
 //!    stream with `ExpectedVersion::NoStream` (appends/s; latency p50/p95/p99/max);
 //! 3. **single-event appends from 1 writer** (appends/s; latency p50/p99);
 //! 4. **sequential log read** of the log written by (1), in `read_log` pages of 1,000 events,
-//!    payloads decoded into `serde_json::Value` (events/s).
+//!    payloads decoded into `serde_json::Value` (events/s), `--read-passes` times per run.
 //!
 //! Payloads are ~300 bytes of JSON with Japanese text. Writes are durable: PostgreSQL runs with
 //! `fsync=on` and `synchronous_commit=on`, SQLite in WAL mode with `synchronous=FULL` (the
@@ -41,6 +41,10 @@ use mosaic_types::{EventId, MunicipalityCode, now_utc};
 use serde_json::json;
 use sqlx::{AssertSqlSafe, Connection, PgConnection};
 use uuid::Uuid;
+
+/// The allocator of the deployed binaries.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Events per batched append (one transaction).
 const BATCH: u64 = 100;
@@ -99,6 +103,10 @@ struct Args {
     /// Appends per single-event measurement with 1 writer.
     #[arg(long, default_value_t = 5_000)]
     serial_events: u64,
+    /// Reads of the batched log per run (each recorded; reading is quick, so more passes give a
+    /// steadier median).
+    #[arg(long, default_value_t = 3)]
+    read_passes: usize,
     /// Repetitions of every measurement; the table reports their median and spread.
     #[arg(long, default_value_t = 3)]
     runs: usize,
@@ -183,7 +191,9 @@ async fn measure_backend(
     let fixture = databases.fresh(backend).await?;
     let rate = batched_appends(&fixture.store, workload, args.events, 1).await?;
     metrics.record(BATCHED_1, rate);
-    metrics.record(READ, read_whole_log(&fixture.store, args.events).await?);
+    for _ in 0..args.read_passes {
+        metrics.record(READ, read_whole_log(&fixture.store, args.events).await?);
+    }
     fixture.close().await?;
 
     let fixture = databases.fresh(backend).await?;

@@ -25,6 +25,7 @@ use sqlx::pool::PoolConnection;
 use sqlx::types::Json;
 use sqlx::{Connection, FromRow, PgConnection, Postgres, QueryBuilder, Sqlite, SqliteConnection};
 
+use crate::commit::encode_events;
 use crate::sql_store::IdempotencyRow;
 use crate::{AppendOutcome, AppendRequest, Committed, ExpectedVersion, StoreError};
 
@@ -344,9 +345,9 @@ async fn read_known_postgres(
     group: &[&AppendRequest],
 ) -> Result<Known, sqlx::Error> {
     let streams: Vec<(String, i64, String)> = sqlx::query_as(
-        "SELECT e.stream_id, e.version, e.municipality FROM UNNEST($1::text[]) AS s(id) \
-         CROSS JOIN LATERAL (SELECT stream_id, version, municipality FROM events \
-             WHERE stream_id = s.id ORDER BY version DESC LIMIT 1) e",
+        "SELECT c.stream_id, c.last_version, c.municipality FROM UNNEST($1::text[]) AS s(id) \
+         CROSS JOIN LATERAL (SELECT stream_id, last_version, municipality FROM commits \
+             WHERE stream_id = s.id ORDER BY first_version DESC LIMIT 1) c",
     )
     .bind(distinct_streams(group))
     .fetch_all(&mut *conn)
@@ -357,8 +358,10 @@ async fn read_known_postgres(
     } else {
         let (municipalities, keys): (Vec<&str>, Vec<&str>) = keys.into_iter().unzip();
         sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {KEY_COLUMNS} FROM idempotency WHERE (municipality, key) IN \
-             (SELECT * FROM UNNEST($1::text[], $2::text[]))"
+            // One index lookup per key, whatever plan the table's size once suggested.
+            "SELECT {KEY_COLUMNS} FROM UNNEST($1::text[], $2::text[]) AS k(m, k) \
+             CROSS JOIN LATERAL (SELECT * FROM idempotency \
+                 WHERE municipality = k.m AND key = k.k LIMIT 1) i"
         )))
         .bind(municipalities)
         .bind(keys)
@@ -375,9 +378,9 @@ async fn read_known_sqlite(
     // The ids travel as one JSON array, so the statement is the same for any group size.
     let ids = serde_json::Value::from(distinct_streams(group)).to_string();
     let streams: Vec<(String, i64, String)> = sqlx::query_as(
-        "SELECT e.stream_id, e.version, e.municipality FROM json_each($1) AS s \
-         JOIN events e ON e.stream_id = s.value AND e.version = \
-             (SELECT version FROM events WHERE stream_id = s.value ORDER BY version DESC LIMIT 1)",
+        "SELECT c.stream_id, c.last_version, c.municipality FROM json_each($1) AS s \
+         JOIN commits c ON c.stream_id = s.value AND c.first_version = \
+             (SELECT MAX(first_version) FROM commits WHERE stream_id = s.value)",
     )
     .bind(ids)
     .fetch_all(&mut *conn)
@@ -399,7 +402,7 @@ async fn read_known_sqlite(
 }
 
 async fn current_version(conn: &mut WriterConn, stream_id: &str) -> Result<u64, StoreError> {
-    const SQL: &str = "SELECT MAX(version) FROM events WHERE stream_id = $1";
+    const SQL: &str = "SELECT MAX(last_version) FROM commits WHERE stream_id = $1";
     let v: Option<i64> = match conn {
         WriterConn::Postgres(c) => {
             sqlx::query_scalar(SQL)
@@ -446,50 +449,68 @@ const PG_APPEND_GROUP: &str = r#"
 WITH head AS (
     UPDATE log_head SET position = position + $1 WHERE id = 1 RETURNING position - $1 AS base
 ), ins AS (
-    INSERT INTO events (position, event_id, municipality, context, stream_id, version, event_type,
-        schema_version, occurred_at, recorded_at, actor, correlation_id, causation_id,
-        idempotency_key, trace_context, payload)
-    SELECT head.base + e.ord, e.event_id, e.municipality, $2, e.stream_id, e.version, e.event_type,
-        e.schema_version, e.occurred_at, e.recorded_at, e.actor, e.correlation_id, e.causation_id,
-        e.idempotency_key, e.trace_context, e.payload::json
-    FROM head, UNNEST($3::uuid[], $4::text[], $5::text[], $6::int8[], $7::text[], $8::int4[],
-            $9::timestamptz[], $10::timestamptz[], $11::text[], $12::uuid[], $13::uuid[],
-            $14::text[], $15::text[], $16::text[])
-        WITH ORDINALITY AS e(event_id, municipality, stream_id, version, event_type,
-            schema_version, occurred_at, recorded_at, actor, correlation_id, causation_id,
-            idempotency_key, trace_context, payload, ord)
-    RETURNING position
+    INSERT INTO commits (last_position, first_position, municipality, context, stream_id,
+        first_version, last_version, recorded_at, actor, correlation_id, causation_id,
+        idempotency_key, trace_context, events)
+    SELECT head.base + c.off + c.n, head.base + c.off + 1, c.municipality, $2, c.stream_id,
+        c.first_version, c.first_version + c.n - 1, c.recorded_at, c.actor, c.correlation_id,
+        c.causation_id, c.idempotency_key, c.trace_context, c.events::json
+    FROM head, UNNEST($3::int8[], $4::int8[], $5::text[], $6::text[], $7::int8[],
+            $8::timestamptz[], $9::text[], $10::uuid[], $11::uuid[], $12::text[], $13::text[],
+            $14::text[])
+        AS c(off, n, municipality, stream_id, first_version, recorded_at, actor, correlation_id,
+            causation_id, idempotency_key, trace_context, events)
+    RETURNING last_position, first_position
 ), ob AS (
-    INSERT INTO outbox (position) SELECT position FROM ins
+    INSERT INTO commit_outbox (last_position, first_position)
+    SELECT last_position, first_position FROM ins
 ), idem AS (
     INSERT INTO idempotency (municipality, key, request_hash, stream_id, first_position,
         last_position, version, response, recorded_at)
     SELECT k.municipality, k.key, k.request_hash, k.stream_id, head.base + k.first,
-        head.base + k.last, k.version, k.response::jsonb, $17
-    FROM head, UNNEST($18::text[], $19::text[], $20::text[], $21::text[], $22::int8[],
-            $23::int8[], $24::int8[], $25::text[])
+        head.base + k.last, k.version, k.response::jsonb, $15
+    FROM head, UNNEST($16::text[], $17::text[], $18::text[], $19::text[], $20::int8[],
+            $21::int8[], $22::int8[], $23::text[])
         AS k(municipality, key, request_hash, stream_id, first, last, version, response)
 )
 SELECT base FROM head
 "#;
 
-/// Per-event columns of a group, as arrays for `UNNEST`.
+/// Per-commit columns of a group (one commit per accepted append with events), as arrays for
+/// `UNNEST`.
 #[derive(Default)]
-struct EventColumns<'a> {
-    ids: Vec<uuid::Uuid>,
+struct CommitColumns<'a> {
+    offsets: Vec<i64>,
+    counts: Vec<i64>,
     municipalities: Vec<&'a str>,
     streams: Vec<&'a str>,
-    versions: Vec<i64>,
-    types: Vec<&'a str>,
-    schemas: Vec<i32>,
-    occurred: Vec<chrono::DateTime<chrono::Utc>>,
+    first_versions: Vec<i64>,
     recorded: Vec<chrono::DateTime<chrono::Utc>>,
     actors: Vec<&'a str>,
     correlations: Vec<uuid::Uuid>,
     causations: Vec<Option<uuid::Uuid>>,
     keys: Vec<Option<&'a str>>,
     traces: Vec<Option<&'a str>>,
-    payloads: Vec<String>,
+    events: Vec<String>,
+}
+
+impl<'a> CommitColumns<'a> {
+    fn push(&mut self, a: &Accepted<'a>) {
+        let (request, meta) = (a.request, &a.request.meta);
+        self.offsets.push(a.offset as i64);
+        self.counts.push(request.events.len() as i64);
+        self.municipalities.push(request.municipality.as_str());
+        self.streams.push(&request.stream_id);
+        self.first_versions.push(a.version as i64 + 1);
+        self.recorded.push(meta.recorded_at);
+        self.actors.push(&meta.actor);
+        self.correlations.push(meta.correlation_id);
+        self.causations.push(meta.causation_id);
+        self.keys
+            .push(meta.idempotency.as_ref().map(|i| i.key.as_str()));
+        self.traces.push(meta.trace_context.as_deref());
+        self.events.push(encode_events(&request.events));
+    }
 }
 
 /// Per-key columns of a group: the result each keyed append records.
@@ -511,36 +532,17 @@ async fn write_postgres(
     group: &[&AppendRequest],
     decisions: &[Decision],
 ) -> Result<u64, sqlx::Error> {
-    let mut ev = EventColumns::default();
+    let mut cc = CommitColumns::default();
     let mut kc = KeyColumns::default();
     let mut total = 0i64;
-    for Accepted {
-        request,
-        version,
-        offset,
-    } in accepted(group, decisions)
-    {
-        let meta = &request.meta;
-        for (k, e) in request.events.iter().enumerate() {
-            ev.ids.push(e.event_id.0);
-            ev.municipalities.push(request.municipality.as_str());
-            ev.streams.push(&request.stream_id);
-            ev.versions.push((version + 1 + k as u64) as i64);
-            ev.types.push(&e.event_type);
-            ev.schemas.push(e.schema_version as i32);
-            ev.occurred.push(e.occurred_at);
-            ev.recorded.push(meta.recorded_at);
-            ev.actors.push(&meta.actor);
-            ev.correlations.push(meta.correlation_id);
-            ev.causations.push(meta.causation_id);
-            ev.keys
-                .push(meta.idempotency.as_ref().map(|i| i.key.as_str()));
-            ev.traces.push(meta.trace_context.as_deref());
-            ev.payloads.push(e.payload.to_string());
-        }
+    for a in accepted(group, decisions) {
+        let (request, version, offset) = (a.request, a.version, a.offset);
         let n = request.events.len() as i64;
         total += n;
-        if let Some(idem) = &meta.idempotency {
+        if n > 0 {
+            cc.push(&a);
+        }
+        if let Some(idem) = &request.meta.idempotency {
             let offset = offset as i64;
             kc.municipalities.push(request.municipality.as_str());
             kc.keys.push(&idem.key);
@@ -556,20 +558,18 @@ async fn write_postgres(
     let base: i64 = sqlx::query_scalar(PG_APPEND_GROUP)
         .bind(total)
         .bind(context)
-        .bind(ev.ids)
-        .bind(ev.municipalities)
-        .bind(ev.streams)
-        .bind(ev.versions)
-        .bind(ev.types)
-        .bind(ev.schemas)
-        .bind(ev.occurred)
-        .bind(ev.recorded)
-        .bind(ev.actors)
-        .bind(ev.correlations)
-        .bind(ev.causations)
-        .bind(ev.keys)
-        .bind(ev.traces)
-        .bind(ev.payloads)
+        .bind(cc.offsets)
+        .bind(cc.counts)
+        .bind(cc.municipalities)
+        .bind(cc.streams)
+        .bind(cc.first_versions)
+        .bind(cc.recorded)
+        .bind(cc.actors)
+        .bind(cc.correlations)
+        .bind(cc.causations)
+        .bind(cc.keys)
+        .bind(cc.traces)
+        .bind(cc.events)
         .bind(now_utc())
         .bind(kc.municipalities)
         .bind(kc.keys)
@@ -595,49 +595,46 @@ async fn write_sqlite(
         .fetch_one(&mut *conn)
         .await?;
     let accepted = accepted(group, decisions);
-    let rows: Vec<_> = accepted
+    let with_events: Vec<_> = accepted
         .iter()
-        .flat_map(|a| {
-            a.request
-                .events
-                .iter()
-                .enumerate()
-                .map(move |(k, e)| (a, k as u64, e))
-        })
+        .filter(|a| !a.request.events.is_empty())
         .collect();
     // Multi-row statements: each statement is a hand-off to the connection's thread.
-    for chunk in rows.chunks(SQLITE_ROWS_PER_INSERT) {
+    for chunk in with_events.chunks(SQLITE_ROWS_PER_INSERT) {
         let mut insert = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO events (position, event_id, municipality, context, stream_id, version, \
-             event_type, schema_version, occurred_at, recorded_at, actor, correlation_id, \
-             causation_id, idempotency_key, trace_context, payload) ",
+            "INSERT INTO commits (last_position, first_position, municipality, context, \
+             stream_id, first_version, last_version, recorded_at, actor, correlation_id, \
+             causation_id, idempotency_key, trace_context, events) ",
         );
-        insert.push_values(chunk, |mut row, (a, k, e)| {
+        insert.push_values(chunk, |mut row, a| {
             let meta = &a.request.meta;
-            row.push_bind(base + (a.offset + k + 1) as i64)
-                .push_bind(e.event_id.0)
+            let n = a.request.events.len() as i64;
+            let first = base + a.offset as i64 + 1;
+            row.push_bind(first + n - 1)
+                .push_bind(first)
                 .push_bind(a.request.municipality.as_str())
                 .push_bind(context)
                 .push_bind(a.request.stream_id.as_str())
-                .push_bind((a.version + k + 1) as i64)
-                .push_bind(e.event_type.as_str())
-                .push_bind(e.schema_version as i32)
-                .push_bind(e.occurred_at)
+                .push_bind(a.version as i64 + 1)
+                .push_bind(a.version as i64 + n)
                 .push_bind(meta.recorded_at)
                 .push_bind(meta.actor.as_str())
                 .push_bind(meta.correlation_id)
                 .push_bind(meta.causation_id)
                 .push_bind(meta.idempotency.as_ref().map(|i| i.key.as_str()))
                 .push_bind(meta.trace_context.as_deref())
-                .push_bind(Json(&e.payload));
+                .push_bind(encode_events(&a.request.events));
         });
         insert.build().execute(&mut *conn).await?;
     }
-    let total = rows.len() as i64;
-    sqlx::query("INSERT INTO outbox (position) SELECT position FROM events WHERE position > $1")
-        .bind(base)
-        .execute(&mut *conn)
-        .await?;
+    let total: i64 = accepted.iter().map(|a| a.request.events.len() as i64).sum();
+    sqlx::query(
+        "INSERT INTO commit_outbox (last_position, first_position) \
+         SELECT last_position, first_position FROM commits WHERE last_position > $1",
+    )
+    .bind(base)
+    .execute(&mut *conn)
+    .await?;
     let keyed: Vec<_> = accepted
         .iter()
         .filter(|a| a.request.meta.idempotency.is_some())

@@ -12,8 +12,12 @@
 //! - **A gapless log in commit order**: appends take the single head row, so a reader that sees
 //!   position `p` has seen every position below it; nobody skips an event that was still
 //!   committing.
-//! - **A transactional outbox**: the outbox row commits with its event; the relay (`mosaic-bus`)
-//!   publishes it.
+//! - **A transactional outbox**: an append's outbox row commits with its events; the relay
+//!   (`mosaic-bus`) publishes them.
+//!
+//! How appends are stored: one row per append (a commit) with the envelope its events share and
+//! the events as a JSON array, so an append of many events is one row to write and to read
+//! (`commit.rs`); the `events` view shows one event per row for SQL readers.
 //!
 //! How appends are written: since every append takes the head, appends commit one after another
 //! anyway, so each store has one writer task that takes the appends queued by concurrent callers
@@ -26,6 +30,7 @@
 //! versions on read ([`Upcaster`]).
 
 mod append;
+mod commit;
 mod envelope;
 mod error;
 mod sql_store;
@@ -51,7 +56,7 @@ pub trait EventStore: Send + Sync + 'static {
     /// The context whose events this store holds, e.g. `registry`.
     fn context(&self) -> &str;
 
-    /// Appends events to one stream atomically, with their outbox rows.
+    /// Appends events to one stream atomically, with their outbox row.
     async fn append(&self, request: AppendRequest) -> Result<AppendOutcome, StoreError>;
 
     /// The first result recorded for an idempotency key, if the key was used before;
@@ -60,7 +65,20 @@ pub trait EventStore: Send + Sync + 'static {
         &self,
         municipality: MunicipalityCode,
         idempotency: &Idempotency,
-    ) -> Result<Option<Committed>, StoreError>;
+    ) -> Result<Option<Committed>, StoreError> {
+        let mut results = self
+            .idempotent_results(municipality, std::slice::from_ref(idempotency))
+            .await?;
+        results.pop().unwrap_or(Ok(None))
+    }
+
+    /// [`EventStore::idempotent_result`] for many keys of one municipality in one lookup, in
+    /// their order.
+    async fn idempotent_results(
+        &self,
+        municipality: MunicipalityCode,
+        keys: &[Idempotency],
+    ) -> Result<Vec<Result<Option<Committed>, StoreError>>, StoreError>;
 
     /// Every event of one stream in version order; empty when the stream does not exist in this
     /// municipality (so another municipality's stream looks like no stream at all).
@@ -81,10 +99,12 @@ pub trait EventStore: Send + Sync + 'static {
     /// also poll, since other processes append too.
     fn watch_head(&self) -> watch::Receiver<u64>;
 
-    /// Unpublished outbox entries in position order.
+    /// Unpublished events in position order: whole appends (an append's events are published and
+    /// marked together), as many as hold `limit` events, at least one append.
     async fn outbox_pending(&self, limit: u32) -> Result<Vec<StoredEvent>, StoreError>;
 
-    /// Marks outbox entries as published.
+    /// Marks the appends holding these positions as published (the range from the least to the
+    /// greatest position; appends only partly inside it stay pending).
     async fn mark_published(&self, positions: &[u64]) -> Result<(), StoreError>;
 
     /// Deletes published outbox rows older than the given instant; returns how many.

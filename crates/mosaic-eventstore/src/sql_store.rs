@@ -1,12 +1,14 @@
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use mosaic_db::{Db, Migrations, on_db};
-use mosaic_types::{EventId, MunicipalityCode};
+use mosaic_types::MunicipalityCode;
 use sqlx::types::Json;
 use sqlx::{AssertSqlSafe, FromRow};
 use tokio::sync::watch;
-use uuid::Uuid;
 
+use crate::commit::{COMMIT_COLUMNS, CommitRow, Keep, expand};
 use crate::writer::Writer;
 use crate::{
     AppendOutcome, AppendRequest, Committed, EventStore, Idempotency, LogQuery, StoreError,
@@ -41,80 +43,6 @@ pub struct SqlEventStore {
     writer: Writer,
 }
 
-pub(crate) const EVENT_COLUMNS: &str = "position, event_id, municipality, context, stream_id, \
-    version, event_type, schema_version, occurred_at, recorded_at, actor, correlation_id, \
-    causation_id, idempotency_key, trace_context, payload";
-
-/// One row of [`EVENT_COLUMNS`], decoded by position: cheaper for every row of a long read than
-/// looking each of the 16 columns up by name.
-pub(crate) type EventRow = (
-    i64,
-    Uuid,
-    String,
-    String,
-    String,
-    i64,
-    String,
-    i32,
-    DateTime<Utc>,
-    DateTime<Utc>,
-    String,
-    Uuid,
-    Option<Uuid>,
-    Option<String>,
-    Option<String>,
-    Json<serde_json::Value>,
-);
-
-impl TryFrom<EventRow> for StoredEvent {
-    type Error = StoreError;
-    fn try_from(row: EventRow) -> Result<Self, StoreError> {
-        let (
-            position,
-            event_id,
-            municipality,
-            context,
-            stream_id,
-            version,
-            event_type,
-            schema_version,
-            occurred_at,
-            recorded_at,
-            actor,
-            correlation_id,
-            causation_id,
-            idempotency_key,
-            trace_context,
-            payload,
-        ) = row;
-        let corrupt = |what: &str| StoreError::Corrupt(format!("{what} at position {position}"));
-        Ok(StoredEvent {
-            position: u64::try_from(position).map_err(|_| corrupt("negative position"))?,
-            event_id: EventId(event_id),
-            municipality: MunicipalityCode::parse(&municipality)
-                .map_err(|_| corrupt("bad municipality"))?,
-            context,
-            stream_id,
-            version: u64::try_from(version).map_err(|_| corrupt("negative version"))?,
-            event_type,
-            schema_version: u32::try_from(schema_version)
-                .map_err(|_| corrupt("negative schema version"))?,
-            occurred_at,
-            recorded_at,
-            actor,
-            correlation_id,
-            causation_id,
-            idempotency_key,
-            trace_context,
-            payload: payload.0,
-        })
-    }
-}
-
-pub(crate) fn to_events(rows: Vec<EventRow>) -> Result<Vec<StoredEvent>, StoreError> {
-    rows.into_iter().map(StoredEvent::try_from).collect()
-}
-
 #[derive(FromRow, Clone)]
 pub(crate) struct IdempotencyRow {
     pub request_hash: String,
@@ -139,45 +67,95 @@ impl IdempotencyRow {
     }
 }
 
-pub(crate) const IDEMPOTENCY_SELECT: &str = "SELECT request_hash, stream_id, first_position, \
-    last_position, version, response FROM idempotency WHERE municipality = $1 AND key = $2";
+/// The columns of a [`KeyedRow`] (from `idempotency i`).
+const IDEMPOTENCY_COLUMNS: &str = "i.key, i.request_hash, i.stream_id, i.first_position, \
+    i.last_position, i.version, i.response";
 
-/// Pages of at least twice this many events are read as two halves at once.
-const MIN_HALF_PAGE: u32 = 256;
+/// A recorded result with its key.
+#[derive(FromRow)]
+struct KeyedRow {
+    key: String,
+    #[sqlx(flatten)]
+    row: IdempotencyRow,
+}
 
-/// One `read_log` query.
-async fn fetch_log(db: Db, query: LogQuery) -> Result<Vec<StoredEvent>, StoreError> {
-    // Conditions are added only when set, so each shape gets a plan that can use its index.
-    let mut sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE position > $1");
-    let mut n = 1;
-    let mut next = |cond: &str| {
+/// A full page of the whole log is read in parts of at least this many events at once…
+const MIN_PART: u32 = 128;
+/// …and in at most this many parts.
+const MAX_PARTS: u32 = 4;
+
+/// Commits holding the events a log read wants, in position order: those after `$1`, as many
+/// as cover `$2` events (the running count of events after `$1` is below `$2` before each), of one
+/// municipality if `municipality` (the next parameter), and none beyond the commit that holds a
+/// position bound if `bounded` (the parameter after). Without a municipality the log is dense, so
+/// the bound `$1 + $2` keeps the scan to the page; as a range of the primary key (the last
+/// position of the commit holding the bound) it stops the index scan there, where a filter on
+/// `first_position` would not.
+fn log_sql(municipality: bool, bounded: bool) -> String {
+    const FROM_AFTER: &str = "(last_position - (CASE WHEN first_position > $1 \
+        THEN first_position ELSE $1 + 1 END) + 1)";
+    let mut cond = String::from("last_position > $1");
+    let mut n = 2;
+    if municipality {
         n += 1;
-        format!(" AND {cond} ${n}")
-    };
-    if query.municipality.is_some() {
-        sql += &next("municipality =");
+        cond += &format!(" AND municipality = ${n}");
     }
-    if query.as_of.is_some() {
-        sql += &next("occurred_at <=");
+    if bounded {
+        n += 1;
+        cond += &format!(
+            " AND last_position <= COALESCE((SELECT MIN(last_position) FROM commits \
+             WHERE last_position >= ${n}), ${n})"
+        );
     }
-    if query.up_to.is_some() {
-        sql += &next("position <=");
+    format!(
+        "SELECT {COMMIT_COLUMNS} FROM (SELECT {COMMIT_COLUMNS}, \
+         SUM{FROM_AFTER} OVER (ORDER BY last_position) AS through \
+         FROM commits WHERE {cond} ORDER BY last_position LIMIT $2) c \
+         WHERE through - {FROM_AFTER} < $2 ORDER BY last_position"
+    )
+}
+
+/// One `read_log` query: the events of the commits [`log_sql`] selects that the query wants.
+/// Only an `as_of` filter can leave a page short with more of the log to read; then it reads on.
+async fn fetch_log(db: Db, query: LogQuery) -> Result<Vec<StoredEvent>, StoreError> {
+    let limit = query.limit.max(1) as usize;
+    let mut events = Vec::new();
+    let mut after = query.after;
+    loop {
+        let want = (limit - events.len()) as i64;
+        let dense = query.municipality.is_none().then_some(after as i64 + want);
+        let bound = match (dense, query.up_to.map(|p| p as i64)) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let sql = log_sql(query.municipality.is_some(), bound.is_some());
+        let rows: Vec<CommitRow> = on_db!(&db, pool => {
+            let mut q = sqlx::query_as(AssertSqlSafe(sql.as_str()))
+                .bind(after as i64)
+                .bind(want);
+            if let Some(m) = &query.municipality {
+                q = q.bind(m.as_str().to_owned());
+            }
+            if let Some(p) = bound {
+                q = q.bind(p);
+            }
+            q.fetch_all(pool).await?
+        });
+        let Some(last) = rows.last().map(|r| r.0 as u64) else {
+            break;
+        };
+        let keep = Keep {
+            after,
+            up_to: query.up_to,
+            as_of: query.as_of,
+        };
+        events.extend(expand(rows, keep, limit - events.len())?);
+        after = last;
+        if events.len() >= limit || query.as_of.is_none() {
+            break;
+        }
     }
-    sql += &format!(" ORDER BY position LIMIT {}", query.limit.max(1));
-    let rows: Vec<EventRow> = on_db!(&db, pool => {
-        let mut q = sqlx::query_as(AssertSqlSafe(sql)).bind(query.after as i64);
-        if let Some(m) = &query.municipality {
-            q = q.bind(m.as_str().to_owned());
-        }
-        if let Some(t) = query.as_of {
-            q = q.bind(t);
-        }
-        if let Some(p) = query.up_to {
-            q = q.bind(p as i64);
-        }
-        q.fetch_all(pool).await?
-    });
-    to_events(rows)
+    Ok(events)
 }
 
 impl SqlEventStore {
@@ -237,29 +215,66 @@ impl EventStore for SqlEventStore {
         Ok(outcome)
     }
 
-    async fn idempotent_result(
+    async fn idempotent_results(
         &self,
         municipality: MunicipalityCode,
-        idempotency: &Idempotency,
-    ) -> Result<Option<Committed>, StoreError> {
-        let row: Option<IdempotencyRow> = on_db!(&self.db, pool => {
-            sqlx::query_as(IDEMPOTENCY_SELECT)
+        keys: &[Idempotency],
+    ) -> Result<Vec<Result<Option<Committed>, StoreError>>, StoreError> {
+        let names: Vec<&str> = keys.iter().map(|k| k.key.as_str()).collect();
+        let rows: Vec<KeyedRow> = match &self.db {
+            // One key is an exact lookup of the primary key; several are driven by the list, one
+            // index lookup each (a lateral lookup, kept from being flattened into a join by its
+            // `LIMIT`: a join lets a generic plan made while the table was small hash all of it).
+            Db::Postgres(pool) if names.len() == 1 => {
+                sqlx::query_as(AssertSqlSafe(format!(
+                    "SELECT {IDEMPOTENCY_COLUMNS} FROM idempotency i \
+                     WHERE municipality = $1 AND key = $2"
+                )))
                 .bind(municipality.as_str())
-                .bind(&idempotency.key)
-                .fetch_optional(pool)
+                .bind(names[0])
+                .fetch_all(pool)
                 .await?
-        });
-        match row {
-            // A claim whose append has not committed yet has no result: treat as unseen; the
-            // append's own claim decides.
-            Some(row) if row.version.is_none() => Ok(None),
-            Some(row) if row.request_hash != idempotency.request_hash => {
-                Err(StoreError::IdempotencyMismatch {
-                    key: idempotency.key.clone(),
-                })
             }
-            other => Ok(other.map(IdempotencyRow::committed)),
-        }
+            Db::Postgres(pool) => {
+                sqlx::query_as(AssertSqlSafe(format!(
+                    "SELECT {IDEMPOTENCY_COLUMNS} FROM UNNEST($2::text[]) AS k(key) \
+                     CROSS JOIN LATERAL (SELECT * FROM idempotency \
+                         WHERE municipality = $1 AND key = k.key LIMIT 1) i"
+                )))
+                .bind(municipality.as_str())
+                .bind(&names)
+                .fetch_all(pool)
+                .await?
+            }
+            Db::Sqlite(pool) => {
+                let names = serde_json::to_string(&names)
+                    .map_err(|e| StoreError::Database(sqlx::Error::Encode(e.into())))?;
+                sqlx::query_as(AssertSqlSafe(format!(
+                    "SELECT {IDEMPOTENCY_COLUMNS} FROM idempotency i \
+                     WHERE municipality = $1 AND key IN (SELECT value FROM json_each($2))"
+                )))
+                .bind(municipality.as_str())
+                .bind(names)
+                .fetch_all(pool)
+                .await?
+            }
+        };
+        let found: HashMap<String, IdempotencyRow> =
+            rows.into_iter().map(|r| (r.key, r.row)).collect();
+        Ok(keys
+            .iter()
+            .map(|idempotency| match found.get(&idempotency.key).cloned() {
+                // A claim whose append has not committed yet has no result: treat as unseen; the
+                // append's own claim decides.
+                Some(row) if row.version.is_none() => Ok(None),
+                Some(row) if row.request_hash != idempotency.request_hash => {
+                    Err(StoreError::IdempotencyMismatch {
+                        key: idempotency.key.clone(),
+                    })
+                }
+                other => Ok(other.map(IdempotencyRow::committed)),
+            })
+            .collect())
     }
 
     #[tracing::instrument(name = "eventstore.read_stream", skip(self), fields(municipality = %municipality))]
@@ -269,57 +284,79 @@ impl EventStore for SqlEventStore {
         stream_id: &str,
     ) -> Result<Vec<StoredEvent>, StoreError> {
         let sql = format!(
-            "SELECT {EVENT_COLUMNS} FROM events WHERE stream_id = $1 AND municipality = $2 ORDER BY version"
+            "SELECT {COMMIT_COLUMNS} FROM commits WHERE stream_id = $1 AND municipality = $2 \
+             ORDER BY first_version"
         );
-        let rows: Vec<EventRow> = on_db!(&self.db, pool => {
+        let rows: Vec<CommitRow> = on_db!(&self.db, pool => {
             sqlx::query_as(AssertSqlSafe(sql))
                 .bind(stream_id)
                 .bind(municipality.as_str())
                 .fetch_all(pool)
                 .await?
         });
-        to_events(rows)
+        expand(rows, Keep::default(), usize::MAX)
     }
 
     #[tracing::instrument(name = "eventstore.read_log", skip_all, fields(after = query.after, limit = query.limit))]
     async fn read_log(&self, query: &LogQuery) -> Result<Vec<StoredEvent>, StoreError> {
         let limit = query.limit.max(1);
         let known_head = *self.head.borrow();
-        // A full page of the whole log is dense: its first half is exactly the next `half`
-        // positions. The second half is then read on another connection at the same time, so the
-        // server produces it while the first is decoded. Only when the page is known to be full
-        // (committed up to the head this store has seen); a short read stays one query.
+        // A full page of the whole log is dense: its k-th part is exactly the k-th run of
+        // positions after `after`. The parts are then read on several connections at once, so the
+        // server produces some while others are decoded, on every core. Only when the page is
+        // known to be full (committed up to the head this store has seen); a short read stays one
+        // query.
         let dense = query.municipality.is_none() && query.as_of.is_none();
         let full = known_head >= query.after + u64::from(limit)
             && query
                 .up_to
                 .is_none_or(|p| p >= query.after + u64::from(limit));
-        if !(dense && full && limit >= 2 * MIN_HALF_PAGE) {
+        let parts = (limit / MIN_PART).min(MAX_PARTS);
+        if !(dense && full && parts >= 2) {
             return fetch_log(self.db.clone(), query.clone()).await;
         }
-        let half = limit / 2;
-        let second = tokio::spawn(fetch_log(
-            self.db.clone(),
-            LogQuery {
-                after: query.after + u64::from(half),
-                limit: limit - half,
-                ..query.clone()
-            },
-        ));
+        let part = limit / parts;
+        let ranges: Vec<(u64, u32)> = (0..parts)
+            .map(|k| {
+                let len = if k + 1 == parts {
+                    limit - part * k
+                } else {
+                    part
+                };
+                (query.after + u64::from(part * k), len)
+            })
+            .collect();
+        let later: Vec<_> = ranges[1..]
+            .iter()
+            .map(|&(after, limit)| {
+                tokio::spawn(fetch_log(
+                    self.db.clone(),
+                    LogQuery {
+                        after,
+                        limit,
+                        ..query.clone()
+                    },
+                ))
+            })
+            .collect();
         let mut events = fetch_log(
             self.db.clone(),
             LogQuery {
-                limit: half,
+                limit: ranges[0].1,
                 ..query.clone()
             },
         )
         .await?;
-        let rest = second
-            .await
-            .map_err(|e| StoreError::Database(sqlx::Error::Io(std::io::Error::other(e))))??;
-        // Both halves are contiguous only if the first is complete.
-        if events.len() == half as usize {
-            events.extend(rest);
+        // The parts are contiguous only while each before is complete.
+        let mut complete = events.len() == ranges[0].1 as usize;
+        for (task, &(_, len)) in later.into_iter().zip(&ranges[1..]) {
+            let got = task
+                .await
+                .map_err(|e| StoreError::Database(sqlx::Error::Io(std::io::Error::other(e))))??;
+            if complete {
+                complete = got.len() == len as usize;
+                events.extend(got);
+            }
         }
         Ok(events)
     }
@@ -337,31 +374,40 @@ impl EventStore for SqlEventStore {
     }
 
     async fn outbox_pending(&self, limit: u32) -> Result<Vec<StoredEvent>, StoreError> {
+        // Whole commits, as many as hold `limit` events (at least one): a commit is published and
+        // marked as a whole.
         let sql = format!(
-            "SELECT {} FROM outbox o JOIN events e ON e.position = o.position \
-             WHERE o.published_at IS NULL ORDER BY o.position LIMIT {}",
-            EVENT_COLUMNS
+            "SELECT {cols} FROM (SELECT {qualified}, SUM(c.last_position - c.first_position + 1) \
+             OVER (ORDER BY o.last_position) AS through \
+             FROM commit_outbox o JOIN commits c ON c.last_position = o.last_position \
+             WHERE o.published_at IS NULL ORDER BY o.last_position LIMIT $1) p \
+             WHERE through - (last_position - first_position + 1) < $1 ORDER BY last_position",
+            cols = COMMIT_COLUMNS,
+            qualified = COMMIT_COLUMNS
                 .split(", ")
-                .map(|c| format!("e.{c}"))
+                .map(|c| format!("c.{c}"))
                 .collect::<Vec<_>>()
                 .join(", "),
-            limit.max(1)
         );
-        let rows: Vec<EventRow> = on_db!(&self.db, pool => {
-            sqlx::query_as(AssertSqlSafe(sql)).fetch_all(pool).await?
+        let rows: Vec<CommitRow> = on_db!(&self.db, pool => {
+            sqlx::query_as(AssertSqlSafe(sql))
+                .bind(i64::from(limit.max(1)))
+                .fetch_all(pool)
+                .await?
         });
-        to_events(rows)
+        expand(rows, Keep::default(), usize::MAX)
     }
 
     async fn mark_published(&self, positions: &[u64]) -> Result<(), StoreError> {
         let (Some(first), Some(last)) = (positions.iter().min(), positions.iter().max()) else {
             return Ok(());
         };
-        // The relay publishes contiguous runs, so a range update marks exactly the batch.
+        // The relay publishes whole commits in a contiguous run, so a range update marks exactly
+        // the batch.
         on_db!(&self.db, pool => {
             sqlx::query(
-                "UPDATE outbox SET published_at = $1 WHERE position >= $2 AND position <= $3 \
-                 AND published_at IS NULL",
+                "UPDATE commit_outbox SET published_at = $1 WHERE first_position >= $2 \
+                 AND last_position <= $3 AND published_at IS NULL",
             )
             .bind(mosaic_types::now_utc())
             .bind(*first as i64)
@@ -374,11 +420,13 @@ impl EventStore for SqlEventStore {
 
     async fn purge_published(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
         let done = on_db!(&self.db, pool => {
-            sqlx::query("DELETE FROM outbox WHERE published_at IS NOT NULL AND published_at < $1")
-                .bind(before)
-                .execute(pool)
-                .await?
-                .rows_affected()
+            sqlx::query(
+                "DELETE FROM commit_outbox WHERE published_at IS NOT NULL AND published_at < $1",
+            )
+            .bind(before)
+            .execute(pool)
+            .await?
+            .rows_affected()
         });
         Ok(done)
     }

@@ -19,8 +19,13 @@ type SubjectKeyRow = (String, String, Option<Vec<u8>>, Option<DateTime<Utc>>);
 
 const SELECT_ONE: &str = "SELECT master_key_id, wrapped_key, erased_at FROM person_keys \
                           WHERE municipality = $1 AND subject = $2";
-const SELECT_MANY_PG: &str = "SELECT subject, master_key_id, wrapped_key, erased_at \
-                              FROM person_keys WHERE municipality = $1 AND subject = ANY($2)";
+// One index lookup per subject (a lateral lookup, kept from being flattened into a join by its
+// `LIMIT`): `subject = ANY($2)` let a generic plan made while the table was small visit every
+// key of the municipality.
+const SELECT_MANY_PG: &str = "SELECT k.subject, k.master_key_id, k.wrapped_key, k.erased_at \
+                              FROM UNNEST($2::text[]) AS s(subject) CROSS JOIN LATERAL \
+                              (SELECT * FROM person_keys WHERE municipality = $1 \
+                              AND subject = s.subject LIMIT 1) k";
 // SQLite has no array parameters; the subjects travel as one JSON array instead of one
 // placeholder each, so a long list never meets SQLite's limit on bound parameters.
 const SELECT_MANY_SQLITE: &str = "SELECT subject, master_key_id, wrapped_key, erased_at \
@@ -31,6 +36,15 @@ const INSERT_KEY: &str = "INSERT INTO person_keys \
                           (municipality, subject, master_key_id, wrapped_key, created_at) \
                           VALUES ($1, $2, $3, $4, $5) \
                           ON CONFLICT (municipality, subject) DO NOTHING";
+// New keys in one statement that commits on its own without waiting for its WAL flush (see
+// `Vault::new_key`); `set_config(…, true)` holds for the statement's own transaction only. It
+// answers the subjects it inserted: the others had a row already.
+const PG_INSERT_FRESH_KEYS: &str = "WITH no_wait AS \
+    (SELECT set_config('synchronous_commit', 'off', true)) \
+    INSERT INTO person_keys (municipality, subject, master_key_id, wrapped_key, created_at) \
+    SELECT $1, k.subject, $3, k.wrapped, $5 \
+    FROM no_wait, UNNEST($2::text[], $4::bytea[]) AS k(subject, wrapped) \
+    ON CONFLICT (municipality, subject) DO NOTHING RETURNING subject";
 const DESTROY_KEY: &str = "UPDATE person_keys SET wrapped_key = NULL, erased_at = $3 \
                            WHERE municipality = $1 AND subject = $2 AND erased_at IS NULL";
 // A person erased before their first key was made still gets a tombstone, so no key is ever
@@ -112,47 +126,16 @@ impl Vault {
         municipality: MunicipalityCode,
         subject: &str,
     ) -> Result<PersonKey, PrivacyError> {
-        let mut fresh = Zeroizing::new([0u8; KEY_LEN]);
-        OsRng.fill_bytes(&mut *fresh);
-        let wrapped = self
-            .inner
-            .master
-            .wrap_key(municipality.as_str(), subject, &fresh);
-        let mut tx = self.inner.db.begin().await?;
-        if let DbTx::Postgres(t) = &mut tx {
-            sqlx::query("SET LOCAL synchronous_commit = off")
-                .execute(&mut **t)
-                .await?;
-        }
-        // No read first: a fresh id has no row, so the insert nearly always wins.
-        let inserted = on_tx!(&mut tx, t => {
-            sqlx::query(INSERT_KEY)
-                .bind(municipality.as_str())
-                .bind(subject)
-                .bind(self.inner.master.id())
-                .bind(&wrapped)
-                .bind(Utc::now())
-                .execute(&mut **t)
-                .await?
-                .rows_affected()
-        });
-        let key = if inserted == 1 {
-            PersonKey::new(municipality, subject, fresh)
-        } else {
-            // The subject was not new after all: whatever it has (or its erasure) stands.
-            let row = select_one_in(&mut tx, municipality, subject)
-                .await?
-                .ok_or(PrivacyError::Erased)?;
-            self.person_key(municipality, subject, row)?
-        };
-        tx.commit().await?;
-        Ok(key)
+        let subjects = [subject.to_owned()];
+        let mut keys = self.new_keys(municipality, &subjects).await?;
+        // The subject was not new after all and has been erased: absent from the map.
+        keys.remove(subject).ok_or(PrivacyError::Erased)
     }
 
-    /// Keys for many subjects the caller has just made up (fresh ids), created together in one
-    /// transaction with one insert (a roster import makes thousands). Durability as for
-    /// [`Vault::new_key`]. Subjects that had a key or were erased keep what they had (an erased
-    /// one is absent from the map).
+    /// Keys for many subjects the caller has just made up (fresh ids), created together with one
+    /// insert (a roster import makes thousands): on PostgreSQL one statement, so one round trip.
+    /// Durability as for [`Vault::new_key`]. Subjects that had a key or were erased keep what
+    /// they had (an erased one is absent from the map).
     pub async fn new_keys(
         &self,
         municipality: MunicipalityCode,
@@ -162,47 +145,75 @@ impl Vault {
             return Ok(HashMap::new());
         }
         let now = Utc::now();
-        let wrapped: Vec<Vec<u8>> = subjects
+        let fresh: Vec<(Zeroizing<[u8; KEY_LEN]>, Vec<u8>)> = subjects
             .iter()
             .map(|subject| {
-                let mut fresh = Zeroizing::new([0u8; KEY_LEN]);
-                OsRng.fill_bytes(&mut *fresh);
-                self.inner
+                let mut key = Zeroizing::new([0u8; KEY_LEN]);
+                OsRng.fill_bytes(&mut *key);
+                let wrapped = self
+                    .inner
                     .master
-                    .wrap_key(municipality.as_str(), subject, &fresh)
+                    .wrap_key(municipality.as_str(), subject, &key);
+                (key, wrapped)
             })
             .collect();
-        let mut tx = self.inner.db.begin().await?;
-        if let DbTx::Postgres(t) = &mut tx {
-            sqlx::query("SET LOCAL synchronous_commit = off")
-                .execute(&mut **t)
-                .await?;
+        let inserted: Vec<String> = match &self.inner.db {
+            Db::Postgres(pool) => {
+                let wrapped: Vec<&[u8]> = fresh.iter().map(|(_, w)| w.as_slice()).collect();
+                sqlx::query_scalar(PG_INSERT_FRESH_KEYS)
+                    .bind(municipality.as_str())
+                    .bind(subjects)
+                    .bind(self.inner.master.id())
+                    .bind(wrapped)
+                    .bind(now)
+                    .fetch_all(pool)
+                    .await?
+            }
+            Db::Sqlite(pool) => {
+                let mut tx = pool.begin().await?;
+                let mut inserted = Vec::with_capacity(subjects.len());
+                // SQLite allows at most 32,766 bound values; five per row stays well below it.
+                for chunk in subjects
+                    .iter()
+                    .zip(&fresh)
+                    .collect::<Vec<_>>()
+                    .chunks(1_000)
+                {
+                    let mut q = sqlx::QueryBuilder::new(
+                        "INSERT INTO person_keys (municipality, subject, master_key_id, \
+                         wrapped_key, created_at) ",
+                    );
+                    q.push_values(chunk, |mut row, (subject, (_, wrapped))| {
+                        row.push_bind(municipality.as_str())
+                            .push_bind(subject.as_str())
+                            .push_bind(self.inner.master.id())
+                            .push_bind(wrapped.as_slice())
+                            .push_bind(now);
+                    });
+                    q.push(" ON CONFLICT (municipality, subject) DO NOTHING RETURNING subject");
+                    let rows: Vec<String> = q.build_query_scalar().fetch_all(&mut *tx).await?;
+                    inserted.extend(rows);
+                }
+                tx.commit().await?;
+                inserted
+            }
+        };
+        let mut keys = HashMap::with_capacity(subjects.len());
+        let mut inserted: std::collections::HashSet<String> = inserted.into_iter().collect();
+        let mut existing = Vec::new();
+        for (subject, (key, _)) in subjects.iter().zip(fresh) {
+            if inserted.remove(subject) {
+                keys.insert(subject.clone(), PersonKey::new(municipality, subject, key));
+            } else {
+                existing.push(subject.clone());
+            }
         }
-        sqlite_secure_delete(&mut tx).await?;
-        // SQLite allows at most 32,766 bound values; five per row stays well below it per chunk.
-        for chunk in subjects
-            .iter()
-            .zip(&wrapped)
-            .collect::<Vec<_>>()
-            .chunks(1_000)
-        {
-            on_tx!(&mut tx, t => {
-                let mut q = sqlx::QueryBuilder::new(
-                    "INSERT INTO person_keys (municipality, subject, master_key_id, wrapped_key, created_at) ",
-                );
-                q.push_values(chunk, |mut row, (subject, key)| {
-                    row.push_bind(municipality.as_str())
-                        .push_bind(subject.as_str())
-                        .push_bind(self.inner.master.id())
-                        .push_bind(key.as_slice())
-                        .push_bind(now);
-                });
-                q.push(" ON CONFLICT (municipality, subject) DO NOTHING");
-                q.build().execute(&mut **t).await?;
-            });
+        if !existing.is_empty() {
+            // Not new after all: whatever they have (or their erasure) stands.
+            let mut tx = self.inner.db.begin().await?;
+            keys.extend(self.keys_in(&mut tx, municipality, &existing).await?);
+            tx.commit().await?;
         }
-        let keys = self.keys_in(&mut tx, municipality, subjects).await?;
-        tx.commit().await?;
         Ok(keys)
     }
 

@@ -21,6 +21,6 @@ mod runner;
 mod source;
 
 pub use checkpoint::{checkpoint, migrate, migrations};
-pub use projection::{Interest, Projection, ProjectionError};
+pub use projection::{Interest, Projection, ProjectionError, apply_many_span, apply_span};
 pub use runner::{RebuildReport, Runner, RunnerConfig, RunnerError, RunnerHandle, RunnerStatus};
 pub use source::Source;

@@ -2,6 +2,7 @@ use async_trait::async_trait;
 use mosaic_db::DbTx;
 use mosaic_eventstore::StoredEvent;
 use mosaic_types::MunicipalityCode;
+use tracing::Instrument;
 
 /// Events of one context a projection reacts to.
 #[derive(Debug, Clone, Copy)]
@@ -54,6 +55,34 @@ pub enum ProjectionError {
     },
 }
 
+/// The span of applying one event: a child of the trace that wrote it.
+pub fn apply_span(projection: &'static str, event: &StoredEvent) -> tracing::Span {
+    let span = tracing::info_span!(
+        "projection.apply",
+        projection,
+        event_type = %event.event_type,
+        position = event.position,
+        municipality = %event.municipality,
+    );
+    mosaic_telemetry::continue_trace(&span, event.trace_context.as_deref());
+    span
+}
+
+/// The span of applying many events with one statement: linked to the trace of each.
+pub fn apply_many_span(projection: &'static str, events: &[&StoredEvent]) -> tracing::Span {
+    let span = tracing::info_span!(
+        "projection.apply_many",
+        projection,
+        events = events.len(),
+        first = events.first().map(|e| e.position),
+        last = events.last().map(|e| e.position),
+    );
+    for event in events {
+        mosaic_telemetry::link_trace(&span, event.trace_context.as_deref());
+    }
+    span
+}
+
 /// A read model or reaction built from events.
 #[async_trait]
 pub trait Projection: Send + Sync + 'static {
@@ -65,6 +94,24 @@ pub trait Projection: Send + Sync + 'static {
 
     /// Applies one event through the runner's transaction.
     async fn apply(&self, tx: &mut DbTx, event: &StoredEvent) -> Result<(), ProjectionError>;
+
+    /// Applies a run of events, in order, through the runner's transaction; `Err` names the
+    /// position of the event at fault. By default one [`Projection::apply`] at a time, each in a
+    /// span that continues the event's trace; a projection that can write many events with one
+    /// statement overrides it.
+    async fn apply_all(
+        &self,
+        tx: &mut DbTx,
+        events: &[&StoredEvent],
+    ) -> Result<(), (u64, ProjectionError)> {
+        for event in events {
+            self.apply(tx, event)
+                .instrument(apply_span(self.name(), event))
+                .await
+                .map_err(|e| (event.position, e))?;
+        }
+        Ok(())
+    }
 
     /// Deletes what the projection built for one municipality (or all), before a rebuild.
     async fn reset(

@@ -6,7 +6,7 @@ use mosaic_db::{Db, lease};
 use mosaic_eventstore::StoredEvent;
 use mosaic_types::MunicipalityCode;
 use tokio::sync::{mpsc, oneshot, watch};
-use tracing::{Instrument, error, info, info_span, warn};
+use tracing::{error, info, warn};
 
 use crate::checkpoint::{self, save};
 use crate::source::{Delivery, Reader, Replay};
@@ -429,28 +429,26 @@ impl Live {
         let at = |e: sqlx::Error| (checkpoint, ProjectionError::from(e));
         let mut applied = self.applied.clone();
         let mut tx = self.db.begin().await.map_err(at)?;
+        // The effect and the checkpoint commit together, so a batch lost in a crash is only
+        // applied again from the checkpoint before it: no need to wait for the WAL flush.
+        if let mosaic_db::DbTx::Postgres(t) = &mut tx {
+            sqlx::query("SET LOCAL synchronous_commit = off")
+                .execute(&mut **t)
+                .await
+                .map_err(at)?;
+        }
+        let mut todo = Vec::with_capacity(events.len());
         for event in events {
             let seen = applied.get(&event.context).copied().unwrap_or(0);
             if rebuilding.is_none() && event.position <= seen {
                 continue;
             }
-            let span = info_span!(
-                "projection.apply",
-                projection = self.projection.name(),
-                event_type = %event.event_type,
-                position = event.position,
-                municipality = %event.municipality,
-            );
-            mosaic_telemetry::continue_trace(&span, event.trace_context.as_deref());
-            self.projection
-                .apply(&mut tx, event)
-                .instrument(span)
-                .await
-                .map_err(|e| (event.position, e))?;
+            todo.push(*event);
             if event.position > seen {
                 applied.insert(event.context.clone(), event.position);
             }
         }
+        self.projection.apply_all(&mut tx, &todo).await?;
         save(
             &mut tx,
             self.projection.name(),

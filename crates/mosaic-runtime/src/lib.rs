@@ -15,4 +15,9 @@ mod module;
 mod supervise;
 
 pub use module::{Module, ModuleEnv, StoreMap};
+
+/// The allocator every Mosaic binary installs (`#[global_allocator]`): decoding events and
+/// requests allocates many small strings and maps, which it serves markedly faster than the
+/// system allocator (a log read went from about 200,000 to 330,000 events/s).
+pub use mimalloc::MiMalloc as Allocator;
 pub use supervise::StartError;

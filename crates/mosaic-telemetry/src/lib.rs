@@ -12,4 +12,6 @@ mod init;
 mod propagate;
 
 pub use init::{TelemetryError, TelemetryGuard, init};
-pub use propagate::{continue_trace, continue_trace_from_http, trace_id_of, traceparent};
+pub use propagate::{
+    continue_trace, continue_trace_from_http, link_trace, trace_id_of, traceparent,
+};

@@ -53,6 +53,18 @@ pub fn continue_trace(span: &tracing::Span, traceparent: Option<&str>) {
     }
 }
 
+/// Links `span` to the trace a `traceparent` names: for work done for many events at once, which
+/// can be the child of only one.
+pub fn link_trace(span: &tracing::Span, traceparent: Option<&str>) {
+    if let Some(tp) = traceparent {
+        let cx = opentelemetry::global::get_text_map_propagator(|p| p.extract(&One(tp)));
+        let linked = cx.span().span_context().clone();
+        if linked.is_valid() {
+            span.add_link(linked);
+        }
+    }
+}
+
 /// Makes `span` a child of the trace named in incoming HTTP/2 (gRPC) headers, if any.
 pub fn continue_trace_from_http(span: &tracing::Span, headers: &http::HeaderMap) {
     if headers.contains_key("traceparent") {

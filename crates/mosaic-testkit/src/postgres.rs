@@ -173,6 +173,8 @@ impl PgCluster {
         ]);
         run(init, "initdb")?;
         let port = free_port()?;
+        // Extra server settings, e.g. to load pg_stat_statements while profiling a benchmark.
+        let extra = std::env::var("MOSAIC_PG_OPTIONS").unwrap_or_default();
         let mut start = pg_command(&bin, "pg_ctl");
         start
             .arg("-D")
@@ -181,7 +183,8 @@ impl PgCluster {
             .arg(dir.path().join("server.log"))
             .arg("-o")
             .arg(format!(
-                "-p {port} -k {} -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=on",
+                "-p {port} -k {} -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=on \
+                 {extra}",
                 sock.display()
             ))
             .args(["-w", "start"]);

@@ -10,6 +10,9 @@ use mosaic_auth::{Role, SigningKeys};
 use mosaic_runtime::embedded::{Embedded, EmbeddedOptions, keys_dir};
 use mosaic_types::MunicipalityCode;
 
+#[global_allocator]
+static ALLOCATOR: mosaic_runtime::Allocator = mosaic_runtime::Allocator;
+
 #[derive(Parser)]
 #[command(
     name = "mosaic",

@@ -34,6 +34,10 @@ use rand::{Rng, SeedableRng};
 use tonic::Request;
 use tonic::transport::Channel;
 
+/// The allocator of the deployed binaries.
+#[global_allocator]
+static ALLOCATOR: mosaic_runtime::Allocator = mosaic_runtime::Allocator;
+
 use mosaic_testkit::sample::{DISTRICTS, KASHIWA, SKILLS};
 
 static MODULE: mosaic_registry::Module = mosaic_registry::Module;

@@ -7,7 +7,7 @@
 
 use futures::StreamExt;
 use futures::future::join_all;
-use mosaic_api::command::first_answer;
+use mosaic_api::command::first_answers;
 use mosaic_api::occurred_at::occurred_at;
 use mosaic_api::{Answer, FieldErrors, RequestContext};
 use mosaic_auth::Caller;
@@ -164,14 +164,38 @@ impl RegistryApi {
 
     /// Answers validated rows: retried ones with their first resident, new ones registered.
     async fn finish_chunk(&self, rows: Vec<Row>) -> Vec<pb::ImportResidentsResponse> {
-        let store = self.store.as_ref();
-        let firsts = join_all(rows.iter().map(|row| async move {
-            match row {
-                Row::Valid(v) => first_answer::<pb::Resident>(store, &v.ctx).await,
-                Row::Answered(_) => Ok(None),
+        // One lookup for the chunk's keys (every row of an import is of the caller's
+        // municipality).
+        let ctxs: Vec<&RequestContext> = rows
+            .iter()
+            .filter_map(|row| match row {
+                Row::Valid(v) => Some(&v.ctx),
+                Row::Answered(_) => None,
+            })
+            .collect();
+        let looked_up = match ctxs.first() {
+            Some(ctx) => {
+                first_answers::<pb::Resident>(self.store.as_ref(), ctx.municipality, &ctxs).await
             }
-        }))
-        .await;
+            None => Ok(Vec::new()),
+        };
+        let mut looked_up = match looked_up {
+            Ok(found) => found.into_iter(),
+            Err(status) => {
+                return rows
+                    .into_iter()
+                    .map(|row| match row {
+                        Row::Answered(a) => a,
+                        Row::Valid(v) => failed(v.key, &status),
+                    })
+                    .collect();
+            }
+        };
+        let firsts = rows.iter().map(|row| match row {
+            Row::Valid(_) => looked_up.next().unwrap_or(Ok(None)),
+            Row::Answered(_) => Ok(None),
+        });
+        let firsts: Vec<_> = firsts.collect();
         let mut answers: Vec<Option<pb::ImportResidentsResponse>> = Vec::with_capacity(rows.len());
         let mut new = Vec::new();
         for (row, first) in rows.into_iter().zip(firsts) {

@@ -9,12 +9,16 @@ use async_trait::async_trait;
 use mosaic_db::{DbTx, on_tx};
 use mosaic_domain::DomainEvent;
 use mosaic_eventstore::StoredEvent;
-use mosaic_privacy::Vault;
-use mosaic_projection::{Interest, Projection, ProjectionError};
+use std::collections::HashMap;
+
+use mosaic_privacy::{PersonKey, Vault};
+use mosaic_projection::{Interest, Projection, ProjectionError, apply_many_span, apply_span};
 use mosaic_types::MunicipalityCode;
+use tracing::Instrument;
 
 use crate::domain::{
-    OrganisationRegistered, RegistryEvent, ResidentProfile, SealedPersonal, SubjectKind,
+    OrganisationRegistered, RegistryEvent, ResidentProfile, ResidentRegistered, SealedPersonal,
+    SubjectKind,
 };
 
 /// The blind-index purpose of residents' names and readings.
@@ -46,6 +50,121 @@ fn list(values: impl Iterator<Item = i32>) -> String {
     s
 }
 
+fn vault_failed(e: mosaic_privacy::PrivacyError) -> ProjectionError {
+    ProjectionError::Event {
+        event_type: "vault".into(),
+        position: 0,
+        reason: e.to_string(),
+    }
+}
+
+/// The stored type of a registration (`RegistryEvent::ResidentRegistered`), whose runs are
+/// written together.
+const REGISTERED: &str = "ResidentRegistered";
+
+/// Rows per multi-row insert: within both backends' limits on bound values (13 per resident).
+const ROWS_PER_INSERT: usize = 500;
+
+/// The blind indexes of a name and of its reading.
+type NameIndexes = (Option<String>, Option<String>);
+
+/// Residents as registered (with their municipality and name indexes) into the directory's four
+/// tables.
+async fn insert_registrations(
+    tx: &mut DbTx,
+    rows: &[(&str, &ResidentRegistered, NameIndexes)],
+) -> Result<(), sqlx::Error> {
+    on_tx!(tx, t => {
+        for chunk in rows.chunks(ROWS_PER_INSERT) {
+            let mut q = sqlx::QueryBuilder::new(
+                "INSERT INTO registry_residents (municipality, resident_id, mode, status, \
+                 life_stage, district, birth_year, consent_matching, guardian_consent, \
+                 display_name, account_subject, name_index, kana_index) ",
+            );
+            q.push_values(chunk, |mut row, (m, r, (name_index, kana_index))| {
+                let p = &r.profile;
+                row.push_bind(*m)
+                    .push_bind(&r.resident_id)
+                    .push_bind(r.mode.wire())
+                    .push_bind(ACTIVE)
+                    .push_bind(p.life_stage.map(|l| l.wire()))
+                    .push_bind(p.district.as_deref())
+                    .push_bind(p.birth_year.map(i32::from))
+                    .push_bind(r.consents.contains(&crate::domain::ConsentPurpose::Matching))
+                    .push_bind(r.guardian_consent)
+                    .push_bind(r.personal.display_name.as_str())
+                    .push_bind(r.account_subject.as_deref())
+                    .push_bind(name_index.as_deref())
+                    .push_bind(kana_index.as_deref());
+            });
+            q.build().execute(&mut **t).await?;
+        }
+    });
+    let profiles: Vec<_> = rows
+        .iter()
+        .map(|(m, r, _)| (*m, r.resident_id.as_str(), &r.profile))
+        .collect();
+    insert_profiles(tx, &profiles).await
+}
+
+/// Residents' skills, interests and weekly windows (by municipality and id), one multi-row insert
+/// per table and chunk.
+async fn insert_profiles(
+    tx: &mut DbTx,
+    profiles: &[(&str, &str, &ResidentProfile)],
+) -> Result<(), sqlx::Error> {
+    let skills: Vec<_> = profiles
+        .iter()
+        .flat_map(|(m, id, p)| p.skills.iter().map(move |s| (*m, *id, s)))
+        .collect();
+    let interests: Vec<_> = profiles
+        .iter()
+        .flat_map(|(m, id, p)| p.interests.iter().map(move |f| (*m, *id, f)))
+        .collect();
+    let windows: Vec<_> = profiles
+        .iter()
+        .flat_map(|(m, id, p)| p.availability.iter().map(move |w| (*m, *id, w)))
+        .collect();
+    on_tx!(tx, t => {
+        for chunk in skills.chunks(ROWS_PER_INSERT) {
+            let mut q = sqlx::QueryBuilder::new(
+                "INSERT INTO registry_resident_skills (municipality, skill, resident_id, level) ",
+            );
+            q.push_values(chunk, |mut row, (m, id, s)| {
+                row.push_bind(*m)
+                    .push_bind(s.tag.as_str())
+                    .push_bind(*id)
+                    .push_bind(i32::from(s.level.get()));
+            });
+            q.build().execute(&mut **t).await?;
+        }
+        for chunk in interests.chunks(ROWS_PER_INSERT) {
+            let mut q = sqlx::QueryBuilder::new(
+                "INSERT INTO registry_resident_interests (municipality, field, resident_id) ",
+            );
+            q.push_values(chunk, |mut row, (m, id, f)| {
+                row.push_bind(*m).push_bind(f.wire()).push_bind(*id);
+            });
+            q.build().execute(&mut **t).await?;
+        }
+        for chunk in windows.chunks(ROWS_PER_INSERT) {
+            let mut q = sqlx::QueryBuilder::new(
+                "INSERT INTO registry_resident_windows (municipality, resident_id, weekday, \
+                 start_minute, end_minute) ",
+            );
+            q.push_values(chunk, |mut row, (m, id, w)| {
+                row.push_bind(*m)
+                    .push_bind(*id)
+                    .push_bind(w.weekday.wire())
+                    .push_bind(i32::from(w.start))
+                    .push_bind(i32::from(w.end));
+            });
+            q.build().execute(&mut **t).await?;
+        }
+    });
+    Ok(())
+}
+
 fn bad(event: &StoredEvent, reason: impl std::fmt::Display) -> ProjectionError {
     ProjectionError::Event {
         event_type: event.event_type.clone(),
@@ -62,41 +181,94 @@ impl Directory {
         m: MunicipalityCode,
         id: &str,
         personal: &SealedPersonal,
-    ) -> Result<(Option<String>, Option<String>), ProjectionError> {
+    ) -> Result<NameIndexes, ProjectionError> {
         let keys = self
             .vault
             .keys_in(tx, m, &[id.to_owned()])
             .await
-            .map_err(|e| ProjectionError::Event {
-                event_type: "vault".into(),
-                position: 0,
-                reason: e.to_string(),
-            })?;
-        let Some(key) = keys.get(id) else {
-            return Ok((None, None));
+            .map_err(vault_failed)?;
+        Ok(self.indexes_with(keys.get(id), m, personal))
+    }
+
+    /// The blind indexes of a name and reading opened with `key` (none without a key).
+    fn indexes_with(
+        &self,
+        key: Option<&PersonKey>,
+        m: MunicipalityCode,
+        personal: &SealedPersonal,
+    ) -> NameIndexes {
+        let Some(key) = key else {
+            return (None, None);
         };
         let index = |field: &str, sealed: &mosaic_privacy::Sealed| {
             key.open(field, sealed)
                 .ok()
                 .map(|name| self.vault.blind_index(m, NAME_PURPOSE, &name))
         };
-        Ok((
+        (
             index("display_name", &personal.display_name),
             personal
                 .name_kana
                 .as_ref()
                 .and_then(|k| index("name_kana", k)),
-        ))
+        )
     }
 
-    /// Replaces a resident's matching profile. `fresh`: the resident was registered by this very
-    /// event, so there is nothing to delete first.
+    /// Registrations, many at once: one key lookup per municipality and one multi-row insert per
+    /// table (a roster import registers thousands a second).
+    async fn register_many(
+        &self,
+        tx: &mut DbTx,
+        events: &[&StoredEvent],
+    ) -> Result<(), (u64, ProjectionError)> {
+        let Some(first) = events.first().map(|e| e.position) else {
+            return Ok(());
+        };
+        let mut registered = Vec::with_capacity(events.len());
+        for event in events {
+            match RegistryEvent::from_stored(
+                &event.event_type,
+                event.schema_version,
+                &event.payload,
+            ) {
+                Ok(RegistryEvent::ResidentRegistered(r)) => {
+                    registered.push((event.municipality, r))
+                }
+                Ok(_) => return Err((event.position, bad(event, "not a registration"))),
+                Err(e) => return Err((event.position, bad(event, e))),
+            }
+        }
+        let mut subjects: HashMap<MunicipalityCode, Vec<String>> = HashMap::new();
+        for (m, r) in &registered {
+            subjects.entry(*m).or_default().push(r.resident_id.clone());
+        }
+        let mut keys = HashMap::new();
+        for (m, ids) in subjects {
+            let found = self
+                .vault
+                .keys_in(tx, m, &ids)
+                .await
+                .map_err(|e| (first, vault_failed(e)))?;
+            keys.extend(found.into_iter().map(|(id, key)| ((m, id), key)));
+        }
+        let rows: Vec<_> = registered
+            .iter()
+            .map(|(m, r)| {
+                let key = keys.get(&(*m, r.resident_id.clone()));
+                (m.as_str(), r, self.indexes_with(key, *m, &r.personal))
+            })
+            .collect();
+        insert_registrations(tx, &rows)
+            .await
+            .map_err(|e| (first, e.into()))
+    }
+
+    /// Replaces a resident's matching profile.
     async fn write_profile(
         tx: &mut DbTx,
         m: &str,
         id: &str,
         profile: &ResidentProfile,
-        fresh: bool,
     ) -> Result<(), sqlx::Error> {
         const TABLES: [&str; 3] = [
             "registry_resident_skills",
@@ -104,65 +276,28 @@ impl Directory {
             "registry_resident_windows",
         ];
         on_tx!(tx, t => {
-            if !fresh {
-                sqlx::query(
-                    "UPDATE registry_residents SET life_stage = $1, district = $2, birth_year = $3 \
-                     WHERE municipality = $4 AND resident_id = $5",
-                )
-                .bind(profile.life_stage.map(|l| l.wire()))
-                .bind(profile.district.as_deref())
-                .bind(profile.birth_year.map(i32::from))
+            sqlx::query(
+                "UPDATE registry_residents SET life_stage = $1, district = $2, birth_year = $3 \
+                 WHERE municipality = $4 AND resident_id = $5",
+            )
+            .bind(profile.life_stage.map(|l| l.wire()))
+            .bind(profile.district.as_deref())
+            .bind(profile.birth_year.map(i32::from))
+            .bind(m)
+            .bind(id)
+            .execute(&mut **t)
+            .await?;
+            for table in TABLES {
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "DELETE FROM {table} WHERE municipality = $1 AND resident_id = $2"
+                )))
                 .bind(m)
                 .bind(id)
                 .execute(&mut **t)
                 .await?;
-                for table in TABLES {
-                    sqlx::query(sqlx::AssertSqlSafe(format!(
-                        "DELETE FROM {table} WHERE municipality = $1 AND resident_id = $2"
-                    )))
-                    .bind(m)
-                    .bind(id)
-                    .execute(&mut **t)
-                    .await?;
-                }
-            }
-            // One multi-row insert per table: a projection applies thousands of these per second.
-            if !profile.skills.is_empty() {
-                let mut q = sqlx::QueryBuilder::new(
-                    "INSERT INTO registry_resident_skills (municipality, skill, resident_id, level) ",
-                );
-                q.push_values(&profile.skills, |mut row, s| {
-                    row.push_bind(m)
-                        .push_bind(s.tag.as_str())
-                        .push_bind(id)
-                        .push_bind(i32::from(s.level.get()));
-                });
-                q.build().execute(&mut **t).await?;
-            }
-            if !profile.interests.is_empty() {
-                let mut q = sqlx::QueryBuilder::new(
-                    "INSERT INTO registry_resident_interests (municipality, field, resident_id) ",
-                );
-                q.push_values(&profile.interests, |mut row, f| {
-                    row.push_bind(m).push_bind(f.wire()).push_bind(id);
-                });
-                q.build().execute(&mut **t).await?;
-            }
-            if !profile.availability.is_empty() {
-                let mut q = sqlx::QueryBuilder::new(
-                    "INSERT INTO registry_resident_windows (municipality, resident_id, weekday, start_minute, end_minute) ",
-                );
-                q.push_values(&profile.availability, |mut row, w| {
-                    row.push_bind(m)
-                        .push_bind(id)
-                        .push_bind(w.weekday.wire())
-                        .push_bind(i32::from(w.start))
-                        .push_bind(i32::from(w.end));
-                });
-                q.build().execute(&mut **t).await?;
             }
         });
-        Ok(())
+        insert_profiles(tx, &[(m, id, profile)]).await
     }
 
     async fn write_personal(
@@ -291,34 +426,8 @@ impl Projection for Directory {
         let code = event.municipality;
         let m = code.as_str();
         match decoded {
-            E::ResidentRegistered(r) => {
-                let (name_index, kana_index) = self
-                    .name_indexes(tx, code, &r.resident_id, &r.personal)
-                    .await?;
-                let p = &r.profile;
-                on_tx!(&mut *tx, t => {
-                    sqlx::query(
-                        "INSERT INTO registry_residents (municipality, resident_id, mode, status, life_stage, \
-                         district, birth_year, consent_matching, guardian_consent, display_name, account_subject, \
-                         name_index, kana_index) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-                    )
-                    .bind(m)
-                    .bind(&r.resident_id)
-                    .bind(r.mode.wire())
-                    .bind(ACTIVE)
-                    .bind(p.life_stage.map(|l| l.wire()))
-                    .bind(p.district.as_deref())
-                    .bind(p.birth_year.map(i32::from))
-                    .bind(r.consents.contains(&crate::domain::ConsentPurpose::Matching))
-                    .bind(r.guardian_consent)
-                    .bind(r.personal.display_name.as_str())
-                    .bind(r.account_subject.as_deref())
-                    .bind(name_index)
-                    .bind(kana_index)
-                    .execute(&mut **t)
-                    .await?;
-                });
-                Self::write_profile(tx, m, &r.resident_id, p, true).await?;
+            E::ResidentRegistered(_) => {
+                return self.register_many(tx, &[event]).await.map_err(|(_, e)| e);
             }
             E::ResidentUpgraded(r) => {
                 Self::set(
@@ -329,10 +438,10 @@ impl Projection for Directory {
                     crate::domain::RegistrationMode::Full.wire(),
                 )
                 .await?;
-                Self::write_profile(tx, m, &r.resident_id, &r.profile, false).await?;
+                Self::write_profile(tx, m, &r.resident_id, &r.profile).await?;
             }
             E::ResidentProfileUpdated(r) => {
-                Self::write_profile(tx, m, &r.resident_id, &r.profile, false).await?;
+                Self::write_profile(tx, m, &r.resident_id, &r.profile).await?;
                 self.write_personal(tx, code, &r.resident_id, &r.personal)
                     .await?;
             }
@@ -372,6 +481,36 @@ impl Projection for Directory {
             E::OrganisationSuspended(o) => Self::suspend(tx, m, &o.organisation_id, true).await?,
             E::OrganisationReinstated(o) => Self::suspend(tx, m, &o.organisation_id, false).await?,
             _ => {}
+        }
+        Ok(())
+    }
+
+    async fn apply_all(
+        &self,
+        tx: &mut DbTx,
+        events: &[&StoredEvent],
+    ) -> Result<(), (u64, ProjectionError)> {
+        // Runs of registrations are written together; everything else one event at a time.
+        let mut rest = events;
+        while !rest.is_empty() {
+            let run = rest
+                .iter()
+                .take_while(|e| e.event_type == REGISTERED)
+                .count();
+            if run > 0 {
+                let (registrations, after) = rest.split_at(run);
+                self.register_many(tx, registrations)
+                    .instrument(apply_many_span(self.name(), registrations))
+                    .await?;
+                rest = after;
+            } else {
+                let event = rest[0];
+                self.apply(tx, event)
+                    .instrument(apply_span(self.name(), event))
+                    .await
+                    .map_err(|e| (event.position, e))?;
+                rest = &rest[1..];
+            }
         }
         Ok(())
     }
