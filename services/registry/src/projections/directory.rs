@@ -6,10 +6,12 @@
 //! context's vault (the API does it at once; doing it here too covers a crash in between).
 
 use async_trait::async_trait;
-use mosaic_db::{DbTx, on_tx};
+use mosaic_db::{DbTx, on_db, on_tx};
 use mosaic_domain::DomainEvent;
 use mosaic_eventstore::StoredEvent;
 use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use mosaic_privacy::{PersonKey, Vault};
 use mosaic_projection::{Interest, Projection, ProjectionError, apply_many_span, apply_span};
@@ -32,12 +34,65 @@ const ERASED: i32 = 3;
 /// The directory projection.
 pub struct Directory {
     vault: Vault,
+    upkeep: Arc<Upkeep>,
+}
+
+/// When the directory's tables last had their statistics and visibility refreshed here.
+#[derive(Default)]
+struct Upkeep {
+    /// Registrations applied since…
+    since: AtomicU64,
+    /// …and before the last refresh.
+    before: AtomicU64,
+    /// Whether a refresh is running.
+    running: AtomicBool,
 }
 
 impl Directory {
     /// A projection that opens names with `vault`.
     pub fn new(vault: Vault) -> Self {
-        Self { vault }
+        Self {
+            vault,
+            upkeep: Arc::default(),
+        }
+    }
+
+    /// Once registrations have grown the directory by a fifth (at least [`UPKEEP_AFTER`]),
+    /// refreshes its tables in the background, as autovacuum would a minute later: right after a
+    /// roster import the planner's statistics describe a fraction of the rows, and no page is
+    /// marked all-visible, so lists that combine filters visit every candidate's row instead of
+    /// reading the indexes only (on a 100,000-resident municipality, 45 ms instead of about 10).
+    fn upkeep_if_grown(&self, registered: usize) {
+        let upkeep = &self.upkeep;
+        let since =
+            upkeep.since.fetch_add(registered as u64, Ordering::Relaxed) + registered as u64;
+        let before = upkeep.before.load(Ordering::Relaxed);
+        if since < UPKEEP_AFTER.max(before / 5) || upkeep.running.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        upkeep.since.store(0, Ordering::Relaxed);
+        upkeep.before.fetch_add(since, Ordering::Relaxed);
+        let (db, upkeep) = (self.vault.db().clone(), self.upkeep.clone());
+        tokio::spawn(async move {
+            // After the batch that crossed the mark has committed.
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            let tables = PROFILE_TABLES.join(", ");
+            // VACUUM also marks pages all-visible; on SQLite it would rewrite the whole file, and
+            // its planner needs only the statistics.
+            let sql = match db {
+                mosaic_db::Db::Postgres(_) => format!("VACUUM (ANALYZE) {tables}"),
+                mosaic_db::Db::Sqlite(_) => "ANALYZE".to_owned(),
+            };
+            let started = std::time::Instant::now();
+            let done = on_db!(&db, pool => {
+                sqlx::query(sqlx::AssertSqlSafe(sql)).execute(pool).await.map(|_| ())
+            });
+            match done {
+                Ok(_) => tracing::info!(took = ?started.elapsed(), "directory tables refreshed"),
+                Err(e) => tracing::warn!(error = %e, "cannot refresh the directory tables"),
+            }
+            upkeep.running.store(false, Ordering::Release);
+        });
     }
 }
 
@@ -61,6 +116,17 @@ fn vault_failed(e: mosaic_privacy::PrivacyError) -> ProjectionError {
 /// The stored type of a registration (`RegistryEvent::ResidentRegistered`), whose runs are
 /// written together.
 const REGISTERED: &str = "ResidentRegistered";
+
+/// The directory's tables of residents.
+const PROFILE_TABLES: [&str; 4] = [
+    "registry_residents",
+    "registry_resident_skills",
+    "registry_resident_interests",
+    "registry_resident_windows",
+];
+
+/// Registrations between two refreshes of the directory's tables, at least.
+const UPKEEP_AFTER: u64 = 10_000;
 
 /// Rows per multi-row insert: within both backends' limits on bound values (13 per resident).
 const ROWS_PER_INSERT: usize = 500;
@@ -270,11 +336,6 @@ impl Directory {
         id: &str,
         profile: &ResidentProfile,
     ) -> Result<(), sqlx::Error> {
-        const TABLES: [&str; 3] = [
-            "registry_resident_skills",
-            "registry_resident_interests",
-            "registry_resident_windows",
-        ];
         on_tx!(tx, t => {
             sqlx::query(
                 "UPDATE registry_residents SET life_stage = $1, district = $2, birth_year = $3 \
@@ -287,7 +348,8 @@ impl Directory {
             .bind(id)
             .execute(&mut **t)
             .await?;
-            for table in TABLES {
+            // The profile's own tables (all but the residents').
+            for table in &PROFILE_TABLES[1..] {
                 sqlx::query(sqlx::AssertSqlSafe(format!(
                     "DELETE FROM {table} WHERE municipality = $1 AND resident_id = $2"
                 )))
@@ -502,6 +564,7 @@ impl Projection for Directory {
                 self.register_many(tx, registrations)
                     .instrument(apply_many_span(self.name(), registrations))
                     .await?;
+                self.upkeep_if_grown(run);
                 rest = after;
             } else {
                 let event = rest[0];
