@@ -156,7 +156,7 @@ pub(crate) async fn append_alone(
             Err(e) => return Err(e.into()),
         }
     }
-    // Still refused with a fresh read: a unique key of the request itself (an event id) is taken.
+    // Still refused with a fresh read: another writer keeps winning the next version.
     let actual = current_version(conn, &request.stream_id).await?;
     Err(conflict(request, actual))
 }

@@ -8,7 +8,8 @@ use uuid::Uuid;
 pub struct StoredEvent {
     /// Position in this store's log: gapless, from 1, in commit order.
     pub position: u64,
-    /// Unique id (UUIDv7); also the JetStream `Nats-Msg-Id`.
+    /// Unique id (UUIDv7, minted by the writing service for every event it decides: the store
+    /// does not check it); also the JetStream `Nats-Msg-Id`.
     pub event_id: EventId,
     /// The tenant.
     pub municipality: MunicipalityCode,

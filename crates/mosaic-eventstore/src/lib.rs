@@ -5,8 +5,8 @@
 //!
 //! What it guarantees:
 //! - **Optimistic concurrency**: an append names the stream version it expects; a mismatch is
-//!   [`StoreError::Conflict`] (the API answers `ABORTED`). The unique `(stream_id, version)`
-//!   constraint decides races, never an unlocked read.
+//!   [`StoreError::Conflict`] (the API answers `ABORTED`). The unique `(stream_id,
+//!   first_version)` of appends decides races, never an unlocked read.
 //! - **Idempotency**: an append may carry a key (the request's `request_id`); a retry with the same
 //!   key returns the first result and writes nothing.
 //! - **A gapless log in commit order**: appends take the single head row, so a reader that sees

@@ -79,6 +79,9 @@ struct KeyedRow {
     row: IdempotencyRow,
 }
 
+/// Events an `as_of` read looks through per query, at least.
+const AS_OF_CHUNK: usize = 10_000;
+
 /// A full page of the whole log is read in parts of at least this many events at once…
 const MIN_PART: u32 = 128;
 /// …and in at most this many parts.
@@ -122,8 +125,14 @@ async fn fetch_log(db: Db, query: LogQuery) -> Result<Vec<StoredEvent>, StoreErr
     let mut events = Vec::new();
     let mut after = query.after;
     loop {
-        let want = (limit - events.len()) as i64;
-        let dense = query.municipality.is_none().then_some(after as i64 + want);
+        // An `as_of` read keeps only some events, so it reads on in chunks of its own size.
+        let want = if query.as_of.is_some() {
+            (limit - events.len()).max(AS_OF_CHUNK)
+        } else {
+            limit - events.len()
+        } as i64;
+        let dense =
+            (query.municipality.is_none() && query.as_of.is_none()).then_some(after as i64 + want);
         let bound = match (dense, query.up_to.map(|p| p as i64)) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),

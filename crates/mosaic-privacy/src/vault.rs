@@ -171,6 +171,9 @@ impl Vault {
             }
             Db::Sqlite(pool) => {
                 let mut tx = pool.begin().await?;
+                sqlx::query("PRAGMA secure_delete = ON")
+                    .execute(&mut *tx)
+                    .await?;
                 let mut inserted = Vec::with_capacity(subjects.len());
                 // SQLite allows at most 32,766 bound values; five per row stays well below it.
                 for chunk in subjects

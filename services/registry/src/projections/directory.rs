@@ -76,17 +76,28 @@ impl Directory {
         tokio::spawn(async move {
             // After the batch that crossed the mark has committed.
             tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-            let tables = PROFILE_TABLES.join(", ");
             // VACUUM also marks pages all-visible; on SQLite it would rewrite the whole file, and
-            // its planner needs only the statistics.
-            let sql = match db {
-                mosaic_db::Db::Postgres(_) => format!("VACUUM (ANALYZE) {tables}"),
-                mosaic_db::Db::Sqlite(_) => "ANALYZE".to_owned(),
+            // its planner needs only the statistics, table by table (each holds the write lock
+            // only while it reads that table).
+            let statements = match db {
+                mosaic_db::Db::Postgres(_) => {
+                    vec![format!("VACUUM (ANALYZE) {}", PROFILE_TABLES.join(", "))]
+                }
+                mosaic_db::Db::Sqlite(_) => PROFILE_TABLES
+                    .iter()
+                    .map(|t| format!("ANALYZE {t}"))
+                    .collect(),
             };
             let started = std::time::Instant::now();
-            let done = on_db!(&db, pool => {
-                sqlx::query(sqlx::AssertSqlSafe(sql)).execute(pool).await.map(|_| ())
-            });
+            let mut done = Ok(());
+            for sql in statements {
+                done = on_db!(&db, pool => {
+                    sqlx::query(sqlx::AssertSqlSafe(sql)).execute(pool).await.map(|_| ())
+                });
+                if done.is_err() {
+                    break;
+                }
+            }
             match done {
                 Ok(_) => tracing::info!(took = ?started.elapsed(), "directory tables refreshed"),
                 Err(e) => tracing::warn!(error = %e, "cannot refresh the directory tables"),
