@@ -123,6 +123,10 @@ impl RegistryApi {
                      AND s.resident_id = r.resident_id AND s.skill = ?",
                     tag.as_str(),
                 );
+                // With a district too, the skill's holders there come straight from one index.
+                if !body.district.is_empty() {
+                    f.text("s.district = ?", body.district.trim());
+                }
                 f.int("s.level >= ?)", i64::from(level.get()));
             }
         }

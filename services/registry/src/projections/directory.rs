@@ -192,7 +192,10 @@ async fn insert_profiles(
 ) -> Result<(), sqlx::Error> {
     let skills: Vec<_> = profiles
         .iter()
-        .flat_map(|(m, id, p)| p.skills.iter().map(move |s| (*m, *id, s)))
+        .flat_map(|(m, id, p)| {
+            let district = p.district.as_deref();
+            p.skills.iter().map(move |s| (*m, *id, s, district))
+        })
         .collect();
     let interests: Vec<_> = profiles
         .iter()
@@ -205,13 +208,15 @@ async fn insert_profiles(
     on_tx!(tx, t => {
         for chunk in skills.chunks(ROWS_PER_INSERT) {
             let mut q = sqlx::QueryBuilder::new(
-                "INSERT INTO registry_resident_skills (municipality, skill, resident_id, level) ",
+                "INSERT INTO registry_resident_skills (municipality, skill, resident_id, level, \
+                 district) ",
             );
-            q.push_values(chunk, |mut row, (m, id, s)| {
+            q.push_values(chunk, |mut row, (m, id, s, district)| {
                 row.push_bind(*m)
                     .push_bind(s.tag.as_str())
                     .push_bind(*id)
-                    .push_bind(i32::from(s.level.get()));
+                    .push_bind(i32::from(s.level.get()))
+                    .push_bind(*district);
             });
             q.build().execute(&mut **t).await?;
         }
