@@ -115,8 +115,15 @@ macro_rules! on_tx {
     };
 }
 
-/// The SQLSTATE / SQLite extended code of a unique-constraint violation, read from the driver's
-/// error code (never from the message text).
+/// Prefix of a PostgreSQL statement that commits on its own (outside an explicit transaction)
+/// without waiting for its WAL flush; reference `no_wait` in its `FROM` so the CTE runs.
+/// `set_config(…, true)` holds for the statement's own transaction only. For writes whose loss in
+/// a crash costs nothing, because a later durable commit covers them or they are redone anyway.
+pub const PG_NO_FLUSH_WAIT: &str =
+    "WITH no_wait AS (SELECT set_config('synchronous_commit', 'off', true))";
+
+/// Whether a database error is a unique-constraint violation: the SQLSTATE / SQLite extended
+/// code read from the driver's error code (never from the message text).
 pub fn is_unique_violation(err: &sqlx::Error) -> bool {
     match err {
         sqlx::Error::Database(db) => matches!(db.kind(), sqlx::error::ErrorKind::UniqueViolation),

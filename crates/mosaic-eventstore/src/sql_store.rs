@@ -2,7 +2,7 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use mosaic_db::{Db, Migrations, on_db};
+use mosaic_db::{Db, Migrations, PG_NO_FLUSH_WAIT, on_db};
 use mosaic_types::MunicipalityCode;
 use sqlx::types::Json;
 use sqlx::{AssertSqlSafe, FromRow};
@@ -416,31 +416,22 @@ impl EventStore for SqlEventStore {
         // On PostgreSQL without waiting for the WAL flush: a mark lost in a crash only makes the
         // relay publish those events again, which JetStream drops by their message ids (and
         // consumers skip).
-        const MARK: &str = "UPDATE commit_outbox SET published_at = $1 \
-            WHERE first_position >= $2 AND last_position <= $3 AND published_at IS NULL";
-        let (now, first, last) = (mosaic_types::now_utc(), *first as i64, *last as i64);
-        match &self.db {
-            Db::Postgres(pool) => {
-                // `set_config(…, true)` holds for this statement's own transaction only.
-                sqlx::query(AssertSqlSafe(format!(
-                    "WITH no_wait AS (SELECT set_config('synchronous_commit', 'off', true)) {}",
-                    MARK.replacen("WHERE", "FROM no_wait WHERE", 1)
-                )))
-                .bind(now)
-                .bind(first)
-                .bind(last)
+        let (no_wait, from) = match self.db {
+            Db::Postgres(_) => (PG_NO_FLUSH_WAIT, "FROM no_wait"),
+            Db::Sqlite(_) => ("", ""),
+        };
+        let sql = format!(
+            "{no_wait} UPDATE commit_outbox SET published_at = $1 {from} \
+             WHERE first_position >= $2 AND last_position <= $3 AND published_at IS NULL"
+        );
+        on_db!(&self.db, pool => {
+            sqlx::query(AssertSqlSafe(sql))
+                .bind(mosaic_types::now_utc())
+                .bind(*first as i64)
+                .bind(*last as i64)
                 .execute(pool)
                 .await?;
-            }
-            Db::Sqlite(pool) => {
-                sqlx::query(MARK)
-                    .bind(now)
-                    .bind(first)
-                    .bind(last)
-                    .execute(pool)
-                    .await?;
-            }
-        }
+        });
         Ok(())
     }
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use chacha20poly1305::aead::OsRng;
 use chacha20poly1305::aead::rand_core::RngCore;
 use chrono::{DateTime, Utc};
-use mosaic_db::{Db, DbTx, on_db, on_tx};
+use mosaic_db::{Db, DbTx, PG_NO_FLUSH_WAIT, on_db, on_tx};
 use mosaic_types::MunicipalityCode;
 use zeroize::Zeroizing;
 
@@ -36,12 +36,10 @@ const INSERT_KEY: &str = "INSERT INTO person_keys \
                           (municipality, subject, master_key_id, wrapped_key, created_at) \
                           VALUES ($1, $2, $3, $4, $5) \
                           ON CONFLICT (municipality, subject) DO NOTHING";
-// New keys in one statement that commits on its own without waiting for its WAL flush (see
-// `Vault::new_key`); `set_config(…, true)` holds for the statement's own transaction only. It
-// answers the subjects it inserted: the others had a row already.
-const PG_INSERT_FRESH_KEYS: &str = "WITH no_wait AS \
-    (SELECT set_config('synchronous_commit', 'off', true)) \
-    INSERT INTO person_keys (municipality, subject, master_key_id, wrapped_key, created_at) \
+// New keys in one statement, run after `PG_NO_FLUSH_WAIT` (see `Vault::new_key`). It answers the
+// subjects it inserted: the others had a row already.
+const PG_INSERT_FRESH_KEYS: &str = "INSERT INTO person_keys \
+    (municipality, subject, master_key_id, wrapped_key, created_at) \
     SELECT $1, k.subject, $3, k.wrapped, $5 \
     FROM no_wait, UNNEST($2::text[], $4::bytea[]) AS k(subject, wrapped) \
     ON CONFLICT (municipality, subject) DO NOTHING RETURNING subject";
@@ -160,14 +158,16 @@ impl Vault {
         let inserted: Vec<String> = match &self.inner.db {
             Db::Postgres(pool) => {
                 let wrapped: Vec<&[u8]> = fresh.iter().map(|(_, w)| w.as_slice()).collect();
-                sqlx::query_scalar(PG_INSERT_FRESH_KEYS)
-                    .bind(municipality.as_str())
-                    .bind(subjects)
-                    .bind(self.inner.master.id())
-                    .bind(wrapped)
-                    .bind(now)
-                    .fetch_all(pool)
-                    .await?
+                sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                    "{PG_NO_FLUSH_WAIT} {PG_INSERT_FRESH_KEYS}"
+                )))
+                .bind(municipality.as_str())
+                .bind(subjects)
+                .bind(self.inner.master.id())
+                .bind(wrapped)
+                .bind(now)
+                .fetch_all(pool)
+                .await?
             }
             Db::Sqlite(pool) => {
                 let mut tx = pool.begin().await?;
