@@ -247,7 +247,12 @@ pub fn replay<A: Aggregate>(stored: &[StoredEvent]) -> Result<(A, u64), Status> 
 
 /// The domain event of a stored event.
 pub fn decode<E: DomainEvent>(stored: &StoredEvent) -> Result<E, Status> {
-    E::from_stored(&stored.event_type, stored.schema_version, &stored.payload).map_err(|e| {
+    E::from_stored(
+        &stored.event_type,
+        stored.schema_version,
+        stored.payload.json(),
+    )
+    .map_err(|e| {
         tracing::error!(error = %e, position = stored.position, "unreadable stored event");
         Status::internal("a stored event is unreadable")
     })

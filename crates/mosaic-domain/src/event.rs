@@ -44,17 +44,25 @@ pub trait DomainEvent: Serialize + DeserializeOwned + Clone + Debug + PartialEq 
         Ok((event_type, data))
     }
 
-    /// The domain event of a stored type name and (already upcast) payload.
+    /// The domain event of a stored type name and (already upcast) payload, given as JSON text.
     fn from_stored(
         event_type: &str,
         schema_version: u32,
-        payload: &serde_json::Value,
+        payload_json: &str,
     ) -> Result<Self, EventCodecError> {
-        let tagged = serde_json::json!({ "type": event_type, "data": payload });
-        serde_json::from_value(tagged).map_err(|e| EventCodecError::Payload {
+        let reason = |e: serde_json::Error| EventCodecError::Payload {
             event_type: event_type.to_owned(),
             schema_version,
             reason: e.to_string(),
-        })
+        };
+        // Wrap the stored text in the enum's tag without parsing it twice.
+        let type_json = serde_json::to_string(event_type).map_err(reason)?;
+        let mut tagged = String::with_capacity(payload_json.len() + type_json.len() + 20);
+        tagged.push_str("{\"type\":");
+        tagged.push_str(&type_json);
+        tagged.push_str(",\"data\":");
+        tagged.push_str(payload_json);
+        tagged.push('}');
+        serde_json::from_str(&tagged).map_err(reason)
     }
 }

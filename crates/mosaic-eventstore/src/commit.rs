@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use crate::{NewEvent, StoreError, StoredEvent};
+use crate::{NewEvent, Payload, StoreError, StoredEvent};
 
 /// The columns of a commit, in the order of [`CommitRow`].
 pub(crate) const COMMIT_COLUMNS: &str = "last_position, first_position, municipality, context, \
@@ -23,7 +23,7 @@ pub(crate) struct Entry {
     event_type: String,
     schema_version: u32,
     occurred_at: DateTime<Utc>,
-    payload: serde_json::Value,
+    payload: Payload,
 }
 
 /// One event of a commit's JSON array, as written (borrowed from the append).

@@ -3,6 +3,8 @@ use mosaic_types::{EventId, MunicipalityCode};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::Payload;
+
 /// An event as stored and published: the envelope of DESIGN.md with its payload.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StoredEvent {
@@ -37,8 +39,8 @@ pub struct StoredEvent {
     pub idempotency_key: Option<String>,
     /// W3C `traceparent` of the writing request, so consumers continue its trace.
     pub trace_context: Option<String>,
-    /// The event body (JSON).
-    pub payload: serde_json::Value,
+    /// The event body: JSON text as stored, decoded by the reader ([`Payload::decode`]).
+    pub payload: Payload,
 }
 
 /// One event to append; the store assigns position, version and `recorded_at`.

@@ -24,3 +24,10 @@ pub enum StoreError {
     #[error("event store database error: {0}")]
     Database(#[from] sqlx::Error),
 }
+
+impl From<tokio::task::JoinError> for StoreError {
+    /// A read running on its own task failed to finish (it panicked or was cancelled).
+    fn from(e: tokio::task::JoinError) -> Self {
+        StoreError::Database(sqlx::Error::Io(std::io::Error::other(e)))
+    }
+}

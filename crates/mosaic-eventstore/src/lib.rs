@@ -33,6 +33,8 @@ mod append;
 mod commit;
 mod envelope;
 mod error;
+mod payload;
+mod reader;
 mod sql_store;
 mod upcast;
 mod writer;
@@ -42,6 +44,8 @@ pub use envelope::{
     NewEvent, StoredEvent,
 };
 pub use error::StoreError;
+pub use payload::Payload;
+pub use reader::{LogReader, READ_AHEAD_PAGE};
 pub use sql_store::{MIGRATIONS_TABLE, SqlEventStore, migrate, migrations};
 pub use upcast::{Upcaster, Upcasters};
 

@@ -359,9 +359,7 @@ impl EventStore for SqlEventStore {
         // The parts are contiguous only while each before is complete.
         let mut complete = events.len() == ranges[0].1 as usize;
         for (task, &(_, len)) in later.into_iter().zip(&ranges[1..]) {
-            let got = task
-                .await
-                .map_err(|e| StoreError::Database(sqlx::Error::Io(std::io::Error::other(e))))??;
+            let got = task.await??;
             if complete {
                 complete = got.len() == len as usize;
                 events.extend(got);

@@ -1,4 +1,4 @@
-use crate::StoredEvent;
+use crate::{Payload, StoredEvent};
 
 /// Brings a stored payload of an old schema version up to the current one. History is never
 /// rewritten: old versions stay in the log and are upcast each time they are read.
@@ -32,8 +32,7 @@ impl Upcasters {
         while let Some(step) = self.0.iter().find(|s| {
             s.event_type() == event.event_type && s.reads_version() == event.schema_version
         }) {
-            let payload = std::mem::take(&mut event.payload);
-            event.payload = step.upcast(payload);
+            event.payload = Payload::from_value(&step.upcast(event.payload.to_value()));
             event.schema_version += 1;
         }
         event

@@ -198,7 +198,7 @@ async fn the_events_view_shows_the_log_one_event_per_row() -> anyhow::Result<()>
                     e.stream_id.clone(),
                     e.version,
                     e.event_type.clone(),
-                    e.payload.clone(),
+                    e.payload.to_value(),
                 )
             })
             .collect();
@@ -322,7 +322,7 @@ async fn write_old_rows(db: &Db) -> anyhow::Result<Vec<StoredEvent>> {
             causation_id: (i == 1).then(uuid::Uuid::now_v7),
             idempotency_key: (i == 0).then(|| "req-1".to_owned()),
             trace_context: Some(format!("00-{:032x}-{:016x}-01", i + 1, i + 1)),
-            payload: serde_json::json!({ "n": i, "name": "v1.sealed", "list": [1, 2] }),
+            payload: serde_json::json!({ "n": i, "name": "v1.sealed", "list": [1, 2] }).into(),
         }
     })
     .collect();

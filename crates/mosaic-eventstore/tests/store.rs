@@ -8,7 +8,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
-use mosaic_eventstore::{AppendOutcome, EventStore, ExpectedVersion, LogQuery, StoreError};
+use mosaic_eventstore::{
+    AppendOutcome, EventStore, ExpectedVersion, LogQuery, LogReader, StoreError,
+};
 
 #[tokio::test]
 async fn appending_at_a_stale_version_is_a_conflict_and_writes_nothing() -> anyhow::Result<()> {
@@ -642,7 +644,10 @@ async fn thirty_two_writers_of_one_stream_win_each_version_once() -> anyhow::Res
             (1..=32).collect::<Vec<_>>(),
             "{b}"
         );
-        let writers: BTreeSet<_> = stream.iter().map(|e| e.payload["n"].as_u64()).collect();
+        let writers: BTreeSet<_> = stream
+            .iter()
+            .map(|e| e.payload.to_value()["n"].as_u64())
+            .collect();
         assert_eq!(writers.len(), 32, "{b}: every writer's event once");
         assert_eq!(f.store.head().await?, 32, "{b}");
     }
@@ -726,7 +731,7 @@ async fn a_long_page_of_the_log_is_contiguous() -> anyhow::Result<()> {
             (1..=1000).collect::<Vec<_>>(),
             "{b}"
         );
-        assert_eq!(first[999].payload["n"], 999, "{b}");
+        assert_eq!(first[999].payload.to_value()["n"], 999, "{b}");
         let rest = s.read_log(&page(1000, 1000, None)).await?;
         assert_eq!(rest.len(), 200, "{b}");
         assert_eq!(rest[0].position, 1001, "{b}");
@@ -736,6 +741,83 @@ async fn a_long_page_of_the_log_is_contiguous() -> anyhow::Result<()> {
             (101..=1050).collect::<Vec<_>>(),
             "{b}"
         );
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_read_ahead_reader_hands_out_the_log_in_order_and_follows_it() -> anyhow::Result<()> {
+    for f in both().await? {
+        let b = f.backend;
+        let store: Arc<dyn EventStore> = Arc::new(f.store.clone());
+        let append = |stream: String, n: u64| {
+            let store = store.clone();
+            async move {
+                let events = (0..n).map(|k| event("Tick", k)).collect();
+                store
+                    .append(request(
+                        kashiwa(),
+                        &stream,
+                        ExpectedVersion::NoStream,
+                        events,
+                    ))
+                    .await
+            }
+        };
+        for i in 0..9 {
+            append(format!("ahead-{i}"), 10).await?;
+        }
+        // Pages of 7 cut through appends of 10; every full page starts the next fetch.
+        let mut reader = LogReader::new(
+            store.clone(),
+            LogQuery {
+                after: 3,
+                limit: 7,
+                ..Default::default()
+            },
+        );
+        let mut seen = Vec::new();
+        loop {
+            let page = reader.next_page().await?;
+            assert!(page.len() <= 7, "{b}");
+            if page.is_empty() {
+                break;
+            }
+            seen.extend(page.iter().map(|e| e.position));
+        }
+        assert_eq!(seen, (4..=90).collect::<Vec<_>>(), "{b}");
+        assert_eq!(reader.position(), 90, "{b}");
+        // At the end it reads nothing until the log grows, then goes on from where it was.
+        assert!(reader.next_page().await?.is_empty(), "{b}");
+        append("ahead-late".into(), 3).await?;
+        let late: Vec<_> = reader
+            .next_page()
+            .await?
+            .iter()
+            .map(|e| e.position)
+            .collect();
+        assert_eq!(late, vec![91, 92, 93], "{b}");
+
+        // A bounded reader stops at its bound even when its last page is full.
+        let mut bounded = LogReader::new(
+            store.clone(),
+            LogQuery {
+                after: 0,
+                limit: 5,
+                up_to: Some(20),
+                ..Default::default()
+            },
+        );
+        let mut count = 0;
+        loop {
+            let page = bounded.next_page().await?;
+            if page.is_empty() {
+                break;
+            }
+            assert!(page.iter().all(|e| e.position <= 20), "{b}");
+            count += page.len();
+        }
+        assert_eq!(count, 20, "{b}");
     }
     Ok(())
 }

@@ -1,10 +1,11 @@
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::jetstream::{self, consumer::AckPolicy, consumer::DeliverPolicy, consumer::pull};
 use futures::{FutureExt, StreamExt};
 use mosaic_bus::decode_event;
-use mosaic_eventstore::{EventStore, LogQuery, StoredEvent};
+use mosaic_eventstore::{EventStore, LogQuery, LogReader, READ_AHEAD_PAGE, StoredEvent};
 use mosaic_types::MunicipalityCode;
 use tokio::sync::watch;
 
@@ -36,9 +37,52 @@ pub(crate) struct Delivery {
     pub event: Option<StoredEvent>,
 }
 
+/// A store's log read ahead in large pages and handed out in the runner's batches.
+pub(crate) struct Buffered {
+    reader: LogReader,
+    buffer: VecDeque<StoredEvent>,
+}
+
+impl Buffered {
+    fn new(store: Arc<dyn EventStore>, query: LogQuery) -> Self {
+        Self {
+            reader: LogReader::new(
+                store,
+                LogQuery {
+                    limit: READ_AHEAD_PAGE,
+                    ..query
+                },
+            ),
+            buffer: VecDeque::new(),
+        }
+    }
+
+    /// The last position handed out: the next batch starts after it.
+    fn position(&self) -> u64 {
+        self.buffer
+            .front()
+            .map_or(self.reader.position(), |e| e.position - 1)
+    }
+
+    /// Up to `max` next events; empty at the end of what is committed.
+    async fn take(&mut self, max: usize) -> Result<Vec<StoredEvent>, RunnerError> {
+        if self.buffer.is_empty() {
+            self.buffer = self
+                .reader
+                .next_page()
+                .await
+                .map_err(to_source_error)?
+                .into();
+        }
+        let n = max.min(self.buffer.len());
+        Ok(self.buffer.drain(..n).collect())
+    }
+}
+
 pub(crate) enum Reader {
     Store {
         store: Arc<dyn EventStore>,
+        log: Buffered,
         head: watch::Receiver<u64>,
     },
     JetStream {
@@ -75,6 +119,13 @@ impl Reader {
         match source {
             Source::Store(store) => Ok(Reader::Store {
                 store: store.clone(),
+                log: Buffered::new(
+                    store.clone(),
+                    LogQuery {
+                        after: checkpoint,
+                        ..Default::default()
+                    },
+                ),
                 head: store.watch_head(),
             }),
             Source::JetStream(js) => {
@@ -108,13 +159,18 @@ impl Reader {
         wait: Duration,
     ) -> Result<Vec<Delivery>, RunnerError> {
         match self {
-            Reader::Store { store, head } => {
-                let query = LogQuery {
-                    after,
-                    limit: max as u32,
-                    ..Default::default()
-                };
-                let events = store.read_log(&query).await.map_err(to_source_error)?;
+            Reader::Store { store, log, head } => {
+                // A runner that moved its checkpoint elsewhere (a rebuild) reads from there.
+                if log.position() != after {
+                    *log = Buffered::new(
+                        store.clone(),
+                        LogQuery {
+                            after,
+                            ..Default::default()
+                        },
+                    );
+                }
+                let events = log.take(max).await?;
                 if events.is_empty() {
                     // Woken by an append in this process, or by the poll for other writers.
                     let _ = tokio::time::timeout(wait, head.changed()).await;
@@ -161,12 +217,7 @@ impl Reader {
 /// Reads, in order, every wanted event of one municipality (or all) up to a checkpoint, for a
 /// rebuild.
 pub(crate) enum Replay {
-    Store {
-        store: Arc<dyn EventStore>,
-        municipality: Option<MunicipalityCode>,
-        after: u64,
-        up_to: u64,
-    },
+    Store(Buffered),
     JetStream {
         consumer: Box<jetstream::consumer::Consumer<pull::Config>>,
         up_to: u64,
@@ -186,12 +237,14 @@ impl Replay {
             return Ok(Replay::Empty);
         }
         match source {
-            Source::Store(store) => Ok(Replay::Store {
-                store: store.clone(),
-                municipality,
-                after: 0,
-                up_to,
-            }),
+            Source::Store(store) => Ok(Replay::Store(Buffered::new(
+                store.clone(),
+                LogQuery {
+                    municipality,
+                    up_to: Some(up_to),
+                    ..Default::default()
+                },
+            ))),
             Source::JetStream(js) => {
                 let stream = js
                     .get_stream(mosaic_bus::stream::STREAM_NAME)
@@ -224,24 +277,11 @@ impl Replay {
     ) -> Result<Option<Vec<StoredEvent>>, RunnerError> {
         match self {
             Replay::Empty => Ok(None),
-            Replay::Store {
-                store,
-                municipality,
-                after,
-                up_to,
-            } => {
-                let query = LogQuery {
-                    after: *after,
-                    limit: max as u32,
-                    municipality: *municipality,
-                    up_to: Some(*up_to),
-                    ..Default::default()
-                };
-                let events = store.read_log(&query).await.map_err(to_source_error)?;
-                let Some(last) = events.last() else {
+            Replay::Store(log) => {
+                let events = log.take(max).await?;
+                if events.is_empty() {
                     return Ok(None);
-                };
-                *after = last.position;
+                }
                 Ok(Some(
                     events.into_iter().filter(|e| projection.wants(e)).collect(),
                 ))

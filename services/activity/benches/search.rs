@@ -270,7 +270,7 @@ async fn project(db: mosaic_db::Db, args: &Args) -> Result<()> {
                             causation_id: None,
                             idempotency_key: None,
                             trace_context: None,
-                            payload,
+                            payload: payload.into(),
                         };
                         projection.apply(&mut tx, &stored).await?;
                     }

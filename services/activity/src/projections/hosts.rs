@@ -41,7 +41,7 @@ struct Ref {
 pub struct Hosts;
 
 fn decode<T: serde::de::DeserializeOwned>(event: &StoredEvent) -> Result<T, ProjectionError> {
-    serde_json::from_value(event.payload.clone()).map_err(|e| bad(event, e))
+    event.payload.decode().map_err(|e| bad(event, e))
 }
 
 #[async_trait]

@@ -209,9 +209,12 @@ impl Projection for Search {
 
     async fn apply(&self, tx: &mut DbTx, event: &StoredEvent) -> Result<(), ProjectionError> {
         use ActivityEvent as E;
-        let decoded =
-            ActivityEvent::from_stored(&event.event_type, event.schema_version, &event.payload)
-                .map_err(|e| bad(event, e))?;
+        let decoded = ActivityEvent::from_stored(
+            &event.event_type,
+            event.schema_version,
+            event.payload.json(),
+        )
+        .map_err(|e| bad(event, e))?;
         let m = event.municipality.as_str();
         match decoded {
             E::ActivityCreated(a) => {

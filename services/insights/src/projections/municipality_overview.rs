@@ -7,6 +7,14 @@ use mosaic_db::{DbTx, on_tx};
 use mosaic_eventstore::StoredEvent;
 use mosaic_projection::{Interest, Projection, ProjectionError};
 use mosaic_types::MunicipalityCode;
+use serde::Deserialize;
+
+/// The fields of `MunicipalityRegistered` the overview shows.
+#[derive(Deserialize)]
+struct Named {
+    name: String,
+    prefecture: String,
+}
 
 /// The overview projection.
 pub struct MunicipalityOverview;
@@ -36,19 +44,12 @@ impl Projection for MunicipalityOverview {
             .await?;
         });
         if event.event_type == "MunicipalityRegistered" {
-            let field = |name: &str| {
-                event
-                    .payload
-                    .get(name)
-                    .and_then(|v| v.as_str())
-                    .map(str::to_owned)
-                    .ok_or_else(|| ProjectionError::Event {
-                        event_type: event.event_type.clone(),
-                        position: event.position,
-                        reason: format!("payload has no {name}"),
-                    })
-            };
-            let (name, prefecture) = (field("name")?, field("prefecture")?);
+            let Named { name, prefecture } =
+                event.payload.decode().map_err(|e| ProjectionError::Event {
+                    event_type: event.event_type.clone(),
+                    position: event.position,
+                    reason: e.to_string(),
+                })?;
             on_tx!(tx, t => {
                 sqlx::query(
                     "UPDATE insights_municipality_overview SET name = $1, prefecture = $2, registered_at = $3 \

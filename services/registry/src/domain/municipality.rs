@@ -171,7 +171,8 @@ mod tests {
         use mosaic_domain::DomainEvent;
         let payload = serde_json::json!({"code": "122173", "name": "柏市", "prefecture": "千葉県"});
         assert_eq!(
-            RegistryEvent::from_stored("MunicipalityRegistered", 1, &payload).expect("decodes"),
+            RegistryEvent::from_stored("MunicipalityRegistered", 1, &payload.to_string())
+                .expect("decodes"),
             registered()
         );
     }
@@ -183,7 +184,7 @@ mod tests {
         assert_eq!(event_type, "MunicipalityRegistered");
         assert_eq!(payload["code"], "122173");
         assert_eq!(
-            RegistryEvent::from_stored(&event_type, 1, &payload).expect("decodes"),
+            RegistryEvent::from_stored(&event_type, 1, &payload.to_string()).expect("decodes"),
             registered()
         );
     }

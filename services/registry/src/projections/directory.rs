@@ -311,7 +311,7 @@ impl Directory {
             match RegistryEvent::from_stored(
                 &event.event_type,
                 event.schema_version,
-                &event.payload,
+                event.payload.json(),
             ) {
                 Ok(RegistryEvent::ResidentRegistered(r)) => {
                     registered.push((event.municipality, r))
@@ -498,9 +498,12 @@ impl Projection for Directory {
 
     async fn apply(&self, tx: &mut DbTx, event: &StoredEvent) -> Result<(), ProjectionError> {
         use RegistryEvent as E;
-        let decoded =
-            RegistryEvent::from_stored(&event.event_type, event.schema_version, &event.payload)
-                .map_err(|e| bad(event, e))?;
+        let decoded = RegistryEvent::from_stored(
+            &event.event_type,
+            event.schema_version,
+            event.payload.json(),
+        )
+        .map_err(|e| bad(event, e))?;
         let code = event.municipality;
         let m = code.as_str();
         match decoded {
