@@ -735,6 +735,64 @@ async fn lists_filter_by_district_skill_field_availability_stage_status_and_page
                 .iter()
                 .all(|r| r.display_name.starts_with("住民"))
         );
+        // A district with a skill and a free window: the holders there, and they follow a move.
+        let combined = |district: &str, weekday: pb::Weekday| pb::ListResidentsRequest {
+            district: district.into(),
+            skill: "driving".into(),
+            available: Some(pb::WeeklyWindow {
+                weekday: weekday as i32,
+                start_minute: 9 * 60,
+                end_minute: 10 * 60,
+            }),
+            ..Default::default()
+        };
+        let count =
+            |r: pb::ListResidentsRequest| async move { anyhow::Ok(list(r).await?.residents.len()) };
+        assert_eq!(count(combined("沼南", pb::Weekday::Monday)).await?, 3);
+        assert_eq!(count(combined("沼南", pb::Weekday::Tuesday)).await?, 0);
+        assert_eq!(count(combined("柏", pb::Weekday::Monday)).await?, 0);
+        let tuesday_in = |district: &str| pb::ListResidentsRequest {
+            district: district.into(),
+            available: Some(pb::WeeklyWindow {
+                weekday: pb::Weekday::Tuesday as i32,
+                start_minute: 600,
+                end_minute: 660,
+            }),
+            ..Default::default()
+        };
+        assert_eq!(count(tuesday_in("柏")).await?, 3);
+        assert_eq!(count(tuesday_in("沼南")).await?, 0);
+        let mut moved = senior_profile();
+        moved.skills = vec![pb::Skill {
+            tag: "driving".into(),
+            level: 3,
+        }];
+        moved.availability = vec![pb::WeeklyWindow {
+            weekday: pb::Weekday::Monday as i32,
+            start_minute: 9 * 60,
+            end_minute: 12 * 60,
+        }];
+        client
+            .update_resident_profile(authed(
+                pb::UpdateResidentProfileRequest {
+                    request_id: "l-move".into(),
+                    resident_id: ids[1].clone(),
+                    expected_version: 0,
+                    personal: Some(personal("住民1")),
+                    profile: Some(moved),
+                    occurred_at: None,
+                },
+                &coordinator,
+            ))
+            .await?;
+        eventually(|| async {
+            let here = count(combined("柏", pb::Weekday::Monday)).await?;
+            let there = count(combined("沼南", pb::Weekday::Monday)).await?;
+            Ok((here == 1 && there == 2).then_some(()))
+        })
+        .await?;
+        assert_eq!(count(tuesday_in("柏")).await?, 3);
+
         // Paging: 6 residents in pages of 4, in registration order.
         let first = list(pb::ListResidentsRequest {
             page_size: 4,

@@ -147,6 +147,10 @@ impl RegistryApi {
                  AND w.resident_id = r.resident_id AND w.weekday = ?",
                 i64::from(w.weekday.wire()),
             );
+            // With a district too, the residents free then there come from one index range.
+            if !body.district.is_empty() {
+                f.text("w.district = ?", body.district.trim());
+            }
             f.int("w.start_minute <= ?", i64::from(w.start));
             f.int("w.end_minute >= ?)", i64::from(w.end));
         }

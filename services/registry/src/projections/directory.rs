@@ -203,7 +203,10 @@ async fn insert_profiles(
         .collect();
     let windows: Vec<_> = profiles
         .iter()
-        .flat_map(|(m, id, p)| p.availability.iter().map(move |w| (*m, *id, w)))
+        .flat_map(|(m, id, p)| {
+            let district = p.district.as_deref();
+            p.availability.iter().map(move |w| (*m, *id, w, district))
+        })
         .collect();
     on_tx!(tx, t => {
         for chunk in skills.chunks(ROWS_PER_INSERT) {
@@ -232,14 +235,15 @@ async fn insert_profiles(
         for chunk in windows.chunks(ROWS_PER_INSERT) {
             let mut q = sqlx::QueryBuilder::new(
                 "INSERT INTO registry_resident_windows (municipality, resident_id, weekday, \
-                 start_minute, end_minute) ",
+                 start_minute, end_minute, district) ",
             );
-            q.push_values(chunk, |mut row, (m, id, w)| {
+            q.push_values(chunk, |mut row, (m, id, w, district)| {
                 row.push_bind(*m)
                     .push_bind(*id)
                     .push_bind(w.weekday.wire())
                     .push_bind(i32::from(w.start))
-                    .push_bind(i32::from(w.end));
+                    .push_bind(i32::from(w.end))
+                    .push_bind(*district);
             });
             q.build().execute(&mut **t).await?;
         }
