@@ -21,6 +21,8 @@ mod runner;
 mod source;
 
 pub use checkpoint::{checkpoint, migrate, migrations};
-pub use projection::{Interest, Projection, ProjectionError, apply_many_span, apply_span};
+pub use projection::{
+    Interest, Projection, ProjectionError, apply_each, apply_many_span, apply_span,
+};
 pub use runner::{RebuildReport, Runner, RunnerConfig, RunnerError, RunnerHandle, RunnerStatus};
 pub use source::Source;

@@ -83,6 +83,24 @@ pub fn apply_many_span(projection: &'static str, events: &[&StoredEvent]) -> tra
     span
 }
 
+/// Applies events one [`Projection::apply`] at a time, each in a span that continues its trace;
+/// `Err` names the position of the event at fault. The runner falls back to it when a batch
+/// written many at a time fails, so that a failure is pinned to its event.
+pub async fn apply_each<P: Projection + ?Sized>(
+    projection: &P,
+    tx: &mut DbTx,
+    events: &[&StoredEvent],
+) -> Result<(), (u64, ProjectionError)> {
+    for event in events {
+        projection
+            .apply(tx, event)
+            .instrument(apply_span(projection.name(), event))
+            .await
+            .map_err(|e| (event.position, e))?;
+    }
+    Ok(())
+}
+
 /// A read model or reaction built from events.
 #[async_trait]
 pub trait Projection: Send + Sync + 'static {
@@ -104,13 +122,7 @@ pub trait Projection: Send + Sync + 'static {
         tx: &mut DbTx,
         events: &[&StoredEvent],
     ) -> Result<(), (u64, ProjectionError)> {
-        for event in events {
-            self.apply(tx, event)
-                .instrument(apply_span(self.name(), event))
-                .await
-                .map_err(|e| (event.position, e))?;
-        }
-        Ok(())
+        apply_each(self, tx, events).await
     }
 
     /// Deletes what the projection built for one municipality (or all), before a rebuild.

@@ -9,6 +9,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tracing::{error, info, warn};
 
 use crate::checkpoint::{self, save};
+use crate::projection::apply_each;
 use crate::source::{Delivery, Reader, Replay};
 use crate::{Projection, ProjectionError, Source};
 
@@ -394,7 +395,8 @@ impl Live {
             let mut attempt = 0;
             loop {
                 attempt += 1;
-                match self.commit(&fresh, last, None).await {
+                // Retries write one event at a time, so a failure that persists names its event.
+                match self.commit(&fresh, last, None, attempt > 1).await {
                     Ok(applied) => {
                         self.applied = applied;
                         break;
@@ -419,12 +421,14 @@ impl Live {
 
     /// One transaction: apply every event not applied before, then write the checkpoints.
     /// Live reading (`rebuilding` = None) skips copies of events already applied; a rebuild
-    /// applies everything it replays. Returns the per-context positions after the commit.
+    /// applies everything it replays. `one_by_one` applies the events singly rather than through
+    /// [`Projection::apply_all`]. Returns the per-context positions after the commit.
     async fn commit(
         &self,
         events: &[&StoredEvent],
         checkpoint: u64,
         rebuilding: Option<&str>,
+        one_by_one: bool,
     ) -> Result<HashMap<String, u64>, (u64, ProjectionError)> {
         let at = |e: sqlx::Error| (checkpoint, ProjectionError::from(e));
         let mut applied = self.applied.clone();
@@ -448,7 +452,11 @@ impl Live {
                 applied.insert(event.context.clone(), event.position);
             }
         }
-        self.projection.apply_all(&mut tx, &todo).await?;
+        if one_by_one {
+            apply_each(self.projection.as_ref(), &mut tx, &todo).await?;
+        } else {
+            self.projection.apply_all(&mut tx, &todo).await?;
+        }
         save(
             &mut tx,
             self.projection.name(),
@@ -516,9 +524,16 @@ impl Live {
             .await?
         {
             let refs: Vec<&StoredEvent> = events.iter().collect();
-            self.commit(&refs, up_to, Some(&label))
+            if self
+                .commit(&refs, up_to, Some(&label), false)
                 .await
-                .map_err(stuck)?;
+                .is_err()
+            {
+                // Once more, one event at a time: it passes, or it names the event at fault.
+                self.commit(&refs, up_to, Some(&label), true)
+                    .await
+                    .map_err(stuck)?;
+            }
             replayed += events.len() as u64;
         }
 

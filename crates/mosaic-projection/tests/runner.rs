@@ -68,6 +68,41 @@ impl Projection for Tally {
     }
 }
 
+/// [`Tally`] writing a whole run at once, as bulk projections do: a failure can only name the
+/// run's first event.
+struct BulkTally(Tally);
+
+#[async_trait]
+impl Projection for BulkTally {
+    fn name(&self) -> &'static str {
+        self.0.name()
+    }
+    fn interests(&self) -> Vec<Interest> {
+        self.0.interests()
+    }
+    async fn apply(&self, tx: &mut DbTx, event: &StoredEvent) -> Result<(), ProjectionError> {
+        self.0.apply(tx, event).await
+    }
+    async fn apply_all(
+        &self,
+        tx: &mut DbTx,
+        events: &[&StoredEvent],
+    ) -> Result<(), (u64, ProjectionError)> {
+        let first = events.first().map_or(0, |e| e.position);
+        for event in events {
+            self.0.apply(tx, event).await.map_err(|e| (first, e))?;
+        }
+        Ok(())
+    }
+    async fn reset(
+        &self,
+        tx: &mut DbTx,
+        municipality: Option<MunicipalityCode>,
+    ) -> Result<(), ProjectionError> {
+        self.0.reset(tx, municipality).await
+    }
+}
+
 async fn prepare(db: &Db) -> anyhow::Result<()> {
     mosaic_eventstore::migrate(db).await?;
     mosaic_projection::migrate(db).await?;
@@ -387,5 +422,35 @@ async fn an_event_that_cannot_be_applied_stops_the_runner_visibly() -> anyhow::R
     // Nothing after the poison event was applied, and the checkpoint did not pass it.
     assert_eq!(tallies(&db).await?, (3, 0, 3));
     assert_eq!(checkpoint(&db, "tally", "store:registry").await?, 3);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_failure_in_a_bulk_write_is_pinned_to_its_event() -> anyhow::Result<()> {
+    let lite = mosaic_testkit::TestSqlite::new()?;
+    let db = mosaic_db::connect(&lite.url("registry"), 4).await?;
+    prepare(&db).await?;
+    let store = Arc::new(SqlEventStore::open(db.clone(), "registry").await?);
+    append(&store, kashiwa(), "ok", 3, "Counted").await?;
+    append(&store, kashiwa(), "bad", 1, "Poison").await?;
+    append(&store, kashiwa(), "later", 3, "Counted").await?;
+    let (_stop, stopped) = watch::channel(false);
+    let (_, task) = Runner::new(
+        Arc::new(BulkTally(Tally {
+            fail_on: Some("Poison"),
+        })),
+        db.clone(),
+        Source::Store(store.clone()),
+        config("p"),
+    )
+    .spawn(stopped);
+    let err = tokio::time::timeout(Duration::from_secs(30), task)
+        .await??
+        .unwrap_err();
+    // The batch of seven failed as a whole at position 1; the retries, one event at a time,
+    // name the poison event.
+    assert!(err.to_string().contains("position 4"), "{err}");
+    assert_eq!(tallies(&db).await?, (0, 0, 0));
+    assert_eq!(checkpoint(&db, "tally", "store:registry").await?, 0);
     Ok(())
 }

@@ -18,6 +18,9 @@ pub struct PgCluster {
 /// A fresh, empty database for one test; its cluster lives while any database of it does.
 pub struct TestDatabase {
     url: String,
+    /// On a server this process did not start (`MOSAIC_TEST_PG`), the database is dropped with
+    /// this value, so a long-lived server does not fill up with test databases.
+    on_server: Option<(PathBuf, String, String)>,
     _cluster: Option<Arc<PgCluster>>,
 }
 
@@ -26,10 +29,11 @@ impl TestDatabase {
     /// this process starts (shared by the tests that run at the same time).
     pub fn new() -> anyhow::Result<Self> {
         if let Ok(admin) = std::env::var("MOSAIC_TEST_PG") {
-            let name = unique_name();
-            create_database(&pg_bin()?, &admin, &name)?;
+            let (bin, name) = (pg_bin()?, unique_name());
+            create_database(&bin, &admin, &name)?;
             return Ok(Self {
                 url: format!("{}/{}", admin.trim_end_matches('/'), name),
+                on_server: Some((bin, admin, name)),
                 _cluster: None,
             });
         }
@@ -38,6 +42,7 @@ impl TestDatabase {
         create_database(&cluster.bin, &cluster.admin_url(), &name)?;
         Ok(Self {
             url: format!("{}/{}", cluster.admin_url(), name),
+            on_server: None,
             _cluster: Some(cluster),
         })
     }
@@ -45,6 +50,23 @@ impl TestDatabase {
     /// `postgres://postgres@127.0.0.1:PORT/NAME`.
     pub fn url(&self) -> &str {
         &self.url
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let Some((bin, admin, name)) = self.on_server.take() {
+            // `--force` ends the connections the test's pools still hold. A database that cannot
+            // be dropped is only left behind, as before.
+            let mut c = pg_command(&bin, "dropdb");
+            c.arg(format!(
+                "--maintenance-db={}/postgres",
+                admin.trim_end_matches('/')
+            ))
+            .args(["--force", "--if-exists"])
+            .arg(name);
+            let _ = run(c, "dropdb");
+        }
     }
 }
 
