@@ -31,10 +31,10 @@ impl Payload {
         self.0.get()
     }
 
-    /// The payload as a JSON value (for readers that inspect it loosely).
-    pub fn to_value(&self) -> serde_json::Value {
-        // The text was checked when the payload was made, so it parses.
-        serde_json::from_str(self.json()).unwrap_or_default()
+    /// The payload as a JSON value (for readers that inspect it loosely). Fails only for text
+    /// that is JSON but out of `serde_json`'s range, such as the number `1e400`.
+    pub fn to_value(&self) -> Result<serde_json::Value, serde_json::Error> {
+        self.decode()
     }
 
     /// The payload decoded into `T`.
@@ -59,10 +59,12 @@ impl From<serde_json::Value> for Payload {
     }
 }
 
-/// Equal when the JSON values are equal, whatever the spacing or key order of their text.
+/// Equal when the texts are, or when both parse to equal JSON values, whatever their spacing or
+/// key order.
 impl PartialEq for Payload {
     fn eq(&self, other: &Self) -> bool {
-        self.json() == other.json() || self.to_value() == other.to_value()
+        self.json() == other.json()
+            || matches!((self.to_value(), other.to_value()), (Ok(a), Ok(b)) if a == b)
     }
 }
 
@@ -88,7 +90,7 @@ mod tests {
     fn keeps_the_text_and_decodes_on_demand() {
         let payload = Payload::from_json(r#"{"b": 1, "a": [true]}"#.into()).unwrap();
         assert_eq!(payload.json(), r#"{"b": 1, "a": [true]}"#);
-        assert_eq!(payload.to_value(), json!({"a": [true], "b": 1}));
+        assert_eq!(payload.to_value().unwrap(), json!({"a": [true], "b": 1}));
         assert_eq!(payload, Payload::from_value(&json!({"a": [true], "b": 1})));
         #[derive(Deserialize)]
         struct B {
@@ -116,6 +118,14 @@ mod tests {
         assert_eq!(text, r#"{"payload":{"n":1}}"#);
         let back: Envelope = serde_json::from_slice(text.as_bytes()).unwrap();
         assert_eq!(back.payload.json(), r#"{"n":1}"#);
-        assert_eq!(Payload::default().to_value(), serde_json::Value::Null);
+        assert_eq!(
+            Payload::default().to_value().unwrap(),
+            serde_json::Value::Null
+        );
+        // JSON that no value holds is kept as text, never turned into something else.
+        let huge = Payload::from_json("[1e400]".into()).unwrap();
+        assert!(huge.to_value().is_err());
+        assert_ne!(huge, Payload::from_json("[1e401]".into()).unwrap());
+        assert_eq!(huge, huge.clone());
     }
 }

@@ -79,6 +79,28 @@ struct KeyedRow {
     row: IdempotencyRow,
 }
 
+/// One part of a page read on its own task; cancelled when dropped unawaited (the read was
+/// abandoned), so it does not hold a connection for a page nobody wants.
+struct Part(tokio::task::JoinHandle<Result<Vec<StoredEvent>, StoreError>>);
+
+impl Part {
+    fn spawn(
+        read: impl Future<Output = Result<Vec<StoredEvent>, StoreError>> + Send + 'static,
+    ) -> Self {
+        Self(tokio::spawn(read))
+    }
+
+    async fn join(mut self) -> Result<Vec<StoredEvent>, StoreError> {
+        (&mut self.0).await?
+    }
+}
+
+impl Drop for Part {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// Events an `as_of` read looks through per query, at least.
 const AS_OF_CHUNK: usize = 10_000;
 
@@ -338,7 +360,7 @@ impl EventStore for SqlEventStore {
         let later: Vec<_> = ranges[1..]
             .iter()
             .map(|&(after, limit)| {
-                tokio::spawn(fetch_log(
+                Part::spawn(fetch_log(
                     self.db.clone(),
                     LogQuery {
                         after,
@@ -359,7 +381,7 @@ impl EventStore for SqlEventStore {
         // The parts are contiguous only while each before is complete.
         let mut complete = events.len() == ranges[0].1 as usize;
         for (task, &(_, len)) in later.into_iter().zip(&ranges[1..]) {
-            let got = task.await??;
+            let got = task.join().await?;
             if complete {
                 complete = got.len() == len as usize;
                 events.extend(got);

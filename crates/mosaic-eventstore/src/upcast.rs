@@ -32,7 +32,11 @@ impl Upcasters {
         while let Some(step) = self.0.iter().find(|s| {
             s.event_type() == event.event_type && s.reads_version() == event.schema_version
         }) {
-            event.payload = Payload::from_value(&step.upcast(event.payload.to_value()));
+            // A payload no JSON value holds is left as stored; decoding it reports the fault.
+            let Ok(value) = event.payload.to_value() else {
+                break;
+            };
+            event.payload = Payload::from_value(&step.upcast(value));
             event.schema_version += 1;
         }
         event

@@ -198,7 +198,7 @@ async fn the_events_view_shows_the_log_one_event_per_row() -> anyhow::Result<()>
                     e.stream_id.clone(),
                     e.version,
                     e.event_type.clone(),
-                    e.payload.to_value(),
+                    e.payload.to_value().unwrap(),
                 )
             })
             .collect();

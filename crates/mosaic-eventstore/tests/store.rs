@@ -646,7 +646,7 @@ async fn thirty_two_writers_of_one_stream_win_each_version_once() -> anyhow::Res
         );
         let writers: BTreeSet<_> = stream
             .iter()
-            .map(|e| e.payload.to_value()["n"].as_u64())
+            .map(|e| e.payload.to_value().unwrap()["n"].as_u64())
             .collect();
         assert_eq!(writers.len(), 32, "{b}: every writer's event once");
         assert_eq!(f.store.head().await?, 32, "{b}");
@@ -731,7 +731,7 @@ async fn a_long_page_of_the_log_is_contiguous() -> anyhow::Result<()> {
             (1..=1000).collect::<Vec<_>>(),
             "{b}"
         );
-        assert_eq!(first[999].payload.to_value()["n"], 999, "{b}");
+        assert_eq!(first[999].payload.to_value().unwrap()["n"], 999, "{b}");
         let rest = s.read_log(&page(1000, 1000, None)).await?;
         assert_eq!(rest.len(), 200, "{b}");
         assert_eq!(rest[0].position, 1001, "{b}");

@@ -13,6 +13,16 @@ use crate::projection::apply_each;
 use crate::source::{Delivery, Reader, Replay};
 use crate::{Projection, ProjectionError, Source};
 
+/// Why a batch's transaction did not commit.
+struct Failed {
+    /// The event at fault, or the batch's checkpoint when no event was.
+    position: u64,
+    error: ProjectionError,
+    /// Whether applying the events failed (then nothing committed), rather than the statements
+    /// around them.
+    applying: bool,
+}
+
 /// How a runner behaves.
 #[derive(Debug, Clone)]
 pub struct RunnerConfig {
@@ -401,14 +411,18 @@ impl Live {
                         self.applied = applied;
                         break;
                     }
-                    Err((position, e)) if attempt >= self.config.max_attempts => {
+                    Err(Failed {
+                        position, error: e, ..
+                    }) if attempt >= self.config.max_attempts => {
                         return Err(RunnerError::Stuck {
                             projection: self.projection.name().into(),
                             position,
                             reason: e.to_string(),
                         });
                     }
-                    Err((position, e)) => {
+                    Err(Failed {
+                        position, error: e, ..
+                    }) => {
                         warn!(projection = self.projection.name(), position, attempt, error = %e, "retrying");
                         tokio::time::sleep(Duration::from_millis(100 << attempt.min(6))).await;
                     }
@@ -429,8 +443,12 @@ impl Live {
         checkpoint: u64,
         rebuilding: Option<&str>,
         one_by_one: bool,
-    ) -> Result<HashMap<String, u64>, (u64, ProjectionError)> {
-        let at = |e: sqlx::Error| (checkpoint, ProjectionError::from(e));
+    ) -> Result<HashMap<String, u64>, Failed> {
+        let at = |e: sqlx::Error| Failed {
+            position: checkpoint,
+            error: e.into(),
+            applying: false,
+        };
         let mut applied = self.applied.clone();
         let mut tx = self.db.begin().await.map_err(at)?;
         // The effect and the checkpoint commit together, so a batch lost in a crash is only
@@ -452,11 +470,16 @@ impl Live {
                 applied.insert(event.context.clone(), event.position);
             }
         }
-        if one_by_one {
-            apply_each(self.projection.as_ref(), &mut tx, &todo).await?;
+        let applying = if one_by_one {
+            apply_each(self.projection.as_ref(), &mut tx, &todo).await
         } else {
-            self.projection.apply_all(&mut tx, &todo).await?;
-        }
+            self.projection.apply_all(&mut tx, &todo).await
+        };
+        applying.map_err(|(position, error)| Failed {
+            position,
+            error,
+            applying: true,
+        })?;
         save(
             &mut tx,
             self.projection.name(),
@@ -496,10 +519,10 @@ impl Live {
             .map(|m| m.to_string())
             .unwrap_or_else(|| "*".into());
         let up_to = self.cursor;
-        let stuck = |(position, e): (u64, ProjectionError)| RunnerError::Stuck {
+        let stuck = |f: Failed| RunnerError::Stuck {
             projection: self.projection.name().into(),
-            position,
-            reason: e.to_string(),
+            position: f.position,
+            reason: f.error.to_string(),
         };
         let mut tx = self.db.begin().await?;
         self.projection
@@ -524,15 +547,19 @@ impl Live {
             .await?
         {
             let refs: Vec<&StoredEvent> = events.iter().collect();
-            if self
-                .commit(&refs, up_to, Some(&label), false)
-                .await
-                .is_err()
-            {
-                // Once more, one event at a time: it passes, or it names the event at fault.
-                self.commit(&refs, up_to, Some(&label), true)
-                    .await
-                    .map_err(stuck)?;
+            match self.commit(&refs, up_to, Some(&label), false).await {
+                Ok(_) => {}
+                // Applying failed and nothing committed: once more, one event at a time, so the
+                // batch passes or the failure names its event. (A failure around the apply, such
+                // as the commit itself, may have committed: replaying the batch could apply it
+                // twice, so the rebuild stops there.)
+                Err(f) if f.applying => {
+                    warn!(projection = self.projection.name(), position = f.position, error = %f.error, "retrying the batch one event at a time");
+                    self.commit(&refs, up_to, Some(&label), true)
+                        .await
+                        .map_err(stuck)?;
+                }
+                Err(f) => return Err(stuck(f)),
             }
             replayed += events.len() as u64;
         }

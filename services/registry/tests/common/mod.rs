@@ -25,6 +25,8 @@ pub struct Registry {
     pub backend: &'static str,
     pub addr: SocketAddr,
     pub signer: TokenSigner,
+    /// The service; declared before its database so it stops before the database is dropped.
+    running: Background,
     /// Where the embedded data lives (SQLite files).
     pub data_dir: Option<PathBuf>,
     /// The distributed deployment's database and NATS.
@@ -33,7 +35,6 @@ pub struct Registry {
     /// The master key (base64) of the distributed deployment; the embedded one keeps its own
     /// under `keys/`.
     pub master_key: Option<String>,
-    running: Background,
     _dir: tempfile::TempDir,
 }
 
