@@ -9,9 +9,11 @@
 //! events or error.
 
 mod aggregate;
+mod catalogue;
 mod event;
 mod given;
 
 pub use aggregate::{Aggregate, fold};
+pub use catalogue::Catalogue;
 pub use event::{DomainEvent, EventCodecError};
 pub use given::{Given, given};

@@ -16,7 +16,7 @@ const TAG_LEN: usize = 16;
 /// A personal-data value sealed under a person's key: `v1.<base64url(nonce || ciphertext)>`. It is
 /// plain text so it sits in JSON event payloads and read-model columns; it reveals only roughly how
 /// long the plaintext was.
-#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[serde(transparent)]
 pub struct Sealed(String);
 

@@ -53,6 +53,12 @@ pub trait Module: Send + Sync {
     /// Adds the gRPC service to `routes`.
     fn add_routes(&self, routes: &mut RoutesBuilder, env: &ModuleEnv);
 
+    /// The catalogue of the events the context writes, for the published event catalogue
+    /// (`mosaic catalogue`).
+    fn catalogue(&self) -> Option<mosaic_domain::Catalogue> {
+        None
+    }
+
     /// The projections and reactions this context runs on its own database.
     fn projections(&self, env: &ModuleEnv) -> Vec<Arc<dyn Projection>> {
         let _ = env;

@@ -6,6 +6,7 @@
 
 mod ids;
 mod municipality;
+mod schema;
 mod skill;
 mod time;
 mod vocab;

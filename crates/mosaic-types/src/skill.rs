@@ -97,7 +97,7 @@ impl From<SkillLevel> for u8 {
 }
 
 /// A skill at a level.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Skill {
     /// What.
     pub tag: SkillTag,

@@ -22,7 +22,19 @@ pub enum WindowError {
 }
 
 /// A window on one weekday, `[start, end)` in minutes after midnight JST.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 pub struct WeeklyWindow {
     /// The day.
     pub weekday: Weekday,

@@ -13,3 +13,56 @@ pub fn modules() -> [&'static dyn Module; 5] {
         &mosaic_insights::Module,
     ]
 }
+
+/// Where the event catalogue lives in the repository, relative to its root.
+pub const CATALOGUE_DIR: &str = "docs/events";
+
+/// The event catalogue's files, as (file name, content): a `README.md` describing every event
+/// type of every context that writes events, and each context's JSON Schema.
+pub fn catalogue_files() -> Vec<(String, String)> {
+    let catalogues: Vec<_> = modules().iter().filter_map(|m| m.catalogue()).collect();
+    let mut readme = String::from(CATALOGUE_HEADER);
+    let mut files = Vec::new();
+    for c in &catalogues {
+        readme.push('\n');
+        readme.push_str(&c.markdown());
+        files.push((format!("{}.schema.json", c.context), c.schema_json()));
+    }
+    files.insert(0, ("README.md".into(), readme.trim_end().to_owned() + "\n"));
+    files
+}
+
+const CATALOGUE_HEADER: &str = "\
+# Event catalogue
+
+Every event type the platform stores and publishes, with its schema version, its meaning and its
+payload's fields. Generated from the Rust types by `mosaic catalogue --out docs/events`; a test
+fails when it is out of date, so it always describes what the code writes.
+
+Each event is stored and published with this envelope (JSON):
+
+| Field | Meaning |
+|---|---|
+| `position` | Position in the producing context's log: gapless, from 1, in commit order. |
+| `event_id` | Unique id (UUIDv7); on NATS also the `Nats-Msg-Id`. |
+| `municipality` | The tenant: the six-digit local government code, e.g. `122173`. |
+| `context` | The producing context, e.g. `registry`. |
+| `stream_id` | The aggregate's stream, e.g. `resident-<id>`. |
+| `version` | Version within the stream, from 1. |
+| `event_type` | The stored type name: a heading below. |
+| `schema_version` | The payload's schema version. Older versions stay in the log and are upcast when read. |
+| `occurred_at` | When it happened (UTC; may be in the past for records entered late). |
+| `recorded_at` | When the platform recorded it (UTC). |
+| `actor` | Who acted: the token subject, and on whose behalf when a proxy acted. |
+| `correlation_id`, `causation_id` | The request it belongs to, and what caused it. |
+| `idempotency_key` | The `request_id` of the command that wrote it. |
+| `payload` | The body described below for each type. |
+
+The SQL view `events` of each store shows the same fields one event per row. On NATS the subject is
+`mosaic.<municipality>.<context>.<event_type>`. Personal data (names, contact details, addresses,
+free text about a person) appears only sealed under the person's key (type `Sealed`): it cannot be
+read without the key and becomes unreadable for good when the person is erased.
+
+Each context's `<context>.schema.json` is a JSON Schema of its events in the tagged form
+`{\"type\": event_type, \"data\": payload}`.
+";

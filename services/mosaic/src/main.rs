@@ -70,6 +70,13 @@ enum Command {
         #[arg(long)]
         dir: PathBuf,
     },
+    /// Write the event catalogue: every stored event type, its schema version, meaning and
+    /// payload fields (`README.md`), and each context's JSON Schema.
+    Catalogue {
+        /// Directory to write to (created if missing).
+        #[arg(long, default_value = mosaic::CATALOGUE_DIR)]
+        out: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -99,6 +106,7 @@ fn main() -> ExitCode {
             key,
         } => token(role, municipality, &subject, hours, data_dir, key),
         Command::Keys { dir } => keys(&dir),
+        Command::Catalogue { out } => catalogue(&out),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -190,4 +198,15 @@ fn say(line: &str) {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{line}");
     let _ = out.flush();
+}
+
+fn catalogue(out: &std::path::Path) -> Result<(), String> {
+    std::fs::create_dir_all(out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
+    for (name, content) in mosaic::catalogue_files() {
+        let path = out.join(&name);
+        std::fs::write(&path, content)
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        println!("{}", path.display());
+    }
+    Ok(())
 }

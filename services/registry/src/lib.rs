@@ -48,6 +48,12 @@ impl mosaic_runtime::Module for Module {
     fn context(&self) -> &'static str {
         CONTEXT
     }
+
+    fn catalogue(&self) -> Option<mosaic_domain::Catalogue> {
+        Some(mosaic_domain::Catalogue::of::<domain::RegistryEvent>(
+            CONTEXT,
+        ))
+    }
     fn grpc_name(&self) -> &'static str {
         "mosaic.v1.RegistryService"
     }

@@ -27,7 +27,7 @@ pub const MAX_TASK_NAME_CHARS: usize = 100;
 pub const MAX_PIECES: usize = 1_000;
 
 /// What a job needs, week by week, and how finely it may be cut.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct JobRequirement {
     /// The recurring blocks of time the job covers; blocks on the same weekday must not overlap.
     pub blocks: Vec<CoverageBlock>,
@@ -36,7 +36,7 @@ pub struct JobRequirement {
 }
 
 /// One recurring block of time and the tasks done throughout it, e.g. Monday 09:00–17:00.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CoverageBlock {
     /// When, `[start, end)` in minutes after midnight JST.
     pub window: WeeklyWindow,
@@ -45,7 +45,7 @@ pub struct CoverageBlock {
 }
 
 /// One task of a block: how many people do it at every minute of the block, with which skills.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TaskNeed {
     /// The task's name, e.g. "reception"; 1 to 100 characters.
     pub name: String,
@@ -56,7 +56,7 @@ pub struct TaskNeed {
 }
 
 /// How finely a job may be cut.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Granularity {
     /// Shortest piece, in minutes.
     pub min_minutes: u32,
@@ -69,7 +69,7 @@ pub struct Granularity {
 }
 
 /// The pieces a job is cut into, and why.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Decomposition {
     /// The pieces, sorted by weekday, start, end and task names.
     pub pieces: Vec<ProposedPiece>,
@@ -78,7 +78,7 @@ pub struct Decomposition {
 }
 
 /// One weekly recurring piece of a job, offered to `seats` people.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ProposedPiece {
     /// When the piece recurs.
     pub window: WeeklyWindow,

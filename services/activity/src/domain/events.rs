@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::domain::values::{ActivityDetails, CloseReason, Internship, PieceDetails};
 
 /// Every fact the activity context records.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "type", content = "data")]
 pub enum ActivityEvent {
     /// A draft activity was created.
@@ -48,7 +48,7 @@ pub enum ActivityEvent {
 impl mosaic_domain::DomainEvent for ActivityEvent {}
 
 /// Payload of `ActivityCreated` and `ActivityUpdated`: the whole details.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ActivityCreated {
     /// The activity.
     pub activity_id: String,
@@ -57,7 +57,7 @@ pub struct ActivityCreated {
 }
 
 /// Payload of `PieceAdded` and `PieceRevised`: the whole piece.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PieceAdded {
     /// The activity.
     pub activity_id: String,
@@ -68,7 +68,7 @@ pub struct PieceAdded {
 }
 
 /// Payload of `PieceRemoved`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PieceRef {
     /// The activity.
     pub activity_id: String,
@@ -77,14 +77,14 @@ pub struct PieceRef {
 }
 
 /// An event about an activity that carries nothing else.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ActivityRef {
     /// The activity.
     pub activity_id: String,
 }
 
 /// Payload of `ActivityClosed`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ActivityClosed {
     /// The activity.
     pub activity_id: String,
@@ -93,7 +93,7 @@ pub struct ActivityClosed {
 }
 
 /// Payload of `ActivityCancelled`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ActivityCancelled {
     /// The activity.
     pub activity_id: String,
@@ -102,7 +102,7 @@ pub struct ActivityCancelled {
 }
 
 /// Payload of `InternshipDefined`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct InternshipDefined {
     /// The activity.
     pub activity_id: String,

@@ -61,7 +61,7 @@ mosaic_types::vocabulary!(
 );
 
 /// Where an activity takes place; at least one of the three.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Place {
     /// The district (地区).
     pub district: Option<String>,
@@ -79,7 +79,7 @@ pub const MAX_HONORARIUM_YEN: u32 = 50_000;
 pub const MAX_LOCAL_POINTS: u32 = 10_000;
 
 /// What an activity offers; zero means "none".
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Incentives {
     /// Transport fee per session, yen.
     pub transport_fee_yen: u32,
@@ -94,7 +94,7 @@ pub struct Incentives {
 }
 
 /// What describes an activity.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ActivityDetails {
     /// The host organisation (a registry id).
     pub host_organisation_id: String,
@@ -127,7 +127,7 @@ pub struct ActivityDetails {
 }
 
 /// When a piece happens.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Schedule {
     /// One session, at most 24 hours.
@@ -153,7 +153,7 @@ pub enum Schedule {
 }
 
 /// What describes a piece.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PieceDetails {
     /// Title.
     pub title: String,
@@ -168,7 +168,7 @@ pub struct PieceDetails {
 }
 
 /// The milestones of an internship (what follow-up tracks).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Milestones {
     /// Start orientation.
     pub orientation: NaiveDate,
@@ -179,7 +179,7 @@ pub struct Milestones {
 }
 
 /// A practical internship project.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Internship {
     /// The goal.
     pub goal: String,

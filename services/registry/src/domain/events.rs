@@ -11,7 +11,7 @@ use crate::domain::values::{
 };
 
 /// Every fact the registry records.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "type", content = "data")]
 pub enum RegistryEvent {
     /// A municipality started running the platform.
@@ -75,7 +75,7 @@ impl mosaic_domain::DomainEvent for RegistryEvent {}
 
 /// Payload of `MunicipalityRegistered` (schema version 1; `profile` may be absent in early
 /// events and then reads as empty).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct MunicipalityRegistered {
     /// Six-digit local government code.
     pub code: String,
@@ -89,14 +89,14 @@ pub struct MunicipalityRegistered {
 }
 
 /// Payload of `MunicipalityProfileUpdated`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct MunicipalityProfileUpdated {
     /// The new profile.
     pub profile: MunicipalityProfile,
 }
 
 /// Payload of `OrganisationRegistered` and `OrganisationUpdated`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct OrganisationRegistered {
     /// The organisation.
     pub organisation_id: String,
@@ -105,7 +105,7 @@ pub struct OrganisationRegistered {
 }
 
 /// Payload of `OrganisationSuspended`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct OrganisationSuspended {
     /// The organisation.
     pub organisation_id: String,
@@ -114,14 +114,14 @@ pub struct OrganisationSuspended {
 }
 
 /// An event about an organisation that carries nothing else.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct OrganisationRef {
     /// The organisation.
     pub organisation_id: String,
 }
 
 /// Payload of `CoordinatorRegistered`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CoordinatorRegistered {
     /// The coordinator.
     pub coordinator_id: String,
@@ -136,7 +136,7 @@ pub struct CoordinatorRegistered {
 }
 
 /// Payload of `ResidentRegistered`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ResidentRegistered {
     /// The resident.
     pub resident_id: String,
@@ -159,7 +159,7 @@ pub struct ResidentRegistered {
 }
 
 /// Payload of `ResidentUpgraded`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ResidentUpgraded {
     /// The resident.
     pub resident_id: String,
@@ -168,7 +168,7 @@ pub struct ResidentUpgraded {
 }
 
 /// Payload of `ResidentProfileUpdated`: the whole new state, so a consumer replaces what it had.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ResidentProfileUpdated {
     /// The resident.
     pub resident_id: String,
@@ -179,7 +179,7 @@ pub struct ResidentProfileUpdated {
 }
 
 /// Payload of `ConsentGranted` and `ConsentRevoked`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ConsentChanged {
     /// The resident.
     pub resident_id: String,
@@ -188,7 +188,7 @@ pub struct ConsentChanged {
 }
 
 /// Payload of `GuardianConsentRecorded` and `ProxyAgreementRecorded`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AgreementRecorded {
     /// The resident.
     pub resident_id: String,
@@ -197,14 +197,14 @@ pub struct AgreementRecorded {
 }
 
 /// An event about a resident that carries nothing else.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ResidentRef {
     /// The resident.
     pub resident_id: String,
 }
 
 /// Payload of `ResidentWithdrew`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ResidentWithdrew {
     /// The resident.
     pub resident_id: String,
@@ -213,7 +213,7 @@ pub struct ResidentWithdrew {
 }
 
 /// Whose personal data was erased.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SubjectKind {
     /// A resident.
@@ -223,7 +223,7 @@ pub enum SubjectKind {
 }
 
 /// Payload of `PersonalDataErased`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PersonalDataErased {
     /// The resident or coordinator id: the subject of the destroyed keys in every context.
     pub subject_id: String,

@@ -165,7 +165,7 @@ vocabulary!(
 );
 
 /// Residents of an age band.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PopulationBand {
     /// First age.
     pub from_age: u16,
@@ -176,7 +176,7 @@ pub struct PopulationBand {
 }
 
 /// What a municipality states about its platform.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct MunicipalityProfile {
     /// The certified operator (認定事業者); empty if none.
     #[serde(default)]
@@ -193,7 +193,7 @@ pub struct MunicipalityProfile {
 }
 
 /// An organisation's contact person, sealed under the organisation's key.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SealedContact {
     /// Name.
     pub name: Sealed,
@@ -204,7 +204,7 @@ pub struct SealedContact {
 }
 
 /// What an organisation states about itself.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct OrganisationDetails {
     /// Kind.
     pub kind: OrganisationKind,
@@ -221,7 +221,7 @@ pub struct OrganisationDetails {
 }
 
 /// A resident's personal data, sealed under the resident's key. Absent parts were not given.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SealedPersonal {
     /// The name the resident goes by.
     pub display_name: Sealed,
@@ -246,7 +246,7 @@ pub struct SealedPersonal {
 }
 
 /// Latitude and longitude rounded to 0.01° (about 1 km), in hundredths of a degree.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CoarseLocation {
     /// Latitude × 100.
     pub lat_centi: i32,
@@ -255,7 +255,7 @@ pub struct CoarseLocation {
 }
 
 /// What a resident states for matching. Guests may leave most of it empty.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ResidentProfile {
     /// Year of birth.
     pub birth_year: Option<u16>,
