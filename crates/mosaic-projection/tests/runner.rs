@@ -393,8 +393,12 @@ async fn rebuilding_one_municipality_leaves_the_others_untouched_over_nats() -> 
     Ok(())
 }
 
-#[tokio::test]
-async fn an_event_that_cannot_be_applied_stops_the_runner_visibly() -> anyhow::Result<()> {
+/// An embedded store holding three good events, a poison one (position 4) and three more; and
+/// the runner of `projection` on it, stopped by the poison: its status and its error.
+async fn run_into_poison(
+    projection: Arc<dyn Projection>,
+    batch: usize,
+) -> anyhow::Result<(Db, RunnerStatus, String, mosaic_testkit::TestSqlite)> {
     let lite = mosaic_testkit::TestSqlite::new()?;
     let db = mosaic_db::connect(&lite.url("registry"), 4).await?;
     prepare(&db).await?;
@@ -404,21 +408,24 @@ async fn an_event_that_cannot_be_applied_stops_the_runner_visibly() -> anyhow::R
     append(&store, kashiwa(), "later", 3, "Counted").await?;
     let (_stop, stopped) = watch::channel(false);
     let mut cfg = config("p");
-    cfg.batch = 1;
-    let (handle, task) = Runner::new(
-        Arc::new(Tally {
-            fail_on: Some("Poison"),
-        }),
-        db.clone(),
-        Source::Store(store.clone()),
-        cfg,
-    )
-    .spawn(stopped);
+    cfg.batch = batch;
+    let (handle, task) =
+        Runner::new(projection, db.clone(), Source::Store(store), cfg).spawn(stopped);
     let err = tokio::time::timeout(Duration::from_secs(30), task)
         .await??
         .unwrap_err();
-    assert!(err.to_string().contains("position 4"), "{err}");
-    assert!(matches!(handle.status(), RunnerStatus::Failed(_)));
+    Ok((db, handle.status(), err.to_string(), lite))
+}
+
+const POISON: Tally = Tally {
+    fail_on: Some("Poison"),
+};
+
+#[tokio::test]
+async fn an_event_that_cannot_be_applied_stops_the_runner_visibly() -> anyhow::Result<()> {
+    let (db, status, err, _lite) = run_into_poison(Arc::new(POISON), 1).await?;
+    assert!(err.contains("position 4"), "{err}");
+    assert!(matches!(status, RunnerStatus::Failed(_)));
     // Nothing after the poison event was applied, and the checkpoint did not pass it.
     assert_eq!(tallies(&db).await?, (3, 0, 3));
     assert_eq!(checkpoint(&db, "tally", "store:registry").await?, 3);
@@ -427,29 +434,10 @@ async fn an_event_that_cannot_be_applied_stops_the_runner_visibly() -> anyhow::R
 
 #[tokio::test]
 async fn a_failure_in_a_bulk_write_is_pinned_to_its_event() -> anyhow::Result<()> {
-    let lite = mosaic_testkit::TestSqlite::new()?;
-    let db = mosaic_db::connect(&lite.url("registry"), 4).await?;
-    prepare(&db).await?;
-    let store = Arc::new(SqlEventStore::open(db.clone(), "registry").await?);
-    append(&store, kashiwa(), "ok", 3, "Counted").await?;
-    append(&store, kashiwa(), "bad", 1, "Poison").await?;
-    append(&store, kashiwa(), "later", 3, "Counted").await?;
-    let (_stop, stopped) = watch::channel(false);
-    let (_, task) = Runner::new(
-        Arc::new(BulkTally(Tally {
-            fail_on: Some("Poison"),
-        })),
-        db.clone(),
-        Source::Store(store.clone()),
-        config("p"),
-    )
-    .spawn(stopped);
-    let err = tokio::time::timeout(Duration::from_secs(30), task)
-        .await??
-        .unwrap_err();
+    let (db, _, err, _lite) = run_into_poison(Arc::new(BulkTally(POISON)), 32).await?;
     // The batch of seven failed as a whole at position 1; the retries, one event at a time,
     // name the poison event.
-    assert!(err.to_string().contains("position 4"), "{err}");
+    assert!(err.contains("position 4"), "{err}");
     assert_eq!(tallies(&db).await?, (0, 0, 0));
     assert_eq!(checkpoint(&db, "tally", "store:registry").await?, 0);
     Ok(())
