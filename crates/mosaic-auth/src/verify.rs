@@ -1,3 +1,6 @@
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
 use jsonwebtoken::{Algorithm, Validation};
 
 use crate::{AuthError, Caller, Claims, KeySet};
@@ -5,11 +8,27 @@ use crate::{AuthError, Caller, Claims, KeySet};
 /// Allowed clock skew between the token issuer and this service.
 const LEEWAY_SECONDS: u64 = 30;
 
+/// At most this many verified tokens are remembered; past it the memory starts afresh.
+const MAX_REMEMBERED: usize = 10_000;
+
 /// Checks bearer tokens against a [`KeySet`], one issuer and one audience.
+///
+/// A client sends the same token with every call, and checking its signature (Ed25519) is most of
+/// the cost of authenticating a call, so a verified token is remembered with the caller it names
+/// until it expires. Only a token that passed every check is remembered, under its exact text;
+/// the keys of a verifier never change (a new key set is a new verifier).
 #[derive(Debug, Clone)]
 pub struct TokenVerifier {
     keys: KeySet,
     validation: Validation,
+    verified: Arc<Mutex<HashMap<String, Remembered>>>,
+}
+
+/// A verified token's caller and its expiry (`exp`, seconds since the epoch).
+#[derive(Debug)]
+struct Remembered {
+    caller: Caller,
+    exp: i64,
 }
 
 impl TokenVerifier {
@@ -25,7 +44,11 @@ impl TokenVerifier {
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         validation.set_issuer(&[issuer.into()]);
         validation.set_audience(&[audience.into()]);
-        Self { keys, validation }
+        Self {
+            keys,
+            validation,
+            verified: Arc::default(),
+        }
     }
 
     /// The keys this verifier trusts.
@@ -36,6 +59,32 @@ impl TokenVerifier {
     /// Verifies `token` and returns the caller it names, scoped to its home municipality.
     /// Apply [`Caller::resolve_scope`] to honour a municipality named by the request.
     pub fn verify(&self, token: &str) -> Result<Caller, AuthError> {
+        let now = chrono::Utc::now().timestamp();
+        // Valid as long as a fresh check would accept it: until `exp` plus the leeway.
+        let still_valid = |r: &Remembered| now <= r.exp.saturating_add(LEEWAY_SECONDS as i64);
+        if let Ok(verified) = self.verified.lock()
+            && let Some(r) = verified.get(token).filter(|r| still_valid(r))
+        {
+            return Ok(r.caller.clone());
+        }
+        let (caller, exp) = self.check(token)?;
+        if let Ok(mut verified) = self.verified.lock() {
+            if verified.len() >= MAX_REMEMBERED {
+                verified.clear();
+            }
+            verified.insert(
+                token.to_owned(),
+                Remembered {
+                    caller: caller.clone(),
+                    exp,
+                },
+            );
+        }
+        Ok(caller)
+    }
+
+    /// Every check of a token, and the caller it names with its expiry.
+    fn check(&self, token: &str) -> Result<(Caller, i64), AuthError> {
         // The header is read before the signature is checked, but only to pick a key; an
         // `alg` other than EdDSA (including `none` and HMAC) is refused before any key is used.
         let header = jsonwebtoken::decode_header(token)?;
@@ -55,11 +104,12 @@ impl TokenVerifier {
             });
         }
         let home = claims.home_municipality()?;
-        Ok(Caller {
+        let caller = Caller {
             subject: claims.sub,
             role: claims.role,
             home,
             municipality: home,
-        })
+        };
+        Ok((caller, claims.exp))
     }
 }

@@ -359,3 +359,31 @@ fn tokens_minted_from_a_pem_file_verify_against_the_jwks_file() {
         .unwrap();
     assert_eq!(caller.role, Role::MunicipalityOfficer);
 }
+
+#[test]
+fn a_remembered_token_is_refused_once_it_expires() {
+    let keys = SigningKeys::generate();
+    let verifier = verifier_for(&keys);
+    let header = Header {
+        kid: Some(keys.kid().to_owned()),
+        ..Header::new(Algorithm::EdDSA)
+    };
+    // Expired 29 s ago: still inside the 30 s leeway, for about one more second.
+    let mut late = claims(Role::Coordinator, Some(KASHIWA));
+    late.exp = chrono::Utc::now().timestamp() - 29;
+    let token = raw_token(&keys, &header, &late);
+    let first = verifier.verify(&token).unwrap();
+    assert_eq!(verifier.verify(&token).unwrap(), first, "remembered");
+    std::thread::sleep(std::time::Duration::from_millis(2_100));
+    assert!(matches!(
+        verifier.verify(&token),
+        Err(AuthError::InvalidToken { .. } | AuthError::Expired)
+    ));
+    // A token that fails a check is never remembered: a tampered copy is refused every time.
+    let fresh = raw_token(&keys, &header, &claims(Role::Coordinator, Some(KASHIWA)));
+    verifier.verify(&fresh).unwrap();
+    let mut tampered = fresh.clone();
+    tampered.pop();
+    assert!(verifier.verify(&tampered).is_err());
+    assert!(verifier.verify(&tampered).is_err());
+}

@@ -7,6 +7,7 @@
 //! Parameters are written `$1, $2…`: PostgreSQL's syntax, which sqlx also binds on SQLite.
 
 mod connect;
+pub mod group;
 pub mod lease;
 mod migrate;
 

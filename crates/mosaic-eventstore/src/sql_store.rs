@@ -1,7 +1,9 @@
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use mosaic_db::group::Grouped;
 use mosaic_db::{Db, Migrations, PG_NO_FLUSH_WAIT, on_db};
 use mosaic_types::MunicipalityCode;
 use sqlx::types::Json;
@@ -41,6 +43,40 @@ pub struct SqlEventStore {
     context: String,
     head: watch::Sender<u64>,
     writer: Writer,
+    /// Idempotency lookups of concurrent commands, made together.
+    lookups: Arc<KeyLookups>,
+}
+
+type KeyLookups = Grouped<(MunicipalityCode, Idempotency), Result<Option<Committed>, StoreError>>;
+
+/// At most this many idempotency keys in one lookup.
+const MAX_LOOKUP_GROUP: usize = 256;
+
+/// Serves idempotency lookups in groups: one query per municipality of a group; if it fails,
+/// each key alone, so every caller gets its own answer.
+fn key_lookups(db: Db) -> KeyLookups {
+    Grouped::start_by_part(
+        MAX_LOOKUP_GROUP,
+        |(municipality, _): &(MunicipalityCode, Idempotency)| *municipality,
+        move |municipality, asks: Vec<(MunicipalityCode, Idempotency)>| {
+            let db = db.clone();
+            async move {
+                let keys: Vec<Idempotency> = asks.into_iter().map(|(_, k)| k).collect();
+                if let Ok(found) = lookup_keys(&db, municipality, &keys).await {
+                    return Some(found);
+                }
+                let mut alone = Vec::with_capacity(keys.len());
+                for key in &keys {
+                    alone.push(
+                        lookup_keys(&db, municipality, std::slice::from_ref(key))
+                            .await
+                            .and_then(|mut r| r.pop().unwrap_or(Ok(None))),
+                    );
+                }
+                Some(alone)
+            }
+        },
+    )
 }
 
 #[derive(FromRow, Clone)]
@@ -189,6 +225,68 @@ async fn fetch_log(db: Db, query: LogQuery) -> Result<Vec<StoredEvent>, StoreErr
     Ok(events)
 }
 
+/// The first results of idempotency keys of one municipality, in their order.
+async fn lookup_keys(
+    db: &Db,
+    municipality: MunicipalityCode,
+    keys: &[Idempotency],
+) -> Result<Vec<Result<Option<Committed>, StoreError>>, StoreError> {
+    let names: Vec<&str> = keys.iter().map(|k| k.key.as_str()).collect();
+    let rows: Vec<KeyedRow> = match db {
+        // One key is an exact lookup of the primary key; several are driven by the list, one
+        // index lookup each (a lateral lookup, kept from being flattened into a join by its
+        // `LIMIT`: a join lets a generic plan made while the table was small hash all of it).
+        Db::Postgres(pool) if names.len() == 1 => {
+            sqlx::query_as(AssertSqlSafe(format!(
+                "SELECT {IDEMPOTENCY_COLUMNS} FROM idempotency i \
+                 WHERE municipality = $1 AND key = $2"
+            )))
+            .bind(municipality.as_str())
+            .bind(names[0])
+            .fetch_all(pool)
+            .await?
+        }
+        Db::Postgres(pool) => {
+            sqlx::query_as(AssertSqlSafe(format!(
+                "SELECT {IDEMPOTENCY_COLUMNS} FROM UNNEST($2::text[]) AS k(key) \
+                 CROSS JOIN LATERAL (SELECT * FROM idempotency \
+                     WHERE municipality = $1 AND key = k.key LIMIT 1) i"
+            )))
+            .bind(municipality.as_str())
+            .bind(&names)
+            .fetch_all(pool)
+            .await?
+        }
+        Db::Sqlite(pool) => {
+            let names = serde_json::to_string(&names)
+                .map_err(|e| StoreError::Database(sqlx::Error::Encode(e.into())))?;
+            sqlx::query_as(AssertSqlSafe(format!(
+                "SELECT {IDEMPOTENCY_COLUMNS} FROM idempotency i \
+                 WHERE municipality = $1 AND key IN (SELECT value FROM json_each($2))"
+            )))
+            .bind(municipality.as_str())
+            .bind(names)
+            .fetch_all(pool)
+            .await?
+        }
+    };
+    let found: HashMap<String, IdempotencyRow> = rows.into_iter().map(|r| (r.key, r.row)).collect();
+    Ok(keys
+        .iter()
+        .map(|idempotency| match found.get(&idempotency.key).cloned() {
+            // A claim whose append has not committed yet has no result: treat as unseen; the
+            // append's own claim decides.
+            Some(row) if row.version.is_none() => Ok(None),
+            Some(row) if row.request_hash != idempotency.request_hash => {
+                Err(StoreError::IdempotencyMismatch {
+                    key: idempotency.key.clone(),
+                })
+            }
+            other => Ok(other.map(IdempotencyRow::committed)),
+        })
+        .collect())
+}
+
 impl SqlEventStore {
     /// Opens the store of `context` on a migrated database (see [`migrations`]) and starts its
     /// writer task on the current runtime; the task ends when the last clone of the store is
@@ -199,11 +297,13 @@ impl SqlEventStore {
         });
         let (tx, _) = watch::channel(head as u64);
         let context = context.into();
+        let db_for_lookups = db.clone();
         Ok(Self {
             writer: Writer::spawn(db.clone(), context.clone()),
             db,
             context,
             head: tx,
+            lookups: Arc::new(key_lookups(db_for_lookups)),
         })
     }
 
@@ -246,66 +346,27 @@ impl EventStore for SqlEventStore {
         Ok(outcome)
     }
 
+    async fn idempotent_result(
+        &self,
+        municipality: MunicipalityCode,
+        idempotency: &Idempotency,
+    ) -> Result<Option<Committed>, StoreError> {
+        match self.lookups.ask((municipality, idempotency.clone())).await {
+            Some(answer) => answer,
+            // The grouping task is gone (its runtime shut down): look it up here.
+            None => lookup_keys(&self.db, municipality, std::slice::from_ref(idempotency))
+                .await?
+                .pop()
+                .unwrap_or(Ok(None)),
+        }
+    }
+
     async fn idempotent_results(
         &self,
         municipality: MunicipalityCode,
         keys: &[Idempotency],
     ) -> Result<Vec<Result<Option<Committed>, StoreError>>, StoreError> {
-        let names: Vec<&str> = keys.iter().map(|k| k.key.as_str()).collect();
-        let rows: Vec<KeyedRow> = match &self.db {
-            // One key is an exact lookup of the primary key; several are driven by the list, one
-            // index lookup each (a lateral lookup, kept from being flattened into a join by its
-            // `LIMIT`: a join lets a generic plan made while the table was small hash all of it).
-            Db::Postgres(pool) if names.len() == 1 => {
-                sqlx::query_as(AssertSqlSafe(format!(
-                    "SELECT {IDEMPOTENCY_COLUMNS} FROM idempotency i \
-                     WHERE municipality = $1 AND key = $2"
-                )))
-                .bind(municipality.as_str())
-                .bind(names[0])
-                .fetch_all(pool)
-                .await?
-            }
-            Db::Postgres(pool) => {
-                sqlx::query_as(AssertSqlSafe(format!(
-                    "SELECT {IDEMPOTENCY_COLUMNS} FROM UNNEST($2::text[]) AS k(key) \
-                     CROSS JOIN LATERAL (SELECT * FROM idempotency \
-                         WHERE municipality = $1 AND key = k.key LIMIT 1) i"
-                )))
-                .bind(municipality.as_str())
-                .bind(&names)
-                .fetch_all(pool)
-                .await?
-            }
-            Db::Sqlite(pool) => {
-                let names = serde_json::to_string(&names)
-                    .map_err(|e| StoreError::Database(sqlx::Error::Encode(e.into())))?;
-                sqlx::query_as(AssertSqlSafe(format!(
-                    "SELECT {IDEMPOTENCY_COLUMNS} FROM idempotency i \
-                     WHERE municipality = $1 AND key IN (SELECT value FROM json_each($2))"
-                )))
-                .bind(municipality.as_str())
-                .bind(names)
-                .fetch_all(pool)
-                .await?
-            }
-        };
-        let found: HashMap<String, IdempotencyRow> =
-            rows.into_iter().map(|r| (r.key, r.row)).collect();
-        Ok(keys
-            .iter()
-            .map(|idempotency| match found.get(&idempotency.key).cloned() {
-                // A claim whose append has not committed yet has no result: treat as unseen; the
-                // append's own claim decides.
-                Some(row) if row.version.is_none() => Ok(None),
-                Some(row) if row.request_hash != idempotency.request_hash => {
-                    Err(StoreError::IdempotencyMismatch {
-                        key: idempotency.key.clone(),
-                    })
-                }
-                other => Ok(other.map(IdempotencyRow::committed)),
-            })
-            .collect())
+        lookup_keys(&self.db, municipality, keys).await
     }
 
     #[tracing::instrument(name = "eventstore.read_stream", skip(self), fields(municipality = %municipality))]

@@ -22,6 +22,7 @@
 mod aad;
 mod blind_index;
 mod error;
+mod key_queue;
 mod master_key;
 mod normalize;
 mod person_key;

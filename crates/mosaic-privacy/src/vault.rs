@@ -1,6 +1,6 @@
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use chacha20poly1305::aead::OsRng;
 use chacha20poly1305::aead::rand_core::RngCore;
@@ -9,6 +9,7 @@ use mosaic_db::{Db, DbTx, PG_NO_FLUSH_WAIT, on_db, on_tx};
 use mosaic_types::MunicipalityCode;
 use zeroize::Zeroizing;
 
+use crate::key_queue::{self, NewKeyQueue};
 use crate::master_key::KEY_LEN;
 use crate::{MasterKey, PersonKey, PrivacyError, blind_index};
 
@@ -65,17 +66,27 @@ pub struct Vault {
     inner: Arc<Inner>,
 }
 
-struct Inner {
+pub(crate) struct Inner {
     db: Db,
     master: MasterKey,
+    /// Started on the first [`Vault::new_key`], on the runtime of that call.
+    key_queue: OnceLock<NewKeyQueue>,
 }
 
 impl Vault {
     /// A vault over `db` (migrated with [`crate::migrate`]) that wraps keys under `master`.
     pub fn new(db: Db, master: MasterKey) -> Self {
         Self {
-            inner: Arc::new(Inner { db, master }),
+            inner: Arc::new(Inner {
+                db,
+                master,
+                key_queue: OnceLock::new(),
+            }),
         }
+    }
+
+    pub(crate) fn from_inner(inner: Arc<Inner>) -> Self {
+        Self { inner }
     }
 
     /// The database the keys live in.
@@ -119,15 +130,26 @@ impl Vault {
     /// matters to data sealed under it, and that data reaches the database in a later durable
     /// commit (an event append) of the same database, whose flush covers this earlier record. If
     /// no such commit follows, a lost key protects nothing.
+    ///
+    /// Keys asked for at the same moment by concurrent callers are made with one insert
+    /// (`key_queue.rs`).
     pub async fn new_key(
         &self,
         municipality: MunicipalityCode,
         subject: &str,
     ) -> Result<PersonKey, PrivacyError> {
-        let subjects = [subject.to_owned()];
-        let mut keys = self.new_keys(municipality, &subjects).await?;
-        // The subject was not new after all and has been erased: absent from the map.
-        keys.remove(subject).ok_or(PrivacyError::Erased)
+        let queue = self
+            .inner
+            .key_queue
+            .get_or_init(|| key_queue::start(Arc::downgrade(&self.inner)));
+        match queue.ask((municipality, subject.to_owned())).await {
+            Some(answer) => answer,
+            // The queue's task is gone (its runtime shut down): make the key here.
+            None => {
+                let mut keys = self.new_keys(municipality, &[subject.to_owned()]).await?;
+                keys.remove(subject).ok_or(PrivacyError::Erased)
+            }
+        }
     }
 
     /// Keys for many subjects the caller has just made up (fresh ids), created together with one

@@ -314,3 +314,44 @@ async fn keys_made_for_new_subjects_are_the_keys_read_back_and_never_revive_an_e
     }
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_asked_for_at_once_are_made_together_each_its_own() -> anyhow::Result<()> {
+    for f in both().await? {
+        let b = f.backend;
+        f.vault.erase(chigasaki(), "c-13").await?;
+        // 64 callers at once, in two municipalities, one of them a subject erased before.
+        let tasks: Vec<_> = (0..64)
+            .map(|i| {
+                let vault = f.vault.clone();
+                let municipality = if i % 2 == 0 { kashiwa() } else { chigasaki() };
+                tokio::spawn(async move {
+                    let subject = format!("c-{i}");
+                    let key = vault.new_key(municipality, &subject).await;
+                    (municipality, subject, key)
+                })
+            })
+            .collect();
+        let mut sealed = Vec::new();
+        for task in tasks {
+            let (municipality, subject, key) = task.await?;
+            if subject == "c-13" {
+                assert!(matches!(key, Err(PrivacyError::Erased)), "{b}");
+                continue;
+            }
+            let text = format!("{subject} の名前");
+            sealed.push((municipality, subject, key?.seal("name", &text), text));
+        }
+        assert_eq!(sealed.len(), 63, "{b}");
+        // Each key is the subject's own, as stored, and opens nothing of another's.
+        for (municipality, subject, value, text) in &sealed {
+            let stored = f.vault.key(*municipality, subject).await?;
+            assert_eq!(stored.open("name", value)?, *text, "{b}");
+        }
+        let (m0, s0, _, _) = &sealed[0];
+        let (_, _, other, _) = &sealed[2];
+        let key0 = f.vault.key(*m0, s0).await?;
+        assert!(key0.open("name", other).is_err(), "{b}");
+    }
+    Ok(())
+}
