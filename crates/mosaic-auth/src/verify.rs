@@ -2,6 +2,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use jsonwebtoken::{Algorithm, Validation};
+use sha2::{Digest, Sha256};
 
 use crate::{AuthError, Caller, Claims, KeySet};
 
@@ -15,13 +16,27 @@ const MAX_REMEMBERED: usize = 10_000;
 ///
 /// A client sends the same token with every call, and checking its signature (Ed25519) is most of
 /// the cost of authenticating a call, so a verified token is remembered with the caller it names
-/// until it expires. Only a token that passed every check is remembered, under its exact text;
-/// the keys of a verifier never change (a new key set is a new verifier).
-#[derive(Debug, Clone)]
+/// until it expires. Only a token that passed every check is remembered, under the SHA-256 of its
+/// exact text (so no token is kept or printed); the keys of a verifier never change (a new key set
+/// is a new verifier).
+#[derive(Clone)]
 pub struct TokenVerifier {
     keys: KeySet,
     validation: Validation,
-    verified: Arc<Mutex<HashMap<String, Remembered>>>,
+    verified: Arc<Mutex<HashMap<[u8; 32], Remembered>>>,
+}
+
+impl std::fmt::Debug for TokenVerifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenVerifier")
+            .field("keys", &self.keys)
+            .field("validation", &self.validation)
+            .finish_non_exhaustive()
+    }
+}
+
+fn fingerprint(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
 }
 
 /// A verified token's caller and its expiry (`exp`, seconds since the epoch).
@@ -62,8 +77,9 @@ impl TokenVerifier {
         let now = chrono::Utc::now().timestamp();
         // Valid as long as a fresh check would accept it: until `exp` plus the leeway.
         let still_valid = |r: &Remembered| now <= r.exp.saturating_add(LEEWAY_SECONDS as i64);
+        let print = fingerprint(token);
         if let Ok(verified) = self.verified.lock()
-            && let Some(r) = verified.get(token).filter(|r| still_valid(r))
+            && let Some(r) = verified.get(&print).filter(|r| still_valid(r))
         {
             return Ok(r.caller.clone());
         }
@@ -73,7 +89,7 @@ impl TokenVerifier {
                 verified.clear();
             }
             verified.insert(
-                token.to_owned(),
+                print,
                 Remembered {
                     caller: caller.clone(),
                     exp,

@@ -3,6 +3,11 @@
 //! lookups and inserts of their own (a key, an idempotency check); grouped, the database runs one
 //! statement for many of them instead of one each, and nobody waits on purpose: a request that
 //! finds the task idle is served at once.
+//!
+//! A group's call that fails should not be retried by the task request by request: when the
+//! database is down that would hold every later request behind a long series of timeouts. Users
+//! answer each request of a failed group "do it yourself" (an `R` of `None`), and each caller
+//! then makes its own call, concurrently, and gets its own error.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -55,6 +60,8 @@ impl<A: Send + 'static, R: Send + 'static> Grouped<A, R> {
                 {
                     group.push(next);
                 }
+                // A caller that stopped waiting (its request was cancelled) is not served.
+                group.retain(|(_, reply)| !reply.is_closed());
                 let mut parts: HashMap<K, Vec<Waiting<A, R>>> = HashMap::new();
                 for waiting in group {
                     parts.entry(part(&waiting.0)).or_default().push(waiting);

@@ -109,7 +109,7 @@ impl Catalogue {
                     let _ = writeln!(out, "| `{value}` | {} |", cell(&meaning));
                 }
             } else {
-                let _ = writeln!(out, "Type: {}.", type_name(def, ctx));
+                let _ = writeln!(out, "Type: {}{}.", type_name(def, ctx), constraints(def));
             }
             out.push('\n');
         }
@@ -232,12 +232,23 @@ fn type_name(schema: &Value, context: &str) -> String {
     types
         .iter()
         .map(|t| match t.as_str() {
-            "array" => format!(
-                "array of {}",
-                schema
-                    .get("items")
-                    .map_or("any".into(), |i| type_name(i, context))
-            ),
+            "array" => match schema.get("prefixItems").and_then(Value::as_array) {
+                // A tuple, e.g. a coordinate pair.
+                Some(items) => format!(
+                    "[{}]",
+                    items
+                        .iter()
+                        .map(|i| type_name(i, context))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                None => format!(
+                    "array of {}",
+                    schema
+                        .get("items")
+                        .map_or("any".into(), |i| type_name(i, context))
+                ),
+            },
             "object" => match schema.get("additionalProperties") {
                 Some(v) if v.is_object() => format!("map to {}", type_name(v, context)),
                 _ => "object".into(),
@@ -251,6 +262,29 @@ fn type_name(schema: &Value, context: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join(" or ")
+}
+
+/// The checks a scalar schema states (pattern, length, range), as `; …` text or nothing.
+fn constraints(schema: &Value) -> String {
+    let mut parts = Vec::new();
+    if let Some(p) = schema.get("pattern").and_then(Value::as_str) {
+        parts.push(format!("pattern `{p}`"));
+    }
+    for (key, what) in [
+        ("minLength", "length at least {}"),
+        ("maxLength", "length at most {}"),
+        ("minimum", "at least {}"),
+        ("maximum", "at most {}"),
+    ] {
+        if let Some(v) = schema.get(key) {
+            parts.push(what.replace("{}", &v.to_string()));
+        }
+    }
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!("; {}", parts.join(", "))
+    }
 }
 
 /// Text safe inside a markdown table cell.

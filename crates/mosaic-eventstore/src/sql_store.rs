@@ -47,13 +47,17 @@ pub struct SqlEventStore {
     lookups: Arc<KeyLookups>,
 }
 
-type KeyLookups = Grouped<(MunicipalityCode, Idempotency), Result<Option<Committed>, StoreError>>;
+/// Idempotency lookups served in groups; an answer of `None` tells the caller to look its key up
+/// itself: its group's query failed.
+type KeyLookups =
+    Grouped<(MunicipalityCode, Idempotency), Option<Result<Option<Committed>, StoreError>>>;
 
 /// At most this many idempotency keys in one lookup.
 const MAX_LOOKUP_GROUP: usize = 256;
 
-/// Serves idempotency lookups in groups: one query per municipality of a group; if it fails,
-/// each key alone, so every caller gets its own answer.
+/// Serves idempotency lookups in groups: one query per municipality of a group. If it fails, a
+/// lone caller gets the error; in a larger group each caller looks its key up itself, so it gets
+/// its own answer.
 fn key_lookups(db: Db) -> KeyLookups {
     Grouped::start_by_part(
         MAX_LOOKUP_GROUP,
@@ -62,18 +66,11 @@ fn key_lookups(db: Db) -> KeyLookups {
             let db = db.clone();
             async move {
                 let keys: Vec<Idempotency> = asks.into_iter().map(|(_, k)| k).collect();
-                if let Ok(found) = lookup_keys(&db, municipality, &keys).await {
-                    return Some(found);
-                }
-                let mut alone = Vec::with_capacity(keys.len());
-                for key in &keys {
-                    alone.push(
-                        lookup_keys(&db, municipality, std::slice::from_ref(key))
-                            .await
-                            .and_then(|mut r| r.pop().unwrap_or(Ok(None))),
-                    );
-                }
-                Some(alone)
+                Some(match lookup_keys(&db, municipality, &keys).await {
+                    Ok(found) => found.into_iter().map(Some).collect(),
+                    Err(e) if keys.len() == 1 => vec![Some(Err(e))],
+                    Err(_) => keys.iter().map(|_| None).collect(),
+                })
             }
         },
     )
@@ -352,13 +349,15 @@ impl EventStore for SqlEventStore {
         idempotency: &Idempotency,
     ) -> Result<Option<Committed>, StoreError> {
         match self.lookups.ask((municipality, idempotency.clone())).await {
-            Some(answer) => answer,
-            // The grouping task is gone (its runtime shut down): look it up here.
-            None => lookup_keys(&self.db, municipality, std::slice::from_ref(idempotency))
-                .await?
-                .pop()
-                .unwrap_or(Ok(None)),
+            Some(Some(answer)) => return answer,
+            // The group's query failed: this caller's own lookup gives its own answer.
+            Some(None) => {}
+            None => tracing::debug!("the idempotency lookup queue is gone (its runtime shut down)"),
         }
+        lookup_keys(&self.db, municipality, std::slice::from_ref(idempotency))
+            .await?
+            .pop()
+            .unwrap_or(Ok(None))
     }
 
     async fn idempotent_results(

@@ -15,9 +15,11 @@ use crate::{PersonKey, PrivacyError, Vault};
 /// At most this many keys in one insert.
 const MAX_GROUP: usize = 256;
 
-/// Requests for fresh subjects' keys, served in groups. The serving task holds the vault weakly:
-/// it ends with the last clone of the vault.
-pub(crate) type NewKeyQueue = Grouped<(MunicipalityCode, String), Result<PersonKey, PrivacyError>>;
+/// Requests for fresh subjects' keys, served in groups. An answer of `None` tells the caller to
+/// make its key itself: its group's insert failed. The serving task holds the vault weakly: it
+/// ends with the last clone of the vault.
+pub(crate) type NewKeyQueue =
+    Grouped<(MunicipalityCode, String), Option<Result<PersonKey, PrivacyError>>>;
 
 /// Starts the queue of a vault on the current runtime: one insert per municipality of a group.
 pub(crate) fn start(vault: Weak<Inner>) -> NewKeyQueue {
@@ -34,31 +36,24 @@ pub(crate) fn start(vault: Weak<Inner>) -> NewKeyQueue {
     )
 }
 
-/// Keys for `subjects` with one insert; if that fails, each alone, so every caller gets the
-/// answer its own key would have had.
+/// Keys for `subjects` with one insert. If it fails, a lone caller gets the error; in a larger
+/// group each caller makes its own key, so it gets its own answer.
 async fn make(
     vault: &Vault,
     municipality: MunicipalityCode,
     subjects: &[String],
-) -> Vec<Result<PersonKey, PrivacyError>> {
-    if subjects.len() > 1
-        && let Ok(keys) = vault.new_keys(municipality, subjects).await
-    {
-        return subjects.iter().map(|s| found(&keys, s)).collect();
+) -> Vec<Option<Result<PersonKey, PrivacyError>>> {
+    match vault.new_keys(municipality, subjects).await {
+        Ok(keys) => subjects.iter().map(|s| Some(found(&keys, s))).collect(),
+        Err(e) if subjects.len() == 1 => vec![Some(Err(e))],
+        Err(_) => subjects.iter().map(|_| None).collect(),
     }
-    let mut out = Vec::with_capacity(subjects.len());
-    for subject in subjects {
-        out.push(
-            vault
-                .new_keys(municipality, std::slice::from_ref(subject))
-                .await
-                .and_then(|keys| found(&keys, subject)),
-        );
-    }
-    out
 }
 
 /// A subject's key among those made; absent when the subject had been erased.
-fn found(keys: &HashMap<String, PersonKey>, subject: &str) -> Result<PersonKey, PrivacyError> {
+pub(crate) fn found(
+    keys: &HashMap<String, PersonKey>,
+    subject: &str,
+) -> Result<PersonKey, PrivacyError> {
     keys.get(subject).cloned().ok_or(PrivacyError::Erased)
 }
