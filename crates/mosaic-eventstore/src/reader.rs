@@ -5,15 +5,33 @@
 
 use std::sync::Arc;
 
-use tokio::task::JoinHandle;
-
 use crate::{EventStore, LogQuery, StoreError, StoredEvent};
 
 /// Events per page a catch-up reader asks for: large enough that a page's fixed cost is small
 /// beside its events, small enough that two pages in memory stay a few megabytes.
 pub const READ_AHEAD_PAGE: u32 = 10_000;
 
-type Fetch = JoinHandle<Result<Vec<StoredEvent>, StoreError>>;
+/// A read of the log on its own task, cancelled when dropped unawaited (the read was
+/// abandoned), so it does not hold a connection for events nobody wants.
+pub(crate) struct ReadTask(tokio::task::JoinHandle<Result<Vec<StoredEvent>, StoreError>>);
+
+impl ReadTask {
+    pub(crate) fn spawn(
+        read: impl Future<Output = Result<Vec<StoredEvent>, StoreError>> + Send + 'static,
+    ) -> Self {
+        Self(tokio::spawn(read))
+    }
+
+    pub(crate) async fn join(mut self) -> Result<Vec<StoredEvent>, StoreError> {
+        (&mut self.0).await?
+    }
+}
+
+impl Drop for ReadTask {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
 
 /// A sequential reader of one [`LogQuery`]'s range, one page (`query.limit` events) at a time.
 ///
@@ -22,7 +40,7 @@ type Fetch = JoinHandle<Result<Vec<StoredEvent>, StoreError>>;
 pub struct LogReader {
     store: Arc<dyn EventStore>,
     query: LogQuery,
-    ahead: Option<Fetch>,
+    ahead: Option<ReadTask>,
 }
 
 impl LogReader {
@@ -46,7 +64,7 @@ impl LogReader {
     /// The next page, empty at the end of what is committed (ask again later to follow the log).
     pub async fn next_page(&mut self) -> Result<Vec<StoredEvent>, StoreError> {
         let page = match self.ahead.take() {
-            Some(fetch) => fetch.await??,
+            Some(fetch) => fetch.join().await?,
             None => self.store.read_log(&self.query).await?,
         };
         if let Some(last) = page.last() {
@@ -56,16 +74,8 @@ impl LogReader {
             && self.query.up_to.is_none_or(|p| self.query.after < p);
         if more {
             let (store, query) = (self.store.clone(), self.query.clone());
-            self.ahead = Some(tokio::spawn(async move { store.read_log(&query).await }));
+            self.ahead = Some(ReadTask::spawn(async move { store.read_log(&query).await }));
         }
         Ok(page)
-    }
-}
-
-impl Drop for LogReader {
-    fn drop(&mut self) {
-        if let Some(fetch) = self.ahead.take() {
-            fetch.abort();
-        }
     }
 }

@@ -11,6 +11,7 @@ use sqlx::{AssertSqlSafe, FromRow};
 use tokio::sync::watch;
 
 use crate::commit::{COMMIT_COLUMNS, CommitRow, Keep, expand};
+use crate::reader::ReadTask;
 use crate::writer::Writer;
 use crate::{
     AppendOutcome, AppendRequest, Committed, EventStore, Idempotency, LogQuery, StoreError,
@@ -110,28 +111,6 @@ struct KeyedRow {
     key: String,
     #[sqlx(flatten)]
     row: IdempotencyRow,
-}
-
-/// One part of a page read on its own task; cancelled when dropped unawaited (the read was
-/// abandoned), so it does not hold a connection for a page nobody wants.
-struct Part(tokio::task::JoinHandle<Result<Vec<StoredEvent>, StoreError>>);
-
-impl Part {
-    fn spawn(
-        read: impl Future<Output = Result<Vec<StoredEvent>, StoreError>> + Send + 'static,
-    ) -> Self {
-        Self(tokio::spawn(read))
-    }
-
-    async fn join(mut self) -> Result<Vec<StoredEvent>, StoreError> {
-        (&mut self.0).await?
-    }
-}
-
-impl Drop for Part {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
 }
 
 /// Events an `as_of` read looks through per query, at least.
@@ -294,13 +273,12 @@ impl SqlEventStore {
         });
         let (tx, _) = watch::channel(head as u64);
         let context = context.into();
-        let db_for_lookups = db.clone();
         Ok(Self {
             writer: Writer::spawn(db.clone(), context.clone()),
+            lookups: Arc::new(key_lookups(db.clone())),
             db,
             context,
             head: tx,
-            lookups: Arc::new(key_lookups(db_for_lookups)),
         })
     }
 
@@ -420,7 +398,7 @@ impl EventStore for SqlEventStore {
         let later: Vec<_> = ranges[1..]
             .iter()
             .map(|&(after, limit)| {
-                Part::spawn(fetch_log(
+                ReadTask::spawn(fetch_log(
                     self.db.clone(),
                     LogQuery {
                         after,

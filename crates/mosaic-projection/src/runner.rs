@@ -23,6 +23,17 @@ struct Failed {
     applying: bool,
 }
 
+impl Failed {
+    /// The runner's final error for a failure that persisted.
+    fn stuck(self, projection: &dyn Projection) -> RunnerError {
+        RunnerError::Stuck {
+            projection: projection.name().into(),
+            position: self.position,
+            reason: self.error.to_string(),
+        }
+    }
+}
+
 /// How a runner behaves.
 #[derive(Debug, Clone)]
 pub struct RunnerConfig {
@@ -411,14 +422,8 @@ impl Live {
                         self.applied = applied;
                         break;
                     }
-                    Err(Failed {
-                        position, error: e, ..
-                    }) if attempt >= self.config.max_attempts => {
-                        return Err(RunnerError::Stuck {
-                            projection: self.projection.name().into(),
-                            position,
-                            reason: e.to_string(),
-                        });
+                    Err(f) if attempt >= self.config.max_attempts => {
+                        return Err(f.stuck(self.projection.as_ref()));
                     }
                     Err(Failed {
                         position, error: e, ..
@@ -519,11 +524,6 @@ impl Live {
             .map(|m| m.to_string())
             .unwrap_or_else(|| "*".into());
         let up_to = self.cursor;
-        let stuck = |f: Failed| RunnerError::Stuck {
-            projection: self.projection.name().into(),
-            position: f.position,
-            reason: f.error.to_string(),
-        };
         let mut tx = self.db.begin().await?;
         self.projection
             .reset(&mut tx, municipality)
@@ -557,9 +557,9 @@ impl Live {
                     warn!(projection = self.projection.name(), position = f.position, error = %f.error, "retrying the batch one event at a time");
                     self.commit(&refs, up_to, Some(&label), true)
                         .await
-                        .map_err(stuck)?;
+                        .map_err(|f| f.stuck(self.projection.as_ref()))?;
                 }
-                Err(f) => return Err(stuck(f)),
+                Err(f) => return Err(f.stuck(self.projection.as_ref())),
             }
             replayed += events.len() as u64;
         }

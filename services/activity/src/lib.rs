@@ -55,6 +55,7 @@ impl mosaic_runtime::Module for Module {
             CONTEXT,
         ))
     }
+
     fn grpc_name(&self) -> &'static str {
         "mosaic.v1.ActivityService"
     }

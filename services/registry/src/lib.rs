@@ -54,6 +54,7 @@ impl mosaic_runtime::Module for Module {
             CONTEXT,
         ))
     }
+
     fn grpc_name(&self) -> &'static str {
         "mosaic.v1.RegistryService"
     }
