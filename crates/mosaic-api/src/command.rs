@@ -219,7 +219,7 @@ fn new_event<E: DomainEvent>(event: &E, occurred_at: DateTime<Utc>) -> Result<Ne
         schema_version: E::schema_version(&event_type),
         event_type,
         occurred_at,
-        payload,
+        payload: payload.into(),
     })
 }
 

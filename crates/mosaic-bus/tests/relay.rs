@@ -52,7 +52,7 @@ async fn append_many(store: &SqlEventStore, batch: &str, n: u64) -> anyhow::Resu
                 event_type: "ResidentRegistered".into(),
                 schema_version: 1,
                 occurred_at: mosaic_types::now_utc(),
-                payload: serde_json::json!({ "n": chunk * 10 + i }),
+                payload: serde_json::json!({ "n": chunk * 10 + i }).into(),
             })
             .collect();
         store

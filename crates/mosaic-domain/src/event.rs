@@ -1,7 +1,8 @@
 use std::fmt::Debug;
 
-use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 
 /// A stored event could not be read or written as a domain event.
 #[derive(Debug, thiserror::Error)]
@@ -31,17 +32,24 @@ pub trait DomainEvent: Serialize + DeserializeOwned + Clone + Debug + PartialEq 
         1
     }
 
-    /// The stored type name and payload of this event.
-    fn to_stored(&self) -> Result<(String, serde_json::Value), EventCodecError> {
-        let value = serde_json::to_value(self).map_err(|_| EventCodecError::Shape)?;
-        let serde_json::Value::Object(mut map) = value else {
-            return Err(EventCodecError::Shape);
+    /// The stored type name and payload (JSON text) of this event.
+    fn to_stored(&self) -> Result<(String, Box<RawValue>), EventCodecError> {
+        /// The adjacently tagged form, with the payload left as text.
+        #[derive(Deserialize)]
+        struct Tagged<'a> {
+            #[serde(rename = "type")]
+            event_type: String,
+            #[serde(borrow, default)]
+            data: Option<&'a RawValue>,
+        }
+        // Written once as text and split, rather than built as a `Value` tree and written again.
+        let text = serde_json::to_string(self).map_err(|_| EventCodecError::Shape)?;
+        let tagged: Tagged<'_> = serde_json::from_str(&text).map_err(|_| EventCodecError::Shape)?;
+        let data = match tagged.data {
+            Some(data) => data.to_owned(),
+            None => RawValue::from_string("null".into()).map_err(|_| EventCodecError::Shape)?,
         };
-        let Some(serde_json::Value::String(event_type)) = map.remove("type") else {
-            return Err(EventCodecError::Shape);
-        };
-        let data = map.remove("data").unwrap_or(serde_json::Value::Null);
-        Ok((event_type, data))
+        Ok((tagged.event_type, data))
     }
 
     /// The domain event of a stored type name and (already upcast) payload, given as JSON text.
@@ -64,5 +72,42 @@ pub trait DomainEvent: Serialize + DeserializeOwned + Clone + Debug + PartialEq 
         tagged.push_str(payload_json);
         tagged.push('}');
         serde_json::from_str(&tagged).map_err(reason)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    #[serde(tag = "type", content = "data")]
+    enum Sample {
+        #[serde(rename = "Named")]
+        Named { name: String, n: u32 },
+        #[serde(rename = "Bare")]
+        Bare,
+    }
+
+    impl DomainEvent for Sample {}
+
+    #[test]
+    fn a_stored_payload_is_the_data_as_written_and_reads_back() {
+        let named = Sample::Named {
+            name: "柏 \"駅前\"".into(),
+            n: 7,
+        };
+        let (event_type, payload) = named.to_stored().expect("encodes");
+        assert_eq!(event_type, "Named");
+        assert_eq!(payload.get(), r#"{"name":"柏 \"駅前\"","n":7}"#);
+        assert_eq!(
+            Sample::from_stored(&event_type, 1, payload.get()).expect("decodes"),
+            named
+        );
+    }
+
+    #[test]
+    fn a_variant_without_data_stores_null() {
+        let (event_type, payload) = Sample::Bare.to_stored().expect("encodes");
+        assert_eq!((event_type.as_str(), payload.get()), ("Bare", "null"));
     }
 }

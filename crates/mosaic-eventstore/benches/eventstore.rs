@@ -518,7 +518,7 @@ fn new_event(event_type: &str, payload: serde_json::Value) -> NewEvent {
         event_type: event_type.into(),
         schema_version: 1,
         occurred_at: now_utc(),
-        payload,
+        payload: payload.into(),
     }
 }
 

@@ -33,7 +33,7 @@ struct EntryRef<'a> {
     event_type: &'a str,
     schema_version: u32,
     occurred_at: DateTime<Utc>,
-    payload: &'a serde_json::Value,
+    payload: &'a Payload,
 }
 
 /// The JSON array of an append's events, as the `events` column holds it.
@@ -48,7 +48,7 @@ pub(crate) fn encode_events(events: &[NewEvent]) -> String {
             payload: &e.payload,
         })
         .collect();
-    // Serialising plain values and `serde_json::Value`s cannot fail.
+    // Serialising plain values and JSON text cannot fail.
     serde_json::to_string(&entries).unwrap_or_else(|_| "[]".into())
 }
 

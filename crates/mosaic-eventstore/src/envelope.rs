@@ -54,8 +54,8 @@ pub struct NewEvent {
     pub schema_version: u32,
     /// When it happened.
     pub occurred_at: DateTime<Utc>,
-    /// The event body.
-    pub payload: serde_json::Value,
+    /// The event body, as JSON text ([`Payload::from_value`] makes it from a `Value`).
+    pub payload: Payload,
 }
 
 /// Who acted and why, shared by every event of one append.

@@ -53,6 +53,12 @@ impl Default for Payload {
     }
 }
 
+impl From<Box<RawValue>> for Payload {
+    fn from(raw: Box<RawValue>) -> Self {
+        Self(raw)
+    }
+}
+
 impl From<serde_json::Value> for Payload {
     fn from(value: serde_json::Value) -> Self {
         Self::from_value(&value)

@@ -132,6 +132,12 @@ pub trait Projection: Send + Sync + 'static {
         municipality: Option<MunicipalityCode>,
     ) -> Result<(), ProjectionError>;
 
+    /// Called by the live runner whenever it has applied everything the log held (its last
+    /// fetch came back short of a full batch): the moment for upkeep that should not compete
+    /// with a backlog, such as refreshing table statistics after a bulk load. It must return at
+    /// once (spawn any work).
+    fn caught_up(&self) {}
+
     /// Whether this projection wants an event.
     fn wants(&self, event: &StoredEvent) -> bool {
         self.interests().iter().any(|i| i.matches(event))

@@ -381,11 +381,15 @@ impl Live {
                         continue 'standby;
                     }
                 };
+                let short = batch.len() < self.config.batch;
                 if !batch.is_empty() {
                     self.apply_batch(batch).await?;
                     self.status.send_replace(RunnerStatus::Live {
                         checkpoint: self.cursor,
                     });
+                }
+                if short {
+                    self.projection.caught_up();
                 }
             }
         }

@@ -152,7 +152,7 @@ async fn append(
                     event_type: event_type.into(),
                     schema_version: 1,
                     occurred_at: mosaic_types::now_utc(),
-                    payload: serde_json::json!({ "i": i }),
+                    payload: serde_json::json!({ "i": i }).into(),
                 }],
                 meta: CommandMeta {
                     actor: "test".into(),
@@ -440,5 +440,71 @@ async fn a_failure_in_a_bulk_write_is_pinned_to_its_event() -> anyhow::Result<()
     assert!(err.contains("position 4"), "{err}");
     assert_eq!(tallies(&db).await?, (0, 0, 0));
     assert_eq!(checkpoint(&db, "tally", "store:registry").await?, 0);
+    Ok(())
+}
+
+/// Counts events applied and notes how many had been when the runner first said it caught up.
+struct Upkept {
+    applied: std::sync::atomic::AtomicU64,
+    first_caught_up: std::sync::OnceLock<u64>,
+}
+
+#[async_trait]
+impl Projection for Upkept {
+    fn name(&self) -> &'static str {
+        "upkept"
+    }
+    fn interests(&self) -> Vec<Interest> {
+        Tally { fail_on: None }.interests()
+    }
+    async fn apply(&self, _tx: &mut DbTx, _event: &StoredEvent) -> Result<(), ProjectionError> {
+        self.applied
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok(())
+    }
+    async fn reset(
+        &self,
+        _tx: &mut DbTx,
+        _municipality: Option<MunicipalityCode>,
+    ) -> Result<(), ProjectionError> {
+        Ok(())
+    }
+    fn caught_up(&self) {
+        let applied = self.applied.load(std::sync::atomic::Ordering::SeqCst);
+        let _ = self.first_caught_up.set(applied);
+    }
+}
+
+#[tokio::test]
+async fn a_projection_hears_it_caught_up_only_after_the_backlog() -> anyhow::Result<()> {
+    let lite = mosaic_testkit::TestSqlite::new()?;
+    let db = mosaic_db::connect(&lite.url("registry"), 4).await?;
+    prepare(&db).await?;
+    let store = Arc::new(SqlEventStore::open(db.clone(), "registry").await?);
+    append(&store, kashiwa(), "a", 100, "Counted").await?;
+
+    let projection = Arc::new(Upkept {
+        applied: Default::default(),
+        first_caught_up: Default::default(),
+    });
+    let (stop, stopped) = watch::channel(false);
+    let (handle, task) = Runner::new(
+        projection.clone(),
+        db.clone(),
+        Source::Store(store.clone()),
+        config("one"),
+    )
+    .spawn(stopped);
+    tokio::time::timeout(Duration::from_secs(30), handle.caught_up_to(100)).await??;
+    // Batches of 32: three full ones, then a short one that reaches the head.
+    tokio::time::timeout(Duration::from_secs(5), async {
+        while projection.first_caught_up.get().is_none() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await?;
+    assert_eq!(projection.first_caught_up.get(), Some(&100));
+    stop.send(true)?;
+    task.await??;
     Ok(())
 }

@@ -202,7 +202,7 @@ async fn load(store: Arc<dyn EventStore>, args: &Args) -> Result<()> {
                             schema_version: 1,
                             event_type,
                             occurred_at: now,
-                            payload,
+                            payload: payload.into(),
                         })
                     })
                     .collect::<Result<Vec<_>>>()?;

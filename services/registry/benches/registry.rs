@@ -6,8 +6,8 @@
 //!    `RegisterResident` call at a time (`--registrations` in all); registrations/s and latency;
 //! 2. **bulk import**: `--population` residents streamed through `ImportResidents` on one
 //!    stream (rows/s, until the last row is answered);
-//! 3. **list and search** on that municipality once the directory has every resident:
-//!    `--queries` calls of each query shape (by district, skill, field, free time window, life
+//! 3. **list and search** on that municipality once the directory has every resident (and, on
+//!    PostgreSQL, planner statistics that cover them): `--queries` calls of each query shape (by district, skill, field, free time window, life
 //!    stage, a combination, and find-by-name), one client after another; p50/p99 latency.
 //!
 //! ```text
@@ -113,6 +113,37 @@ async fn serve(backend: Backend) -> Result<Served> {
             }
         }
     })
+}
+
+/// Waits until the planner's statistics of the directory's tables cover their rows: lists are
+/// timed on a directory in its steady state. Its own upkeep refreshes them once it has caught up
+/// after an import (autovacuum would within a minute).
+async fn statistics_fresh(url: &str) -> Result<()> {
+    let pool = sqlx::PgPool::connect(url).await?;
+    let started = Instant::now();
+    loop {
+        let stale: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_stat_user_tables WHERE relname LIKE 'registry_resident%' \
+             AND (COALESCE(last_analyze, last_autoanalyze) IS NULL \
+                  OR n_mod_since_analyze > n_live_tup / 5)",
+        )
+        .fetch_one(&pool)
+        .await?;
+        if stale == 0 {
+            break;
+        }
+        ensure!(
+            started.elapsed() < Duration::from_secs(300),
+            "the directory's statistics were never refreshed"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    eprintln!(
+        "directory statistics fresh after {:.1}s more",
+        started.elapsed().as_secs_f64()
+    );
+    pool.close().await;
+    Ok(())
 }
 
 fn authed<T>(body: T, token: &str) -> Request<T> {
@@ -363,6 +394,9 @@ async fn measure(args: &Args, results: &mut Results) -> Result<()> {
         "directory holds {total} residents after {:.1}s",
         started.elapsed().as_secs_f64()
     );
+    if let Some(pg) = &served._pg {
+        statistics_fresh(pg.url()).await?;
+    }
 
     // 3. List and search latency, one call at a time.
     type Shape = (&'static str, fn(usize) -> pb::ListResidentsRequest);

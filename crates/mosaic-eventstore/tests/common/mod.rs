@@ -56,7 +56,7 @@ pub fn event(event_type: &str, n: u64) -> NewEvent {
         event_type: event_type.into(),
         schema_version: 1,
         occurred_at: mosaic_types::now_utc(),
-        payload: serde_json::json!({ "n": n }),
+        payload: serde_json::json!({ "n": n }).into(),
     }
 }
 

@@ -18,6 +18,20 @@ fn open_opt(key: &PersonKey, field: &str, value: &Option<Sealed>) -> String {
         .unwrap_or_default()
 }
 
+/// A resident's personal details as they are kept: every field trimmed, so
+/// `open_personal(seal_personal(p))` reads back `kept(p)`.
+pub fn kept(p: &pb::PersonalDetails) -> pb::PersonalDetails {
+    pb::PersonalDetails {
+        display_name: p.display_name.trim().to_owned(),
+        name_kana: p.name_kana.trim().to_owned(),
+        phone: p.phone.trim().to_owned(),
+        email: p.email.trim().to_owned(),
+        address: p.address.trim().to_owned(),
+        note: p.note.trim().to_owned(),
+        gender_description: p.gender_description.trim().to_owned(),
+    }
+}
+
 /// Seals a resident's personal details (validated) under their key.
 pub fn seal_personal(key: &PersonKey, p: &pb::PersonalDetails) -> SealedPersonal {
     SealedPersonal {

@@ -9,7 +9,7 @@ use mosaic_proto::v1 as pb;
 use tonic::{Request, Status};
 
 use super::access::{self, Needs};
-use super::personal::{open_personal, seal_personal};
+use super::personal::{kept, open_personal, seal_personal};
 use super::view::{self, Stamps, request_stamp};
 use super::{EntityRequest, RegistryApi, this_year, validate};
 use crate::domain::coordinator::{self, Coordinator, CoordinatorCommand};
@@ -45,28 +45,18 @@ impl RegistryApi {
         Ok(keys.remove(id))
     }
 
-    /// Adds personal data to an answer for callers allowed to read it; `key` saves the lookup
-    /// when the caller holds it already.
+    /// Adds personal data to an answer for callers allowed to read it.
     pub(super) async fn fill_personal(
         &self,
         ctx: &RequestContext,
         resident: &mut pb::Resident,
         state: &Resident,
-        key: Option<&PersonKey>,
     ) -> Result<(), Status> {
         let (Some(id), Some(sealed)) = (state.resident_id.as_ref(), state.personal.as_ref()) else {
             return Ok(());
         };
-        let fetched;
-        let key = match key {
-            Some(key) => Some(key),
-            None => {
-                fetched = self.existing_key(ctx, id).await?;
-                fetched.as_ref()
-            }
-        };
-        if let Some(key) = key {
-            resident.personal = Some(open_personal(key, sealed));
+        if let Some(key) = self.existing_key(ctx, id).await? {
+            resident.personal = Some(open_personal(&key, sealed));
         }
         Ok(())
     }
@@ -104,7 +94,7 @@ impl RegistryApi {
             respond,
         )
         .await?;
-        self.finish_resident(ctx, id, answer, None).await
+        self.finish_resident(ctx, id, answer).await
     }
 
     async fn finish_resident(
@@ -112,7 +102,6 @@ impl RegistryApi {
         ctx: &RequestContext,
         id: &str,
         answer: Answer<pb::Resident, Resident>,
-        key: Option<&PersonKey>,
     ) -> Result<pb::Resident, Status> {
         let (mut resident, state) = match answer {
             Answer::Fresh(r, state) => (r, state),
@@ -122,7 +111,7 @@ impl RegistryApi {
                 (r, state)
             }
         };
-        self.fill_personal(ctx, &mut resident, &state, key).await?;
+        self.fill_personal(ctx, &mut resident, &state).await?;
         Ok(resident)
     }
 
@@ -210,6 +199,7 @@ impl RegistryApi {
         (id, key): (String, &PersonKey),
     ) -> Result<Answer<pb::Resident, Resident>, Status> {
         let personal = seal_personal(key, &body.personal.clone().unwrap_or_default());
+        let imported = import_row.is_some();
         let command = ResidentCommand::Register {
             registration: ResidentRegistered {
                 resident_id: id.clone(),
@@ -239,6 +229,15 @@ impl RegistryApi {
             exec,
             |_| Ok(()),
             |done| {
+                // An import row is answered with its resident's id only, now and on a retry, so
+                // only that is kept with its key.
+                if imported {
+                    return Ok(pb::Resident {
+                        resident_id: id.clone(),
+                        version: done.version,
+                        ..Default::default()
+                    });
+                }
                 let stamps = Stamps::of_done(&done, now)?;
                 Ok(view::resident(done.state, done.version, &stamps, year))
             },
@@ -268,7 +267,7 @@ impl RegistryApi {
         if let Some(first) = first_answer::<pb::Resident>(self.store.as_ref(), &ctx).await? {
             let id = first.resident_id.clone();
             let resident = self
-                .finish_resident(&ctx, &id, Answer::Replayed(first), None)
+                .finish_resident(&ctx, &id, Answer::Replayed(first))
                 .await?;
             return Ok(pb::RegisterResidentResponse {
                 resident: Some(resident),
@@ -283,12 +282,18 @@ impl RegistryApi {
         let answer = self
             .register(&ctx, body, registration, at, None, (id, &key))
             .await?;
-        let id = match &answer {
-            Answer::Fresh(r, _) | Answer::Replayed(r) => r.resident_id.clone(),
+        let resident = match answer {
+            // What was just sealed is answered as given, not opened again.
+            Answer::Fresh(mut resident, _) => {
+                resident.personal = Some(kept(&body.personal.clone().unwrap_or_default()));
+                resident
+            }
+            // Another registration's answer: its own personal data, opened with its key.
+            Answer::Replayed(r) => {
+                let id = r.resident_id.clone();
+                self.finish_resident(&ctx, &id, Answer::Replayed(r)).await?
+            }
         };
-        // A replayed answer is another registration's: its key is looked up, not this one.
-        let key = matches!(answer, Answer::Fresh(..)).then_some(&key);
-        let resident = self.finish_resident(&ctx, &id, answer, key).await?;
         Ok(pb::RegisterResidentResponse {
             resident: Some(resident),
         })
@@ -630,7 +635,7 @@ impl RegistryApi {
         access::check(&ctx.caller, &state, needs)?;
         let stamps = Stamps::of_history(&history)?;
         let mut resident = view::resident(&state, version, &stamps, this_year(ctx));
-        self.fill_personal(ctx, &mut resident, &state, None).await?;
+        self.fill_personal(ctx, &mut resident, &state).await?;
         Ok((resident, history))
     }
 

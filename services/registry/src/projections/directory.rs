@@ -57,25 +57,31 @@ impl Directory {
         }
     }
 
-    /// Once registrations have grown the directory by a fifth (at least [`UPKEEP_AFTER`]),
-    /// refreshes its tables in the background, as autovacuum would a minute later: right after a
-    /// roster import the planner's statistics describe a fraction of the rows, and no page is
-    /// marked all-visible, so lists that combine filters visit every candidate's row instead of
-    /// reading the indexes only (on a 100,000-resident municipality, 45 ms instead of about 10).
-    fn upkeep_if_grown(&self, registered: usize) {
+    /// Counts registrations written, for [`Directory::upkeep_if_grown`].
+    fn grew(&self, registered: usize) {
+        self.upkeep
+            .since
+            .fetch_add(registered as u64, Ordering::Relaxed);
+    }
+
+    /// Once registrations have grown the directory by a fifth (at least [`UPKEEP_AFTER`]) and
+    /// it has caught up with the log, refreshes its tables in the background, as autovacuum
+    /// would a minute later: right after a roster import the planner's statistics describe a
+    /// fraction of the rows, and no page is marked all-visible, so lists that combine filters
+    /// visit every candidate's row instead of reading the indexes only (on a 100,000-resident
+    /// municipality, 45 ms instead of about 10). Waiting for the catch-up refreshes once after
+    /// an import rather than again and again while it runs, each time over more rows.
+    fn upkeep_if_grown(&self) {
         let upkeep = &self.upkeep;
-        let since =
-            upkeep.since.fetch_add(registered as u64, Ordering::Relaxed) + registered as u64;
+        let since = upkeep.since.load(Ordering::Relaxed);
         let before = upkeep.before.load(Ordering::Relaxed);
         if since < UPKEEP_AFTER.max(before / 5) || upkeep.running.swap(true, Ordering::AcqRel) {
             return;
         }
-        upkeep.since.store(0, Ordering::Relaxed);
+        upkeep.since.fetch_sub(since, Ordering::Relaxed);
         upkeep.before.fetch_add(since, Ordering::Relaxed);
         let (db, upkeep) = (self.vault.db().clone(), self.upkeep.clone());
         tokio::spawn(async move {
-            // After the batch that crossed the mark has committed.
-            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
             // VACUUM also marks pages all-visible; on SQLite it would rewrite the whole file, and
             // its planner needs only the statistics, table by table (each holds the write lock
             // only while it reads that table).
@@ -570,6 +576,10 @@ impl Projection for Directory {
         Ok(())
     }
 
+    fn caught_up(&self) {
+        self.upkeep_if_grown();
+    }
+
     async fn apply_all(
         &self,
         tx: &mut DbTx,
@@ -587,7 +597,7 @@ impl Projection for Directory {
                 self.register_many(tx, registrations)
                     .instrument(apply_many_span(self.name(), registrations))
                     .await?;
-                self.upkeep_if_grown(run);
+                self.grew(run);
                 rest = after;
             } else {
                 let event = rest[0];
