@@ -1,4 +1,5 @@
-//! The outbox relay: one active per store, publishing in position order.
+//! The outbox relay: one active per store, publishing the log in position order. The store's
+//! outbox is the log itself past the position published so far.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,20 +13,15 @@ use tracing::{info, warn};
 use crate::BusError;
 use crate::message::{encode_event, subject_for};
 
-/// How often the active relay deletes old published outbox rows.
-const PURGE_EVERY: Duration = Duration::from_secs(60);
-
 /// How a relay runs.
 #[derive(Debug, Clone)]
 pub struct RelayConfig {
-    /// Outbox rows published per round trip.
+    /// Events published per round trip (whole appends, at least one).
     pub batch: u32,
     /// Lease time; a standby takes over this long after the active relay stops renewing.
     pub lease_ttl: Duration,
-    /// How often to look for new rows when no append in this process signalled one.
+    /// How often to look for new events when no append in this process signalled one.
     pub poll: Duration,
-    /// Published outbox rows older than this are deleted.
-    pub keep_published: Duration,
     /// This relay's name in the lease table (unique per process).
     pub holder: String,
 }
@@ -36,7 +32,6 @@ impl Default for RelayConfig {
             batch: 500,
             lease_ttl: Duration::from_secs(15),
             poll: Duration::from_millis(200),
-            keep_published: Duration::from_secs(24 * 3600),
             holder: format!("relay-{}", uuid::Uuid::now_v7()),
         }
     }
@@ -67,13 +62,7 @@ impl Relay {
         let mut leader = false;
         let mut renewed = tokio::time::Instant::now();
         let mut backoff = Duration::from_millis(100);
-        let mut purged = tokio::time::Instant::now();
         while !*shutdown.borrow() {
-            // Housekeeping stays off the publishing path: at most once a minute.
-            if leader && purged.elapsed() > PURGE_EVERY {
-                self.purge_published().await;
-                purged = tokio::time::Instant::now();
-            }
             if !leader || renewed.elapsed() > self.config.lease_ttl / 3 {
                 match self
                     .store
@@ -129,7 +118,7 @@ impl Relay {
         }
     }
 
-    /// Publishes one batch of the outbox; returns how many rows it published.
+    /// Publishes one batch of the outbox; returns how many events it published.
     pub async fn publish_pending(&self) -> Result<usize, BusError> {
         let batch = self
             .store
@@ -146,19 +135,6 @@ impl Relay {
             .await
             .map_err(|e| BusError::JetStream(format!("marking the outbox: {e}")))?;
         Ok(batch.len())
-    }
-
-    /// Deletes published outbox rows older than `keep_published`.
-    async fn purge_published(&self) {
-        let keep = chrono::Duration::from_std(self.config.keep_published)
-            .unwrap_or(chrono::Duration::days(1));
-        if let Err(e) = self
-            .store
-            .purge_published(mosaic_types::now_utc() - keep)
-            .await
-        {
-            warn!(error = %e, "cannot purge the published outbox");
-        }
     }
 }
 

@@ -84,7 +84,6 @@ fn config(holder: &str) -> RelayConfig {
         lease_ttl: Duration::from_millis(600),
         poll: Duration::from_millis(20),
         holder: holder.into(),
-        ..Default::default()
     }
 }
 

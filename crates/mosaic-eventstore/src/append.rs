@@ -460,10 +460,6 @@ WITH head AS (
             $14::text[])
         AS c(off, n, municipality, stream_id, first_version, recorded_at, actor, correlation_id,
             causation_id, idempotency_key, trace_context, events)
-    RETURNING last_position, first_position
-), ob AS (
-    INSERT INTO commit_outbox (last_position, first_position)
-    SELECT last_position, first_position FROM ins
 ), idem AS (
     INSERT INTO idempotency (municipality, key, request_hash, stream_id, first_position,
         last_position, version, response, recorded_at)
@@ -628,13 +624,6 @@ async fn write_sqlite(
         insert.build().execute(&mut *conn).await?;
     }
     let total: i64 = accepted.iter().map(|a| a.request.events.len() as i64).sum();
-    sqlx::query(
-        "INSERT INTO commit_outbox (last_position, first_position) \
-         SELECT last_position, first_position FROM commits WHERE last_position > $1",
-    )
-    .bind(base)
-    .execute(&mut *conn)
-    .await?;
     let keyed: Vec<_> = accepted
         .iter()
         .filter(|a| a.request.meta.idempotency.is_some())

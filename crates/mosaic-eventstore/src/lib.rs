@@ -50,7 +50,6 @@ pub use sql_store::{MIGRATIONS_TABLE, SqlEventStore, migrate, migrations};
 pub use upcast::{Upcaster, Upcasters};
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 use mosaic_types::MunicipalityCode;
 use tokio::sync::watch;
 
@@ -107,12 +106,11 @@ pub trait EventStore: Send + Sync + 'static {
     /// marked together), as many as hold `limit` events, at least one append.
     async fn outbox_pending(&self, limit: u32) -> Result<Vec<StoredEvent>, StoreError>;
 
-    /// Marks the appends holding these positions as published (the range from the least to the
-    /// greatest position; appends only partly inside it stay pending).
+    /// Marks the appends holding these positions as published. What is published is a prefix of
+    /// the log: the range (from the least to the greatest position) extends it only when it
+    /// starts where the prefix ends, and up to the last append wholly inside it; appends only
+    /// partly inside stay pending.
     async fn mark_published(&self, positions: &[u64]) -> Result<(), StoreError>;
-
-    /// Deletes published outbox rows older than the given instant; returns how many.
-    async fn purge_published(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
 
     /// Takes or renews a named lease for `holder` until `now + ttl`; false when another holder
     /// has it.

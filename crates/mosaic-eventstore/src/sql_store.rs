@@ -2,7 +2,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 use mosaic_db::group::Grouped;
 use mosaic_db::{Db, Migrations, PG_NO_FLUSH_WAIT, on_db};
 use mosaic_types::MunicipalityCode;
@@ -444,17 +443,12 @@ impl EventStore for SqlEventStore {
         // Whole commits, as many as hold `limit` events (at least one): a commit is published and
         // marked as a whole.
         let sql = format!(
-            "SELECT {cols} FROM (SELECT {qualified}, SUM(c.last_position - c.first_position + 1) \
-             OVER (ORDER BY o.last_position) AS through \
-             FROM commit_outbox o JOIN commits c ON c.last_position = o.last_position \
-             WHERE o.published_at IS NULL ORDER BY o.last_position LIMIT $1) p \
+            "SELECT {cols} FROM (SELECT {cols}, SUM(last_position - first_position + 1) \
+             OVER (ORDER BY last_position) AS through FROM commits \
+             WHERE last_position > (SELECT position FROM log_published WHERE id = 1) \
+             ORDER BY last_position LIMIT $1) p \
              WHERE through - (last_position - first_position + 1) < $1 ORDER BY last_position",
             cols = COMMIT_COLUMNS,
-            qualified = COMMIT_COLUMNS
-                .split(", ")
-                .map(|c| format!("c.{c}"))
-                .collect::<Vec<_>>()
-                .join(", "),
         );
         let rows: Vec<CommitRow> = on_db!(&self.db, pool => {
             sqlx::query_as(AssertSqlSafe(sql))
@@ -469,8 +463,8 @@ impl EventStore for SqlEventStore {
         let (Some(first), Some(last)) = (positions.iter().min(), positions.iter().max()) else {
             return Ok(());
         };
-        // The relay publishes whole commits in a contiguous run, so a range update marks exactly
-        // the batch.
+        // The published part of the log is a prefix: it grows to the last whole commit in the
+        // range when the range starts where it ends, and never shrinks.
         // On PostgreSQL without waiting for the WAL flush: a mark lost in a crash only makes the
         // relay publish those events again, which JetStream drops by their message ids (and
         // consumers skip).
@@ -479,31 +473,19 @@ impl EventStore for SqlEventStore {
             Db::Sqlite(_) => ("", ""),
         };
         let sql = format!(
-            "{no_wait} UPDATE commit_outbox SET published_at = $1 {from} \
-             WHERE first_position >= $2 AND last_position <= $3 AND published_at IS NULL"
+            "{no_wait} UPDATE log_published SET position = COALESCE(\
+                 (SELECT MAX(last_position) FROM commits WHERE last_position <= $2), position) \
+             {from} \
+             WHERE id = 1 AND position >= $1 - 1 AND position < $2"
         );
         on_db!(&self.db, pool => {
             sqlx::query(AssertSqlSafe(sql))
-                .bind(mosaic_types::now_utc())
                 .bind(*first as i64)
                 .bind(*last as i64)
                 .execute(pool)
                 .await?;
         });
         Ok(())
-    }
-
-    async fn purge_published(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
-        let done = on_db!(&self.db, pool => {
-            sqlx::query(
-                "DELETE FROM commit_outbox WHERE published_at IS NOT NULL AND published_at < $1",
-            )
-            .bind(before)
-            .execute(pool)
-            .await?
-            .rows_affected()
-        });
-        Ok(done)
     }
 
     async fn try_lease(
