@@ -117,7 +117,7 @@ async fn serve(backend: Backend) -> Result<Served> {
 
 /// Waits until the planner's statistics of the directory's tables cover their rows: lists are
 /// timed on a directory in its steady state. Its own upkeep refreshes them once it has caught up
-/// after an import (autovacuum would within a minute).
+/// and registrations have paused after an import (autovacuum would within a minute).
 async fn statistics_fresh(url: &str) -> Result<()> {
     let pool = sqlx::PgPool::connect(url).await?;
     let started = Instant::now();
@@ -125,7 +125,7 @@ async fn statistics_fresh(url: &str) -> Result<()> {
         let stale: i64 = sqlx::query_scalar(
             "SELECT count(*) FROM pg_stat_user_tables WHERE relname LIKE 'registry_resident%' \
              AND (COALESCE(last_analyze, last_autoanalyze) IS NULL \
-                  OR n_mod_since_analyze > n_live_tup / 5)",
+                  OR n_mod_since_analyze > n_live_tup / 50)",
         )
         .fetch_one(&pool)
         .await?;

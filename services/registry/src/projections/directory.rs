@@ -46,6 +46,8 @@ struct Upkeep {
     before: AtomicU64,
     /// Whether a refresh is running.
     running: AtomicBool,
+    /// When registrations were last written.
+    last_growth: std::sync::Mutex<Option<std::time::Instant>>,
 }
 
 impl Directory {
@@ -62,6 +64,9 @@ impl Directory {
         self.upkeep
             .since
             .fetch_add(registered as u64, Ordering::Relaxed);
+        if let Ok(mut last) = self.upkeep.last_growth.lock() {
+            *last = Some(std::time::Instant::now());
+        }
     }
 
     /// Once registrations have grown the directory by a fifth (at least [`UPKEEP_AFTER`]) and
@@ -70,12 +75,22 @@ impl Directory {
     /// fraction of the rows, and no page is marked all-visible, so lists that combine filters
     /// visit every candidate's row instead of reading the indexes only (on a 100,000-resident
     /// municipality, 45 ms instead of about 10). Waiting for the catch-up refreshes once after
-    /// an import rather than again and again while it runs, each time over more rows.
+    /// an import rather than again and again while it runs, each time over more rows. When
+    /// registrations stop for [`SETTLE_QUIET`] after a smaller growth (a fiftieth, at least
+    /// [`SETTLE_AFTER`]), the rest is refreshed too, so the lists after an import read what it
+    /// wrote through the indexes alone.
     fn upkeep_if_grown(&self) {
         let upkeep = &self.upkeep;
         let since = upkeep.since.load(Ordering::Relaxed);
         let before = upkeep.before.load(Ordering::Relaxed);
-        if since < UPKEEP_AFTER.max(before / 5) || upkeep.running.swap(true, Ordering::AcqRel) {
+        let quiet = upkeep
+            .last_growth
+            .lock()
+            .map(|last| last.is_some_and(|at| at.elapsed() >= SETTLE_QUIET))
+            .unwrap_or(false);
+        let due = since >= UPKEEP_AFTER.max(before / 5)
+            || (quiet && since >= SETTLE_AFTER.max(before / 50));
+        if !due || upkeep.running.swap(true, Ordering::AcqRel) {
             return;
         }
         upkeep.since.fetch_sub(since, Ordering::Relaxed);
@@ -144,6 +159,11 @@ const PROFILE_TABLES: [&str; 4] = [
 
 /// Registrations between two refreshes of the directory's tables, at least.
 const UPKEEP_AFTER: u64 = 10_000;
+
+/// Registrations after which a pause in them refreshes the tables, at least…
+const SETTLE_AFTER: u64 = 1_000;
+/// …and how long that pause is.
+const SETTLE_QUIET: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Rows per multi-row insert: within both backends' limits on bound values (13 per resident).
 const ROWS_PER_INSERT: usize = 500;
