@@ -74,6 +74,46 @@ pub(crate) async fn save(
     Ok(())
 }
 
+/// Within a transaction: the position of one source, its row locked until the transaction ends
+/// (waiting for a transaction still committing it), and the last applied store position per
+/// producing context. What a retry reads to learn whether the attempt it retries committed.
+pub(crate) async fn lock_and_load(
+    tx: &mut DbTx,
+    projection: &str,
+    source: &str,
+) -> Result<(u64, std::collections::HashMap<String, u64>), sqlx::Error> {
+    // SQLite has one writer at a time: a transaction that writes holds the database already.
+    let lock = match tx {
+        DbTx::Postgres(_) => " FOR UPDATE",
+        DbTx::Sqlite(_) => "",
+    };
+    let sql = format!(
+        "SELECT position FROM projection_checkpoints WHERE projection = $1 AND source = $2{lock}"
+    );
+    let position: Option<i64> = on_tx!(tx, t => {
+        sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            .bind(projection)
+            .bind(source)
+            .fetch_optional(&mut **t)
+            .await?
+    });
+    let rows: Vec<(String, i64)> = on_tx!(tx, t => {
+        sqlx::query_as(
+            "SELECT source, position FROM projection_checkpoints WHERE projection = $1 AND source LIKE 'context:%'",
+        )
+        .bind(projection)
+        .fetch_all(&mut **t)
+        .await?
+    });
+    Ok((position.unwrap_or(0) as u64, contexts(rows)))
+}
+
+fn contexts(rows: Vec<(String, i64)>) -> std::collections::HashMap<String, u64> {
+    rows.into_iter()
+        .filter_map(|(s, p)| s.strip_prefix("context:").map(|c| (c.to_owned(), p as u64)))
+        .collect()
+}
+
 /// The last applied store position per producing context (`context:<name>` rows). Each store's
 /// events reach the stream in position order, so a copy re-published after JetStream's
 /// de-duplication window (with a new stream sequence) is recognised by its store position.
@@ -89,8 +129,5 @@ pub(crate) async fn load_contexts(
         .fetch_all(pool)
         .await?
     });
-    Ok(rows
-        .into_iter()
-        .filter_map(|(s, p)| s.strip_prefix("context:").map(|c| (c.to_owned(), p as u64)))
-        .collect())
+    Ok(contexts(rows))
 }

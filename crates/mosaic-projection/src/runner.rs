@@ -420,8 +420,10 @@ impl Live {
             let mut attempt = 0;
             loop {
                 attempt += 1;
-                // Retries write one event at a time, so a failure that persists names its event.
-                match self.commit(&fresh, last, None, attempt > 1).await {
+                // Retries write one event at a time, so a failure that persists names its event,
+                // and first check whether the attempt they retry committed after all.
+                let retry = attempt > 1;
+                match self.commit(&fresh, last, None, retry, retry).await {
                     Ok(applied) => {
                         self.applied = applied;
                         break;
@@ -445,13 +447,17 @@ impl Live {
     /// One transaction: apply every event not applied before, then write the checkpoints.
     /// Live reading (`rebuilding` = None) skips copies of events already applied; a rebuild
     /// applies everything it replays. `one_by_one` applies the events singly rather than through
-    /// [`Projection::apply_all`]. Returns the per-context positions after the commit.
+    /// [`Projection::apply_all`]. `recheck` first reads the checkpoint, waiting for a commit still
+    /// under way: an attempt whose commit was reported failed (a connection lost on COMMIT) may
+    /// have committed, and applying its batch again would apply it twice. Returns the per-context
+    /// positions after the commit.
     async fn commit(
         &self,
         events: &[&StoredEvent],
         checkpoint: u64,
         rebuilding: Option<&str>,
         one_by_one: bool,
+        recheck: bool,
     ) -> Result<HashMap<String, u64>, Failed> {
         let at = |e: sqlx::Error| Failed {
             position: checkpoint,
@@ -467,6 +473,19 @@ impl Live {
                 .execute(&mut **t)
                 .await
                 .map_err(at)?;
+        }
+        if recheck {
+            let (done, contexts) =
+                checkpoint::lock_and_load(&mut tx, self.projection.name(), &self.key)
+                    .await
+                    .map_err(at)?;
+            if done >= checkpoint {
+                warn!(
+                    projection = self.projection.name(),
+                    checkpoint, "the batch had committed; not applying it again"
+                );
+                return Ok(contexts);
+            }
         }
         let mut todo = Vec::with_capacity(events.len());
         for event in events {
@@ -551,7 +570,7 @@ impl Live {
             .await?
         {
             let refs: Vec<&StoredEvent> = events.iter().collect();
-            match self.commit(&refs, up_to, Some(&label), false).await {
+            match self.commit(&refs, up_to, Some(&label), false, false).await {
                 Ok(_) => {}
                 // Applying failed and nothing committed: once more, one event at a time, so the
                 // batch passes or the failure names its event. (A failure around the apply, such
@@ -559,7 +578,7 @@ impl Live {
                 // twice, so the rebuild stops there.)
                 Err(f) if f.applying => {
                     warn!(projection = self.projection.name(), position = f.position, error = %f.error, "retrying the batch one event at a time");
-                    self.commit(&refs, up_to, Some(&label), true)
+                    self.commit(&refs, up_to, Some(&label), true, false)
                         .await
                         .map_err(|f| f.stuck(self.projection.as_ref()))?;
                 }

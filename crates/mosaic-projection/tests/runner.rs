@@ -508,3 +508,96 @@ async fn a_projection_hears_it_caught_up_only_after_the_backlog() -> anyhow::Res
     task.await??;
     Ok(())
 }
+
+/// [`Tally`] whose first batch commits (its effect and checkpoints, through a connection of its
+/// own) and is then reported failed, as when the connection is lost on COMMIT.
+struct CommittedButFailed {
+    bulk: BulkTally,
+    db: Db,
+    checkpoint_key: String,
+    tripped: std::sync::atomic::AtomicBool,
+}
+
+#[async_trait]
+impl Projection for CommittedButFailed {
+    fn name(&self) -> &'static str {
+        self.bulk.name()
+    }
+    fn interests(&self) -> Vec<Interest> {
+        self.bulk.interests()
+    }
+    async fn apply(&self, tx: &mut DbTx, event: &StoredEvent) -> Result<(), ProjectionError> {
+        self.bulk.apply(tx, event).await
+    }
+    async fn apply_all(
+        &self,
+        tx: &mut DbTx,
+        events: &[&StoredEvent],
+    ) -> Result<(), (u64, ProjectionError)> {
+        let first = events.first().map_or(0, |e| e.position);
+        if self.tripped.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            return self.bulk.apply_all(tx, events).await;
+        }
+        let failed = |e: sqlx::Error| (first, ProjectionError::Database(e));
+        let last = events.last().map_or(0, |e| e.position) as i64;
+        let mut side = self.db.begin().await.map_err(failed)?;
+        self.bulk.apply_all(&mut side, events).await?;
+        for source in [self.checkpoint_key.as_str(), "context:registry"] {
+            on_tx!(&mut side, t => {
+                sqlx::query(
+                    "INSERT INTO projection_checkpoints (projection, source, position, updated_at) \
+                     VALUES ('tally', $1, $2, now()) ON CONFLICT (projection, source) \
+                     DO UPDATE SET position = excluded.position",
+                )
+                .bind(source)
+                .bind(last)
+                .execute(&mut **t)
+                .await
+                .map_err(failed)?;
+            });
+        }
+        side.commit().await.map_err(failed)?;
+        Err((
+            first,
+            ProjectionError::Database(sqlx::Error::Protocol("connection lost on COMMIT".into())),
+        ))
+    }
+    async fn reset(
+        &self,
+        tx: &mut DbTx,
+        municipality: Option<MunicipalityCode>,
+    ) -> Result<(), ProjectionError> {
+        self.bulk.reset(tx, municipality).await
+    }
+}
+
+#[tokio::test]
+async fn a_batch_that_committed_but_was_reported_failed_is_not_applied_again() -> anyhow::Result<()>
+{
+    let pg = mosaic_testkit::TestDatabase::new()?;
+    let db = mosaic_db::connect(pg.url(), 4).await?;
+    prepare(&db).await?;
+    let store = Arc::new(SqlEventStore::open(db.clone(), "registry").await?);
+    append(&store, kashiwa(), "a", 20, "Counted").await?;
+
+    let source = Source::Store(store.clone());
+    let projection = Arc::new(CommittedButFailed {
+        bulk: BulkTally(Tally { fail_on: None }),
+        db: db.clone(),
+        checkpoint_key: source.key(),
+        tripped: Default::default(),
+    });
+    let (stop, stopped) = watch::channel(false);
+    let (handle, task) =
+        Runner::new(projection.clone(), db.clone(), source, config("one")).spawn(stopped);
+    tokio::time::timeout(Duration::from_secs(30), handle.caught_up_to(20)).await??;
+    assert!(projection.tripped.load(std::sync::atomic::Ordering::SeqCst));
+    assert_eq!(tallies(&db).await?, (20, 0, 20), "every event applied once");
+    // And the runner goes on with the next events.
+    append(&store, kashiwa(), "b", 5, "Counted").await?;
+    tokio::time::timeout(Duration::from_secs(30), handle.caught_up_to(25)).await??;
+    assert_eq!(tallies(&db).await?, (25, 0, 25));
+    stop.send(true)?;
+    task.await??;
+    Ok(())
+}
