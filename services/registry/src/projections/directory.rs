@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use mosaic_privacy::{PersonKey, Vault};
 use mosaic_projection::{Interest, Projection, ProjectionError, apply_many_span, apply_span};
-use mosaic_types::MunicipalityCode;
+use mosaic_types::{Field, MunicipalityCode, Weekday};
 use tracing::Instrument;
 
 use crate::domain::{
@@ -126,6 +126,30 @@ impl Directory {
             upkeep.running.store(false, Ordering::Release);
         });
     }
+}
+
+/// Deletes a resident's rows of the profile's own tables (all but the residents'). Skills are
+/// free tags, found through the skills' index by resident; fields and weekdays are closed
+/// vocabularies, so a resident's interests and windows are found through the primary keys, one
+/// probe per value, and those tables need no index by resident (registry migration 6).
+fn profile_deletes() -> [String; 3] {
+    let every = |wires: &mut dyn Iterator<Item = i32>| {
+        let wires: Vec<String> = wires.map(|w| w.to_string()).collect();
+        format!("({})", wires.join(", "))
+    };
+    [
+        "DELETE FROM registry_resident_skills WHERE municipality = $1 AND resident_id = $2".into(),
+        format!(
+            "DELETE FROM registry_resident_interests WHERE municipality = $1 AND field IN {} \
+             AND resident_id = $2",
+            every(&mut Field::ALL.iter().map(|f| f.wire()))
+        ),
+        format!(
+            "DELETE FROM registry_resident_windows WHERE municipality = $1 AND weekday IN {} \
+             AND resident_id = $2",
+            every(&mut Weekday::ALL.iter().map(|d| d.wire()))
+        ),
+    ]
 }
 
 fn list(values: impl Iterator<Item = i32>) -> String {
@@ -394,15 +418,12 @@ impl Directory {
             .bind(id)
             .execute(&mut **t)
             .await?;
-            // The profile's own tables (all but the residents').
-            for table in &PROFILE_TABLES[1..] {
-                sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "DELETE FROM {table} WHERE municipality = $1 AND resident_id = $2"
-                )))
-                .bind(m)
-                .bind(id)
-                .execute(&mut **t)
-                .await?;
+            for sql in profile_deletes() {
+                sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(m)
+                    .bind(id)
+                    .execute(&mut **t)
+                    .await?;
             }
         });
         insert_profiles(tx, &[(m, id, profile)]).await
