@@ -7,8 +7,8 @@
 //!    is a duplicate (or a mismatch), a wrong expected version is a conflict; both are answered
 //!    alone and write nothing, while the appends after them still see the versions and keys the
 //!    accepted appends before them claim;
-//! 3. write every accepted append at once: one head update, the events, their outbox rows and the
-//!    idempotency results, committed together (on PostgreSQL one statement, so one round trip and
+//! 3. write every accepted append at once: one head update, the events and the idempotency
+//!    results, committed together (on PostgreSQL one statement, so one round trip and
 //!    one WAL flush for the whole group).
 //!
 //! Another process may write between 1 and 3 on PostgreSQL; the unique constraints on

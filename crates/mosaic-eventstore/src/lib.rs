@@ -12,8 +12,9 @@
 //! - **A gapless log in commit order**: appends take the single head row, so a reader that sees
 //!   position `p` has seen every position below it; nobody skips an event that was still
 //!   committing.
-//! - **A transactional outbox**: an append's outbox row commits with its events; the relay
-//!   (`mosaic-bus`) publishes them.
+//! - **A transactional outbox**: the log itself, past the position published so far
+//!   (`log_published`); the relay (`mosaic-bus`) publishes it in order, so what is published is
+//!   always a prefix of the log.
 //!
 //! How appends are stored: one row per append (a commit) with the envelope its events share and
 //! the events as a JSON array, so an append of many events is one row to write and to read
@@ -59,7 +60,7 @@ pub trait EventStore: Send + Sync + 'static {
     /// The context whose events this store holds, e.g. `registry`.
     fn context(&self) -> &str;
 
-    /// Appends events to one stream atomically, with their outbox row.
+    /// Appends events to one stream atomically.
     async fn append(&self, request: AppendRequest) -> Result<AppendOutcome, StoreError>;
 
     /// The first result recorded for an idempotency key, if the key was used before;
@@ -107,9 +108,9 @@ pub trait EventStore: Send + Sync + 'static {
     async fn outbox_pending(&self, limit: u32) -> Result<Vec<StoredEvent>, StoreError>;
 
     /// Marks the appends holding these positions as published. What is published is a prefix of
-    /// the log: the range (from the least to the greatest position) extends it only when it
-    /// starts where the prefix ends, and up to the last append wholly inside it; appends only
-    /// partly inside stay pending.
+    /// the log: the range (from the least to the greatest position) extends it when the range
+    /// starts at or before the first unpublished position, up to the last append wholly inside
+    /// the range; appends only partly inside stay pending, and the prefix never shrinks.
     async fn mark_published(&self, positions: &[u64]) -> Result<(), StoreError>;
 
     /// Takes or renews a named lease for `holder` until `now + ttl`; false when another holder

@@ -74,6 +74,10 @@ pub(crate) async fn save(
     Ok(())
 }
 
+/// The per-context rows of a projection.
+const CONTEXT_ROWS: &str = "SELECT source, position FROM projection_checkpoints \
+                            WHERE projection = $1 AND source LIKE 'context:%'";
+
 /// Within a transaction: the position of one source, its row locked until the transaction ends
 /// (waiting for a transaction still committing it), and the last applied store position per
 /// producing context. What a retry reads to learn whether the attempt it retries committed.
@@ -82,6 +86,19 @@ pub(crate) async fn lock_and_load(
     projection: &str,
     source: &str,
 ) -> Result<(u64, std::collections::HashMap<String, u64>), sqlx::Error> {
+    // A projection's first batch has no row yet: inserting one waits for a transaction still
+    // inserting it, as the lock below waits for one still updating it.
+    on_tx!(tx, t => {
+        sqlx::query(
+            "INSERT INTO projection_checkpoints (projection, source, position, updated_at) \
+             VALUES ($1, $2, 0, $3) ON CONFLICT (projection, source) DO NOTHING",
+        )
+        .bind(projection)
+        .bind(source)
+        .bind(chrono::Utc::now())
+        .execute(&mut **t)
+        .await?;
+    });
     // SQLite has one writer at a time: a transaction that writes holds the database already.
     let lock = match tx {
         DbTx::Postgres(_) => " FOR UPDATE",
@@ -98,12 +115,7 @@ pub(crate) async fn lock_and_load(
             .await?
     });
     let rows: Vec<(String, i64)> = on_tx!(tx, t => {
-        sqlx::query_as(
-            "SELECT source, position FROM projection_checkpoints WHERE projection = $1 AND source LIKE 'context:%'",
-        )
-        .bind(projection)
-        .fetch_all(&mut **t)
-        .await?
+        sqlx::query_as(CONTEXT_ROWS).bind(projection).fetch_all(&mut **t).await?
     });
     Ok((position.unwrap_or(0) as u64, contexts(rows)))
 }
@@ -122,9 +134,7 @@ pub(crate) async fn load_contexts(
     projection: &str,
 ) -> Result<std::collections::HashMap<String, u64>, sqlx::Error> {
     let rows: Vec<(String, i64)> = on_db!(db, pool => {
-        sqlx::query_as(
-            "SELECT source, position FROM projection_checkpoints WHERE projection = $1 AND source LIKE 'context:%'",
-        )
+        sqlx::query_as(CONTEXT_ROWS)
         .bind(projection)
         .fetch_all(pool)
         .await?

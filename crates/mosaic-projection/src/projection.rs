@@ -132,10 +132,11 @@ pub trait Projection: Send + Sync + 'static {
         municipality: Option<MunicipalityCode>,
     ) -> Result<(), ProjectionError>;
 
-    /// Called by the live runner whenever it has applied everything the log held (its last
-    /// fetch came back short of a full batch): the moment for upkeep that should not compete
-    /// with a backlog, such as refreshing table statistics after a bulk load. It must return at
-    /// once (spawn any work).
+    /// Called by the live runner whenever its last fetch came back short of a full batch: as a
+    /// rule it has then applied everything the log held (on a JetStream source a fetch can also
+    /// come back short while a backlog is still arriving). The moment for upkeep that should not
+    /// compete with a backlog, such as refreshing table statistics after a bulk load. It must
+    /// return at once (spawn any work).
     fn caught_up(&self) {}
 
     /// Whether this projection wants an event.

@@ -32,10 +32,11 @@ pub fn kept(p: &pb::PersonalDetails) -> pb::PersonalDetails {
     }
 }
 
-/// Seals a resident's personal details (validated) under their key.
+/// Seals a resident's personal details (validated) under their key, as [`kept`].
 pub fn seal_personal(key: &PersonKey, p: &pb::PersonalDetails) -> SealedPersonal {
+    let p = kept(p);
     SealedPersonal {
-        display_name: key.seal("display_name", p.display_name.trim()),
+        display_name: key.seal("display_name", &p.display_name),
         name_kana: seal_opt(key, "name_kana", &p.name_kana),
         phone: seal_opt(key, "phone", &p.phone),
         email: seal_opt(key, "email", &p.email),

@@ -123,6 +123,17 @@ impl Directory {
                 Ok(_) => tracing::info!(took = ?started.elapsed(), "directory tables refreshed"),
                 Err(e) => tracing::warn!(error = %e, "cannot refresh the directory tables"),
             }
+            // The next refresh is measured against the directory's real size: a process starts
+            // counting from zero, and a large directory should not be refreshed every thousand
+            // registrations until this process has seen it grow that large.
+            let residents: Result<i64, sqlx::Error> = on_db!(&db, pool => {
+                sqlx::query_scalar("SELECT COUNT(*) FROM registry_residents")
+                    .fetch_one(pool)
+                    .await
+            });
+            if let Ok(residents) = residents {
+                upkeep.before.store(residents as u64, Ordering::Relaxed);
+            }
             upkeep.running.store(false, Ordering::Release);
         });
     }
