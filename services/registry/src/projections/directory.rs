@@ -12,6 +12,7 @@ use mosaic_eventstore::StoredEvent;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
 
 use mosaic_privacy::{PersonKey, Vault};
 use mosaic_projection::{Interest, Projection, ProjectionError, apply_many_span, apply_span};
@@ -69,28 +70,17 @@ impl Directory {
         }
     }
 
-    /// Once registrations have grown the directory by a fifth (at least [`UPKEEP_AFTER`]) and
-    /// it has caught up with the log, refreshes its tables in the background, as autovacuum
-    /// would a minute later: right after a roster import the planner's statistics describe a
-    /// fraction of the rows, and no page is marked all-visible, so lists that combine filters
-    /// visit every candidate's row instead of reading the indexes only (on a 100,000-resident
-    /// municipality, 45 ms instead of about 10). Waiting for the catch-up refreshes once after
-    /// an import rather than again and again while it runs, each time over more rows. When
-    /// registrations stop for [`SETTLE_QUIET`] after a smaller growth (a fiftieth, at least
-    /// [`SETTLE_AFTER`]), the rest is refreshed too, so the lists after an import read what it
-    /// wrote through the indexes alone.
+    /// Refreshes the directory's tables in the background when [`upkeep_due`] says so.
     fn upkeep_if_grown(&self) {
         let upkeep = &self.upkeep;
         let since = upkeep.since.load(Ordering::Relaxed);
         let before = upkeep.before.load(Ordering::Relaxed);
-        let quiet = upkeep
+        let paused = upkeep
             .last_growth
             .lock()
-            .map(|last| last.is_some_and(|at| at.elapsed() >= SETTLE_QUIET))
-            .unwrap_or(false);
-        let due = since >= UPKEEP_AFTER.max(before / 5)
-            || (quiet && since >= SETTLE_AFTER.max(before / 50));
-        if !due || upkeep.running.swap(true, Ordering::AcqRel) {
+            .map(|last| last.map_or(Duration::ZERO, |at| at.elapsed()))
+            .unwrap_or_default();
+        if !upkeep_due(since, before, paused) || upkeep.running.swap(true, Ordering::AcqRel) {
             return;
         }
         upkeep.since.fetch_sub(since, Ordering::Relaxed);
@@ -137,6 +127,24 @@ impl Directory {
             upkeep.running.store(false, Ordering::Release);
         });
     }
+}
+
+/// Whether the directory's tables are due a refresh (statistics and visibility, as autovacuum
+/// would give them a minute later), `since` registrations after the last one, which came after
+/// `before`, with registrations paused for `paused` and the directory caught up with the log.
+///
+/// Right after a roster import the planner's statistics describe a fraction of the rows and no
+/// page is marked all-visible, so lists that combine filters visit every candidate's row instead
+/// of reading the indexes only (on a 100,000-resident municipality, 45 ms instead of about 10).
+/// After growth by a fifth (at least [`UPKEEP_AFTER`]) a pause of [`BUSY_PAUSE`] is enough; an
+/// import's batches keep the directory caught up between them, so waiting for the pause refreshes
+/// once after the import rather than again and again while it runs, each time over more rows.
+/// After a smaller growth (a fiftieth, at least [`SETTLE_AFTER`]) a pause of [`SETTLE_QUIET`]
+/// refreshes the rest, so the lists after an import read what it wrote through the indexes
+/// alone. Under a steady stream of registrations autovacuum keeps the statistics.
+fn upkeep_due(since: u64, before: u64, paused: Duration) -> bool {
+    (paused >= BUSY_PAUSE && since >= UPKEEP_AFTER.max(before / 5))
+        || (paused >= SETTLE_QUIET && since >= SETTLE_AFTER.max(before / 50))
 }
 
 /// Deletes a resident's rows of the profile's own tables (all but the residents'). Skills are
@@ -195,10 +203,15 @@ const PROFILE_TABLES: [&str; 4] = [
 /// Registrations between two refreshes of the directory's tables, at least.
 const UPKEEP_AFTER: u64 = 10_000;
 
+/// How long registrations must have paused before a refresh after large growth: a bulk load in
+/// progress keeps the directory caught up with the log between its batches, and refreshing
+/// tables that are still growing fast competes with the load for no lasting gain.
+const BUSY_PAUSE: Duration = Duration::from_millis(500);
+
 /// Registrations after which a pause in them refreshes the tables, at least…
 const SETTLE_AFTER: u64 = 1_000;
 /// …and how long that pause is.
-const SETTLE_QUIET: std::time::Duration = std::time::Duration::from_secs(2);
+const SETTLE_QUIET: Duration = Duration::from_secs(2);
 
 /// Rows per multi-row insert: within both backends' limits on bound values (13 per resident).
 const ROWS_PER_INSERT: usize = 500;
@@ -688,5 +701,42 @@ impl Projection for Directory {
             });
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BUSY: Duration = Duration::from_millis(10);
+
+    #[test]
+    fn an_import_in_progress_is_not_interrupted_by_a_refresh() {
+        // Given 50,000 rows imported onto 8,000 and the directory caught up between batches.
+        assert!(!upkeep_due(50_000, 8_000, BUSY));
+    }
+
+    #[test]
+    fn a_large_growth_is_refreshed_once_the_load_pauses() {
+        assert!(upkeep_due(50_000, 8_000, BUSY_PAUSE));
+        // A fifth of what the directory held, at least UPKEEP_AFTER.
+        assert!(!upkeep_due(UPKEEP_AFTER - 1, 0, BUSY_PAUSE));
+        assert!(!upkeep_due(19_999, 100_000, BUSY_PAUSE));
+        assert!(upkeep_due(20_000, 100_000, BUSY_PAUSE));
+    }
+
+    #[test]
+    fn a_smaller_growth_is_refreshed_after_a_quiet_spell() {
+        assert!(!upkeep_due(3_000, 100_000, BUSY_PAUSE));
+        assert!(upkeep_due(3_000, 100_000, SETTLE_QUIET));
+        // A fiftieth, at least SETTLE_AFTER.
+        assert!(!upkeep_due(1_999, 100_000, SETTLE_QUIET));
+        assert!(!upkeep_due(SETTLE_AFTER - 1, 0, SETTLE_QUIET));
+        assert!(upkeep_due(SETTLE_AFTER, 0, SETTLE_QUIET));
+    }
+
+    #[test]
+    fn nothing_new_is_never_due() {
+        assert!(!upkeep_due(0, 0, Duration::from_secs(3_600)));
     }
 }
