@@ -118,17 +118,28 @@ async fn serve(backend: Backend) -> Result<Served> {
 /// Waits until the planner's statistics of the directory's tables cover their rows: lists are
 /// timed on a directory in its steady state. Its own upkeep refreshes them once it has caught up
 /// and registrations have paused after an import (autovacuum would within a minute).
+///
+/// The planner's row count of each table (`reltuples`, set by ANALYZE) is compared with the rows
+/// the table holds. `n_mod_since_analyze` would not do: a backend reports its inserts to the
+/// statistics system up to a second late, so an ANALYZE that has seen every row can still leave
+/// that counter showing the last batches as unanalysed.
 async fn statistics_fresh(url: &str) -> Result<()> {
     let pool = sqlx::PgPool::connect(url).await?;
     let started = Instant::now();
     loop {
-        let stale: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM pg_stat_user_tables WHERE relname LIKE 'registry_resident%' \
-             AND (COALESCE(last_analyze, last_autoanalyze) IS NULL \
-                  OR n_mod_since_analyze > n_live_tup / 50)",
-        )
-        .fetch_one(&pool)
-        .await?;
+        let mut stale = 0;
+        for table in DIRECTORY_TABLES {
+            let (estimated, rows): (f32, i64) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT (SELECT reltuples FROM pg_class WHERE relname = '{table}'), \
+                        (SELECT count(*) FROM {table})"
+            )))
+            .fetch_one(&pool)
+            .await?;
+            // -1 until the table is first analysed.
+            if estimated < 0.0 || (rows as f64 - f64::from(estimated)).abs() > rows as f64 / 50.0 {
+                stale += 1;
+            }
+        }
         if stale == 0 {
             break;
         }
@@ -145,6 +156,14 @@ async fn statistics_fresh(url: &str) -> Result<()> {
     pool.close().await;
     Ok(())
 }
+
+/// The directory's tables of residents.
+const DIRECTORY_TABLES: [&str; 4] = [
+    "registry_residents",
+    "registry_resident_skills",
+    "registry_resident_interests",
+    "registry_resident_windows",
+];
 
 fn authed<T>(body: T, token: &str) -> Request<T> {
     let mut request = Request::new(body);
