@@ -49,7 +49,7 @@ cleanup() {
 trap cleanup EXIT
 pg_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 say "starting PostgreSQL on 127.0.0.1:$pg_port"
-run_pg "$pg_bin/initdb" -D "$work/pg" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
+run_pg "$pg_bin/initdb" -D "$work/pg" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 --lc-collate=C >/dev/null
 run_pg "$pg_bin/pg_ctl" -D "$work/pg" -l "$work/pg/server.log" \
   -o "-p $pg_port -k $work -c listen_addresses=127.0.0.1 -c max_connections=400" -w start >/dev/null
 export MOSAIC_TEST_PG="postgres://postgres@127.0.0.1:$pg_port"

@@ -192,7 +192,10 @@ impl PgCluster {
             "--auth=trust",
             "-E",
             "UTF8",
+            // As the databases of the deployment (`deploy/postgres-init.sql`): keys compare
+            // byte by byte, characters classify as Unicode.
             "--locale=C.UTF-8",
+            "--lc-collate=C",
             "--no-sync",
         ]);
         run(init, "initdb")?;
