@@ -52,6 +52,9 @@ const INSERT_TOMBSTONE: &str = "INSERT INTO person_keys \
                                 (municipality, subject, master_key_id, wrapped_key, created_at, erased_at) \
                                 VALUES ($1, $2, $3, NULL, $4, $4) \
                                 ON CONFLICT (municipality, subject) DO NOTHING";
+// A key that sealed nothing that was kept (`Vault::forget_unused`).
+const DELETE_UNUSED_KEY: &str = "DELETE FROM person_keys \
+    WHERE municipality = $1 AND subject = $2 AND erased_at IS NULL";
 const SELECT_ERASED: &str = "SELECT erased_at FROM person_keys \
                              WHERE municipality = $1 AND subject = $2";
 
@@ -394,6 +397,28 @@ impl Vault {
             tracing::info!(%municipality, subject, "person key destroyed");
         }
         Ok(destroyed)
+    }
+
+    /// Deletes the key of a subject the caller made up for a command that then wrote nothing
+    /// under it: the command was answered with an earlier request's result, or refused before
+    /// its commit. Call it only when that is certain (not after a commit whose outcome is
+    /// unknown): data sealed under a key that is gone cannot be opened again. Unlike
+    /// [`Vault::erase`] it leaves no tombstone, as the subject never existed; an erased subject
+    /// is left as it is. True when a key was deleted.
+    pub async fn forget_unused(
+        &self,
+        municipality: MunicipalityCode,
+        subject: &str,
+    ) -> Result<bool, PrivacyError> {
+        let deleted = on_db!(&self.inner.db, pool => {
+            sqlx::query(DELETE_UNUSED_KEY)
+                .bind(municipality.as_str())
+                .bind(subject)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(deleted == 1)
     }
 
     /// Whether the person's data was erased (their key destroyed).

@@ -355,3 +355,33 @@ async fn keys_asked_for_at_once_are_made_together_each_its_own() -> anyhow::Resu
     }
     Ok(())
 }
+
+#[tokio::test]
+async fn an_unused_key_is_forgotten_without_a_trace_but_an_erasure_stands() -> anyhow::Result<()> {
+    for f in both().await? {
+        let made = f.vault.new_key(kashiwa(), "fresh-1").await?;
+        assert!(f.vault.forget_unused(kashiwa(), "fresh-1").await?);
+        assert!(
+            f.vault
+                .keys(kashiwa(), &["fresh-1".into()])
+                .await?
+                .is_empty(),
+            "{}",
+            f.backend
+        );
+        assert!(!f.vault.is_erased(kashiwa(), "fresh-1").await?);
+        // The subject never existed: a key made for it later is a new one.
+        let again = f.vault.key(kashiwa(), "fresh-1").await?;
+        let sealed = made.seal("name", "山田太郎");
+        assert!(matches!(
+            again.open("name", &sealed),
+            Err(PrivacyError::Undecryptable)
+        ));
+
+        f.vault.key(kashiwa(), "p-1").await?;
+        f.vault.erase(kashiwa(), "p-1").await?;
+        assert!(!f.vault.forget_unused(kashiwa(), "p-1").await?);
+        assert!(f.vault.is_erased(kashiwa(), "p-1").await?, "{}", f.backend);
+    }
+    Ok(())
+}

@@ -125,6 +125,7 @@ async fn a_registration_retried_answers_the_first_resident_and_another_municipal
         assert!(first.proxy_agreed);
         assert_eq!(first.version, 1);
         let head = registry.log_head().await;
+        let keys = registry.person_keys().await;
         let second = client
             .register_resident(authed(request.clone(), &coordinator))
             .await?
@@ -144,6 +145,13 @@ async fn a_registration_retried_answers_the_first_resident_and_another_municipal
             .await
             .unwrap_err();
         assert_bad(&reused, "request_id");
+        assert_eq!(registry.log_head().await, head, "a refusal writes nothing");
+        assert_eq!(
+            registry.person_keys().await,
+            keys,
+            "neither leaves a key behind ({})",
+            registry.backend
+        );
 
         let chigasaki = registry.token(Role::Coordinator, Some(CHIGASAKI));
         let hidden = client
@@ -941,7 +949,8 @@ async fn parallel_clients_get_one_winner_per_version_and_one_resident_per_reques
         kashiwa(&registry, &mut client).await?;
         let coordinator = registry.token(Role::Coordinator, Some(KASHIWA));
 
-        // 16 clients send the same registration at once: one resident, one answer.
+        // 16 clients send the same registration at once: one resident, one answer, one key.
+        let keys = registry.person_keys().await;
         let request = full_registration("same-1", "並列 太郎");
         let answers = futures::future::join_all((0..16).map(|_| {
             let mut client = client.clone();
@@ -955,6 +964,12 @@ async fn parallel_clients_get_one_winner_per_version_and_one_resident_per_reques
             .collect();
         assert_eq!(ids.len(), 1, "{}", registry.backend);
         let id = ids.into_iter().next().unwrap();
+        assert_eq!(
+            registry.person_keys().await,
+            keys + 1,
+            "{}",
+            registry.backend
+        );
 
         // 16 clients update from the same version at once: exactly one wins, the rest are ABORTED.
         let answers = futures::future::join_all((0..16).map(|i| {

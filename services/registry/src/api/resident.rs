@@ -45,6 +45,14 @@ impl RegistryApi {
         Ok(keys.remove(id))
     }
 
+    /// Deletes the key made for a registration that wrote nothing under it. A key left behind
+    /// would only protect nothing, so a failure here is logged, not answered.
+    async fn forget_unused_key(&self, ctx: &RequestContext, id: &str) {
+        if let Err(e) = self.vault.forget_unused(ctx.municipality, id).await {
+            tracing::warn!(error = %e, "cannot delete the unused key of a registration");
+        }
+    }
+
     /// Adds personal data to an answer for callers allowed to read it.
     pub(super) async fn fill_personal(
         &self,
@@ -264,15 +272,9 @@ impl RegistryApi {
         errors.finish()?;
         let registration =
             registration.ok_or_else(|| Status::invalid_argument("mode is required"))?;
-        if let Some(first) = first_answer::<pb::Resident>(self.store.as_ref(), &ctx).await? {
-            let id = first.resident_id.clone();
-            let resident = self
-                .finish_resident(&ctx, &id, Answer::Replayed(first))
-                .await?;
-            return Ok(pb::RegisterResidentResponse {
-                resident: Some(resident),
-            });
-        }
+        // A retry is not looked up first: the append finds the request's first result in the
+        // same statement that would record it, so a fresh registration (by far the most common)
+        // makes one round trip fewer, and a retry costs a key made and deleted again.
         let id = uuid::Uuid::now_v7().to_string();
         let key = self
             .vault
@@ -280,15 +282,19 @@ impl RegistryApi {
             .await
             .map_err(vault_error)?;
         let answer = self
-            .register(&ctx, body, registration, at, None, (id, &key))
-            .await?;
-        let resident = match answer {
+            .register(&ctx, body, registration, at, None, (id.clone(), &key))
+            .await;
+        if written_nothing(&answer) {
+            self.forget_unused_key(&ctx, &id).await;
+        }
+        let resident = match answer? {
             // What was just sealed is answered as given, not opened again.
             Answer::Fresh(mut resident, _) => {
                 resident.personal = Some(kept(&body.personal.clone().unwrap_or_default()));
                 resident
             }
-            // Another registration's answer: its own personal data, opened with its key.
+            // The first registration with this request_id: its own personal data, opened with
+            // its key.
             Answer::Replayed(r) => {
                 let id = r.resident_id.clone();
                 self.finish_resident(&ctx, &id, Answer::Replayed(r)).await?
@@ -675,3 +681,23 @@ impl RegistryApi {
 }
 
 entity_request!(resident_id => pb::UpgradeResidentRequest, pb::SetConsentRequest, pb::RecordGuardianConsentRequest, pb::SetProxyAgreementRequest, pb::WithdrawResidentRequest, pb::RejoinResidentRequest);
+
+/// Whether a registration certainly wrote nothing under the id it made up: it was answered with
+/// an earlier request's result, or refused before its commit. An unavailable or internal error
+/// may come after a commit whose outcome is unknown, so it keeps the key.
+fn written_nothing<T>(answer: &Result<Answer<pb::Resident, T>, Status>) -> bool {
+    use tonic::Code;
+    match answer {
+        Ok(Answer::Replayed(_)) => true,
+        Ok(Answer::Fresh(..)) => false,
+        Err(status) => matches!(
+            status.code(),
+            Code::InvalidArgument
+                | Code::FailedPrecondition
+                | Code::AlreadyExists
+                | Code::Aborted
+                | Code::NotFound
+                | Code::PermissionDenied
+        ),
+    }
+}

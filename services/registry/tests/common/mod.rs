@@ -123,15 +123,23 @@ impl Registry {
 
     /// The last position of the registry's event log: unchanged means nothing was written.
     pub async fn log_head(&self) -> u64 {
+        self.count("SELECT position FROM log_head WHERE id = 1")
+            .await
+    }
+
+    /// How many person keys the registry holds (tombstones of erased persons included):
+    /// unchanged means no key was left behind.
+    pub async fn person_keys(&self) -> u64 {
+        self.count("SELECT COUNT(*) FROM person_keys").await
+    }
+
+    async fn count(&self, sql: &'static str) -> u64 {
         let db = mosaic_db::connect(&self.database_url(), 1).await.unwrap();
-        let head: i64 = mosaic_db::on_db!(&db, pool => {
-            sqlx::query_scalar("SELECT position FROM log_head WHERE id = 1")
-                .fetch_one(pool)
-                .await
-                .unwrap()
+        let n: i64 = mosaic_db::on_db!(&db, pool => {
+            sqlx::query_scalar(sql).fetch_one(pool).await.unwrap()
         });
         db.close().await;
-        head as u64
+        n as u64
     }
 
     /// The master key the registry seals personal data under.
