@@ -128,7 +128,7 @@ async fn statistics_fresh(url: &str) -> Result<()> {
     let started = Instant::now();
     loop {
         let mut stale = 0;
-        for table in DIRECTORY_TABLES {
+        for table in mosaic_registry::projections::PROFILE_TABLES {
             let (estimated, rows): (f32, i64) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                 "SELECT (SELECT reltuples FROM pg_class WHERE relname = '{table}'), \
                         (SELECT count(*) FROM {table})"
@@ -156,14 +156,6 @@ async fn statistics_fresh(url: &str) -> Result<()> {
     pool.close().await;
     Ok(())
 }
-
-/// The directory's tables of residents.
-const DIRECTORY_TABLES: [&str; 4] = [
-    "registry_residents",
-    "registry_resident_skills",
-    "registry_resident_interests",
-    "registry_resident_windows",
-];
 
 fn authed<T>(body: T, token: &str) -> Request<T> {
     let mut request = Request::new(body);

@@ -193,7 +193,7 @@ fn vault_failed(e: mosaic_privacy::PrivacyError) -> ProjectionError {
 const REGISTERED: &str = "ResidentRegistered";
 
 /// The directory's tables of residents.
-const PROFILE_TABLES: [&str; 4] = [
+pub const PROFILE_TABLES: [&str; 4] = [
     "registry_residents",
     "registry_resident_skills",
     "registry_resident_interests",

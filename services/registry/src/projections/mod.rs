@@ -2,4 +2,4 @@
 
 mod directory;
 
-pub use directory::{Directory, NAME_PURPOSE};
+pub use directory::{Directory, NAME_PURPOSE, PROFILE_TABLES};
