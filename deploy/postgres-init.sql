@@ -4,7 +4,7 @@
 --
 -- The C collation compares the services' keys (municipality codes, ids, idempotency keys,
 -- districts, skill tags) byte by byte instead of through the C library's locale rules, which
--- cost a tenth of PostgreSQL's CPU under en_US.utf8 (the image's default); character
+-- cost 12 % of PostgreSQL's CPU under en_US.utf8 (the image's default); character
 -- classification stays Unicode-aware (C.UTF-8). See "PostgreSQL databases" in deploy/README.md.
 CREATE DATABASE registry TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C.UTF-8';
 CREATE DATABASE activity TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C.UTF-8';

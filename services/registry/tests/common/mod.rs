@@ -123,17 +123,17 @@ impl Registry {
 
     /// The last position of the registry's event log: unchanged means nothing was written.
     pub async fn log_head(&self) -> u64 {
-        self.count("SELECT position FROM log_head WHERE id = 1")
+        self.scalar("SELECT position FROM log_head WHERE id = 1")
             .await
     }
 
     /// How many person keys the registry holds (tombstones of erased persons included):
     /// unchanged means no key was left behind.
     pub async fn person_keys(&self) -> u64 {
-        self.count("SELECT COUNT(*) FROM person_keys").await
+        self.scalar("SELECT COUNT(*) FROM person_keys").await
     }
 
-    async fn count(&self, sql: &'static str) -> u64 {
+    async fn scalar(&self, sql: &'static str) -> u64 {
         let db = mosaic_db::connect(&self.database_url(), 1).await.unwrap();
         let n: i64 = mosaic_db::on_db!(&db, pool => {
             sqlx::query_scalar(sql).fetch_one(pool).await.unwrap()
