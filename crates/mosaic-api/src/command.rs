@@ -1,5 +1,6 @@
 //! The command pipeline shared by every service:
-//! first answer of a retried request → load the stream → `decide` → append → answer.
+//! load the stream → check who may act → first answer of a retried request → `decide` → append
+//! → answer. Idempotency keys are scoped by caller ([`RequestContext`]).
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -87,8 +88,9 @@ impl<R, A> Answer<R, A> {
 }
 
 /// [`execute`] with a guard on the loaded state (e.g. who may act on it; refusals write
-/// nothing) and an answer built from what the command did. The answer is saved with the
-/// idempotency key, so it must hold no personal data in clear.
+/// nothing) and an answer built from what the command did. The guard runs before a retry's
+/// saved answer is returned. The answer is saved with the idempotency key, so it must hold no
+/// personal data in clear.
 pub async fn execute_with<A, R>(
     store: &dyn EventStore,
     ctx: &RequestContext,
@@ -104,15 +106,20 @@ where
     let history = if exec.fresh {
         Vec::new()
     } else {
-        if let Some(first) = first_answer(store, ctx).await? {
-            return Ok(Answer::Replayed(first));
-        }
         store
             .read_stream(ctx.municipality, &exec.stream_id)
             .await
             .map_err(from_store)?
     };
     let (state, version) = replay::<A>(&history)?;
+    // Who may act is checked before a saved answer is returned: a caller that may not act on
+    // the stream now learns nothing from an earlier answer.
+    guard(&state)?;
+    if !exec.fresh
+        && let Some(first) = first_answer(store, ctx).await?
+    {
+        return Ok(Answer::Replayed(first));
+    }
     if let Some(expected) = exec.expected_version
         && expected != version
     {
@@ -121,7 +128,6 @@ where
             exec.stream_id
         )));
     }
-    guard(&state)?;
     let events = state.decide(&exec.command).map_err(Into::into)?;
     let after = events.iter().fold(state, |s, e| s.evolve(e));
     let answer = respond(Done {
@@ -151,8 +157,9 @@ where
     }
 }
 
-/// The first answer to this request's `request_id`, if the request was made before. Handlers
-/// that generate ids call it before generating one, so a retry answers with the first id.
+/// The first answer to this request's `request_id`, if this caller made the request before.
+/// Handlers that generate ids call it before generating one, so a retry answers with the first
+/// id; they check the caller's access first.
 pub async fn first_answer<R: prost::Message + Default>(
     store: &dyn EventStore,
     ctx: &RequestContext,

@@ -3,10 +3,12 @@
 //!
 //! - [`fields`]: bad input becomes `INVALID_ARGUMENT` with one `google.rpc.BadRequest` field
 //!   violation per bad field;
-//! - [`request`]: the request context — caller, municipality, `request_id` (the idempotency key),
+//! - [`request`]: the request context — caller, municipality, `request_id` (the idempotency key,
+//!   scoped by caller),
 //!   a fingerprint of the request, correlation and trace ids;
-//! - [`command`]: the command pipeline — replay the first answer of a retried request, load the
-//!   stream, `decide`, append with the expected version, answer;
+//! - [`command`]: the command pipeline — load the stream, check who may act, replay the first
+//!   answer of the same caller's retried request, `decide`, append with the expected version,
+//!   answer;
 //! - [`filter`]: optional list filters as SQL with numbered parameters, on either backend;
 //! - [`wire`]: shared wire values (skills, weekly windows, ids, expected versions) validated;
 //! - [`occurred_at`], [`paging`]: `occurred_at` in the past only; `page_size` / `page_token`;

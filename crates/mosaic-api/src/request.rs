@@ -16,6 +16,37 @@ pub const CORRELATION_HEADER: &str = "x-correlation-id";
 /// Longest accepted `request_id`.
 pub const MAX_REQUEST_ID: usize = 128;
 
+/// Where the idempotency keys of requests begin: `r:` and the caller's scope.
+const REQUEST_KEY_SPACE: &str = "r:";
+/// Where the idempotency keys of import rows begin (the prefix import rows have always had).
+const ROW_KEY_SPACE: &str = "import:";
+
+/// The idempotency key of a request: its `request_id` in its caller's own key space, so another
+/// caller's same `request_id` is a request of its own and never receives this caller's answer.
+fn request_key(caller: &Caller, request_id: &str) -> String {
+    format!("{REQUEST_KEY_SPACE}{}:{request_id}", caller_scope(caller))
+}
+
+/// Who the caller is, for idempotency: a digest of the token's subject, role, home
+/// municipality and organisation. The subject (often an e-mail address) is stored only as part
+/// of this digest.
+pub fn caller_scope(caller: &Caller) -> String {
+    let mut h = Sha256::new();
+    for part in [
+        caller.subject.as_str(),
+        caller.role.as_str(),
+        caller.home.as_ref().map(|m| m.as_str()).unwrap_or(""),
+    ] {
+        h.update((part.len() as u64).to_be_bytes());
+        h.update(part.as_bytes());
+    }
+    hex(&h.finalize()[..16])
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// Everything a handler needs to know about a request besides its body.
 #[derive(Debug, Clone)]
 pub struct RequestContext {
@@ -75,18 +106,25 @@ impl RequestContext {
                 format!("must be 1 to {MAX_REQUEST_ID} visible ASCII characters"),
             );
         } else {
-            ctx = ctx.with_idempotency(request_id, request.get_ref());
+            let key = request_key(&ctx.caller, request_id);
+            ctx = ctx.with_key(key, request.get_ref());
         }
         Ok(ctx)
     }
 
-    /// This context for one item of a streamed request: its own idempotency key (already
-    /// checked by the caller) and the fingerprint of the item.
-    pub fn with_idempotency<T: prost::Message>(mut self, key: &str, body: &T) -> Self {
+    /// This context for one row of an import: the row's key (already checked by the caller) in
+    /// the municipality's key space of import rows, so the same roster imported twice, by
+    /// whichever staff member, registers each row once; and the fingerprint of the row. No
+    /// `request_id` can name an import row's key.
+    pub fn with_row_key<T: prost::Message>(self, row_key: &str, body: &T) -> Self {
+        self.with_key(format!("{ROW_KEY_SPACE}{row_key}"), body)
+    }
+
+    fn with_key<T: prost::Message>(mut self, key: String, body: &T) -> Self {
         let hash = Sha256::digest(body.encode_to_vec());
         self.idempotency = Some(Idempotency {
-            key: key.to_owned(),
-            request_hash: hash.iter().map(|b| format!("{b:02x}")).collect(),
+            key,
+            request_hash: hex(&hash),
         });
         self
     }

@@ -127,20 +127,16 @@ impl ActivityApi {
         let Some(mut details) = details else {
             return Err(Status::invalid_argument("details are required"));
         };
-        if first_answer::<pb::Activity>(self.store.as_ref(), &ctx)
-            .await?
-            .is_none()
-        {
-            let state = self.require_activity(&ctx, &id).await?;
-            let host = state
-                .details
-                .as_ref()
-                .map(|d| d.host_organisation_id.clone())
-                .unwrap_or_default();
-            self.check_host(&ctx, &host, details.engagement_form, false)
-                .await?;
-            details.host_organisation_id = host;
-        }
+        // Checked on a retry too, before its first answer is returned.
+        let state = self.require_activity(&ctx, &id).await?;
+        let host = state
+            .details
+            .as_ref()
+            .map(|d| d.host_organisation_id.clone())
+            .unwrap_or_default();
+        self.check_host(&ctx, &host, details.engagement_form, false)
+            .await?;
+        details.host_organisation_id = host;
         let activity = self
             .run(
                 &ctx,

@@ -140,9 +140,7 @@ impl RegistryApi {
             request_id: String::new(),
             ..body.clone()
         };
-        let ctx = base
-            .clone()
-            .with_idempotency(&format!("import:{key}"), &fingerprinted);
+        let ctx = base.clone().with_row_key(&key, &fingerprinted);
         let registration = Self::validate_registration(&ctx, &mut errors, "resident", &body, true);
         let at = occurred_at(
             &mut errors,

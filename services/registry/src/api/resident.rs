@@ -1,5 +1,5 @@
 use chrono::{DateTime, Utc};
-use mosaic_api::command::{first_answer, load, replay};
+use mosaic_api::command::{load, replay};
 use mosaic_api::occurred_at::{occurred_at, timestamp};
 use mosaic_api::wire;
 use mosaic_api::{Answer, Done, Execute, FieldErrors, RequestContext, execute_with};
@@ -354,12 +354,8 @@ impl RegistryApi {
             this_year(&ctx),
         );
         errors.finish()?;
-        if first_answer::<pb::Resident>(self.store.as_ref(), &ctx)
-            .await?
-            .is_none()
-        {
-            access::check(&ctx.caller, &state, Needs::ResidentOrProxy)?;
-        }
+        // Checked on a retry too, before its first answer is returned.
+        access::check(&ctx.caller, &state, Needs::ResidentOrProxy)?;
         let Some(key) = self.existing_key(&ctx, &id).await? else {
             // No key: the resident does not exist or was erased; the command says which.
             let e = if state.resident_id.is_none() {

@@ -133,6 +133,11 @@ impl Registry {
         self.scalar("SELECT COUNT(*) FROM person_keys").await
     }
 
+    /// How many idempotency keys the registry has recorded: one more means a request of its own.
+    pub async fn idempotency_keys(&self) -> u64 {
+        self.scalar("SELECT COUNT(*) FROM idempotency").await
+    }
+
     async fn scalar(&self, sql: &'static str) -> u64 {
         let db = mosaic_db::connect(&self.database_url(), 1).await.unwrap();
         let n: i64 = mosaic_db::on_db!(&db, pool => {
