@@ -20,6 +20,7 @@ async fn the_embedded_platform_serves_over_tls_when_given_a_certificate() -> any
             cert: cert_path,
             key: key_path,
         }),
+        master_key: None,
     };
     let platform = Embedded::start(&mosaic::modules(), options).await?;
     let addr = platform.local_addr();

@@ -44,6 +44,8 @@ const PG_INSERT_FRESH_KEYS: &str = "INSERT INTO person_keys \
     SELECT $1, k.subject, $3, k.wrapped, $5 \
     FROM no_wait, UNNEST($2::text[], $4::bytea[]) AS k(subject, wrapped) \
     ON CONFLICT (municipality, subject) DO NOTHING RETURNING subject";
+/// How often [`Vault::scrub`] tries to truncate SQLite's log while readers hold it.
+const SCRUB_ATTEMPTS: u32 = 10;
 const DESTROY_KEY: &str = "UPDATE person_keys SET wrapped_key = NULL, erased_at = $3 \
                            WHERE municipality = $1 AND subject = $2 AND erased_at IS NULL";
 // A person erased before their first key was made still gets a tombstone, so no key is ever
@@ -353,6 +355,8 @@ impl Vault {
     /// survive where this call cannot reach: database backups, PostgreSQL's WAL and free space in
     /// its pages (vacuum frees dead tuples but does not wipe them), SQLite's WAL until a
     /// checkpoint. Each needs the master key as well to be of use; keep backups of the two apart.
+    ///
+    /// The copies the engine itself keeps are removed right after the commit ([`Vault::scrub`]).
     pub async fn erase(
         &self,
         municipality: MunicipalityCode,
@@ -361,7 +365,46 @@ impl Vault {
         let mut tx = self.inner.db.begin().await?;
         let destroyed = self.erase_in(&mut tx, municipality, subject).await?;
         tx.commit().await?;
+        self.scrub().await?;
         Ok(destroyed)
+    }
+
+    /// Removes the copies of destroyed keys that the database engine keeps after their deletion
+    /// committed. Call it after a transaction that erased keys has committed.
+    ///
+    /// - SQLite: the write-ahead log still holds the pages as they were before the deletion, until
+    ///   a checkpoint. This checkpoints the log into the database file (whose freed bytes
+    ///   `secure_delete` has overwritten) and truncates it to nothing, waiting briefly for
+    ///   readers that still use an older snapshot.
+    /// - PostgreSQL: the row version that held the key stays in its page as a dead tuple until
+    ///   vacuumed. This vacuums `person_keys` at once, so its space is pruned and reused rather
+    ///   than left until autovacuum. What PostgreSQL wrote to its WAL, and what backups hold,
+    ///   stays there until they are recycled or expire (`deploy/README.md`).
+    pub async fn scrub(&self) -> Result<(), PrivacyError> {
+        match &self.inner.db {
+            Db::Sqlite(pool) => {
+                for attempt in 0..SCRUB_ATTEMPTS {
+                    let (busy, _, _): (i64, i64, i64) =
+                        sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)")
+                            .fetch_one(pool)
+                            .await?;
+                    if busy == 0 {
+                        return Ok(());
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(20 << attempt.min(4)))
+                        .await;
+                }
+                tracing::warn!(
+                    "the SQLite write-ahead log could not be truncated after an erasure: readers \
+                     held it; the next checkpoint removes the destroyed key's old pages"
+                );
+                Ok(())
+            }
+            Db::Postgres(pool) => {
+                sqlx::query("VACUUM person_keys").execute(pool).await?;
+                Ok(())
+            }
+        }
     }
 
     /// Like [`Vault::erase`], inside the caller's transaction (e.g. the consumer of

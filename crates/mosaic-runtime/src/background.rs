@@ -35,6 +35,7 @@ impl Background {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             data_dir: data_dir.to_owned(),
             tls: None,
+            master_key: None,
         };
         let embedded = Embedded::start(modules, options).await?;
         let addr = embedded.local_addr();

@@ -31,11 +31,47 @@ pub struct EmbeddedOptions {
     pub data_dir: PathBuf,
     /// Serve TLS with these files.
     pub tls: Option<TlsFiles>,
+    /// The master key file of personal data (created if missing). `None` keeps it in the data
+    /// directory's keys folder, which suits a laptop; on a server give a path outside the data
+    /// directory, so a copy of the data is no copy of the key.
+    pub master_key: Option<PathBuf>,
 }
 
 /// The folder under the data directory holding the token signing key and its JWKS.
 pub fn keys_dir(data_dir: &Path) -> PathBuf {
     data_dir.join("keys")
+}
+
+/// Where the master key of personal data is kept for these options.
+pub fn master_key_path(options: &EmbeddedOptions) -> PathBuf {
+    options
+        .master_key
+        .clone()
+        .unwrap_or_else(|| keys_dir(&options.data_dir).join(MASTER_KEY_FILE))
+}
+
+/// Creates a directory (and its parents) readable by this user only; an existing one is left as
+/// it is.
+fn private_dir(path: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(path)
+}
+
+/// Creates an empty database file readable by this user only, unless it exists. SQLite gives its
+/// write-ahead log and shared-memory files the mode of the database file.
+fn private_file(path: &Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
 }
 
 /// An embedded platform that is bound and ready to serve.
@@ -69,9 +105,10 @@ impl Embedded {
         // Bind first: a port in use is reported before anything is written.
         let listener = bind(options.listen).await?;
         let addr = listener.local_addr().map_err(data_dir_error)?;
-        std::fs::create_dir_all(dir).map_err(data_dir_error)?;
+        private_dir(dir).map_err(data_dir_error)?;
+        private_dir(&keys_dir(dir)).map_err(data_dir_error)?;
         let keys = SigningKeys::load_or_generate(keys_dir(dir))?;
-        let master = MasterKey::load_or_generate(&keys_dir(dir).join(MASTER_KEY_FILE))?;
+        let master = MasterKey::load_or_generate(&master_key_path(&options))?;
         let verifier = Arc::new(TokenVerifier::new(
             keys.key_set(),
             mosaic_auth::DEFAULT_ISSUER,
@@ -81,10 +118,9 @@ impl Embedded {
         let mut dbs = Vec::new();
         let mut stores = StoreMap::new();
         for module in modules {
-            let url = format!(
-                "sqlite://{}",
-                dir.join(format!("{}.db", module.context())).display()
-            );
+            let file = dir.join(format!("{}.db", module.context()));
+            private_file(&file).map_err(data_dir_error)?;
+            let url = format!("sqlite://{}", file.display());
             let db = mosaic_db::connect(&url, 8).await?;
             migrate(*module, &db).await?;
             if module.writes_events() {

@@ -40,6 +40,11 @@ enum Command {
         /// TLS private key (PEM).
         #[arg(long, env = "MOSAIC_TLS_KEY", requires = "tls_cert")]
         tls_key: Option<PathBuf>,
+        /// The master key file of personal data (created if missing). Without it the key is
+        /// kept in the data directory's keys folder, which suits a laptop; on a server keep it
+        /// outside the data directory and back it up apart from the data.
+        #[arg(long, env = "MOSAIC_MASTER_KEY_FILE")]
+        master_key_file: Option<PathBuf>,
     },
     /// Print a bearer token signed with the local keys.
     Token {
@@ -87,6 +92,7 @@ fn main() -> ExitCode {
             data_dir,
             tls_cert,
             tls_key,
+            master_key_file,
         } => {
             let tls = tls_cert
                 .zip(tls_key)
@@ -95,6 +101,7 @@ fn main() -> ExitCode {
                 listen,
                 data_dir,
                 tls,
+                master_key: master_key_file,
             })
         }
         Command::Token {
@@ -123,6 +130,8 @@ fn up(options: EmbeddedOptions) -> Result<(), String> {
         let _telemetry = mosaic_telemetry::init("mosaic").map_err(|e| e.to_string())?;
         let data_dir = options.data_dir.clone();
         let tls = options.tls.is_some();
+        let master_key = mosaic_runtime::embedded::master_key_path(&options);
+        let master_key_inside = options.master_key.is_none();
         let platform = Embedded::start(&mosaic::modules(), options)
             .await
             .map_err(|e| e.to_string())?;
@@ -133,6 +142,16 @@ fn up(options: EmbeddedOptions) -> Result<(), String> {
             platform.local_addr(),
             if tls { " with TLS" } else { "" },
             data_dir.display()
+        ));
+        say(&format!(
+            "The master key of personal data is {}{}",
+            master_key.display(),
+            if master_key_inside {
+                ", inside the data directory: on a server, keep it elsewhere with \
+                 --master-key-file (MOSAIC_MASTER_KEY_FILE)."
+            } else {
+                "."
+            }
         ));
         say(&format!(
             "A token for local use: mosaic token --role operator --data-dir {}",

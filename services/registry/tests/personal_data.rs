@@ -441,3 +441,86 @@ async fn a_roster_imports_with_per_row_results_and_imports_again_without_duplica
 fn code(s: &str) -> mosaic_types::MunicipalityCode {
     mosaic_types::MunicipalityCode::parse(s).unwrap()
 }
+
+/// Every byte of every file under `dir`, subfolders included.
+fn every_file(dir: &std::path::Path, into: &mut Vec<u8>) -> anyhow::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            every_file(&path, into)?;
+        } else if path.is_file() {
+            into.extend(std::fs::read(path)?);
+        }
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn erasure_holds_in_the_files_of_a_running_server_and_the_files_are_private()
+-> anyhow::Result<()> {
+    let registry = Registry::sqlite().await?;
+    let dir = registry.data_dir.clone().unwrap();
+    let mut client = registry.client().await?;
+    kashiwa(&registry, &mut client).await?;
+    let coordinator = registry.token(Role::Coordinator, Some(KASHIWA));
+    // Neighbours, so the erased key's page is not simply rewritten whole.
+    for n in 0..30 {
+        client
+            .register_resident(authed(
+                full_registration(&format!("n-{n}"), "隣人"),
+                &coordinator,
+            ))
+            .await?;
+    }
+    let id = client
+        .register_resident(authed(full_registration("run-1", NAME), &coordinator))
+        .await?
+        .into_inner()
+        .resident
+        .unwrap()
+        .resident_id;
+    let db = mosaic_db::connect(&registry.database_url(), 1).await?;
+    let wrapped: Vec<u8> = on_db!(&db, pool => {
+        sqlx::query_scalar("SELECT wrapped_key FROM person_keys WHERE subject = $1")
+            .bind(&id)
+            .fetch_one(pool)
+            .await?
+    });
+    db.close().await;
+    let mut before = Vec::new();
+    every_file(&dir, &mut before)?;
+    assert!(
+        before.windows(wrapped.len()).any(|w| w == wrapped),
+        "the scan sees the wrapped key before the erasure"
+    );
+
+    client
+        .erase_personal_data(authed(
+            pb::ErasePersonalDataRequest {
+                request_id: "run-erase".into(),
+                subject_id: id.clone(),
+                occurred_at: None,
+            },
+            &coordinator,
+        ))
+        .await?;
+    // The server keeps running: its files, as they are now, hold neither.
+    let mut after = Vec::new();
+    every_file(&dir, &mut after)?;
+    assert!(
+        !after.windows(wrapped.len()).any(|w| w == wrapped),
+        "the erased person's wrapped key is still in the data files"
+    );
+    assert!(!contains(&after, NAME));
+
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&dir.join("registry.db")), 0o600);
+        assert_eq!(mode(&dir.join("registry.db-wal")), 0o600);
+        assert_eq!(mode(&dir.join("keys")), 0o700);
+    }
+    registry.stop().await;
+    Ok(())
+}

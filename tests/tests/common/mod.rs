@@ -36,6 +36,7 @@ impl Platform {
             listen: "127.0.0.1:0".parse()?,
             data_dir: dir.path().to_owned(),
             tls: None,
+            master_key: None,
         };
         let embedded = Embedded::start(&mosaic::modules(), options).await?;
         let addr = embedded.local_addr();

@@ -36,6 +36,9 @@ const ERASED: i32 = 3;
 pub struct Directory {
     vault: Vault,
     upkeep: Arc<Upkeep>,
+    /// A key was erased by an applied batch: the engine's copies are scrubbed once caught up
+    /// (the erasure's own request scrubs too; this covers an erasure it did not finish).
+    erased: Arc<AtomicBool>,
 }
 
 /// When the directory's tables last had their statistics and visibility refreshed here.
@@ -57,6 +60,7 @@ impl Directory {
         Self {
             vault,
             upkeep: Arc::default(),
+            erased: Arc::default(),
         }
     }
 
@@ -617,6 +621,7 @@ impl Projection for Directory {
                     .erase_in(tx, code, &e.subject_id)
                     .await
                     .map_err(|err| bad(event, err))?;
+                self.erased.store(true, Ordering::Release);
                 if e.subject_kind == SubjectKind::Resident {
                     on_tx!(&mut *tx, t => {
                         sqlx::query(
@@ -643,6 +648,14 @@ impl Projection for Directory {
 
     fn caught_up(&self) {
         self.upkeep_if_grown();
+        if self.erased.swap(false, Ordering::AcqRel) {
+            let vault = self.vault.clone();
+            tokio::spawn(async move {
+                if let Err(e) = vault.scrub().await {
+                    tracing::warn!(error = %e, "cannot scrub the person keys after an erasure");
+                }
+            });
+        }
     }
 
     async fn apply_all(
