@@ -95,6 +95,17 @@ impl Platform {
         })
     }
 
+    /// The activity service's database URL.
+    pub fn activity_database_url(&self) -> String {
+        match self._pg.get(1) {
+            Some(db) => db.url().to_owned(),
+            None => format!(
+                "sqlite://{}",
+                self._dir.path().join("activity.db").display()
+            ),
+        }
+    }
+
     /// One platform per backend.
     pub async fn both() -> anyhow::Result<Vec<Self>> {
         Ok(vec![Self::sqlite().await?, Self::postgres().await?])

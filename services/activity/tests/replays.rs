@@ -1,0 +1,224 @@
+#![allow(missing_docs, clippy::unwrap_used)]
+
+//! A retried `request_id` answers only the caller that made the request. Every mutating RPC of
+//! the activity service is made once by a coordinator, then sent again — same `request_id`, same
+//! body — by every other caller. None of them receives the first answer: each is refused by the
+//! access check, or its request is a request of its own (it records its own idempotency key).
+
+mod common;
+
+use std::future::Future;
+
+use common::*;
+use mosaic_auth::{MUNICIPALITY_HEADER, Role};
+use mosaic_proto::v1 as pb;
+use mosaic_types::MunicipalityCode;
+use tonic::{Request, Status};
+
+#[derive(Clone)]
+struct Who {
+    label: &'static str,
+    token: String,
+    header: bool,
+}
+
+impl Who {
+    fn req<T>(&self, body: T) -> Request<T> {
+        let mut r = authed(body, &self.token);
+        if self.header {
+            r.metadata_mut()
+                .insert(MUNICIPALITY_HEADER, KASHIWA.parse().unwrap());
+        }
+        r
+    }
+}
+
+fn callers(p: &Platform) -> Vec<Who> {
+    let mint = |label, subject: &str, role, bound: bool| Who {
+        label,
+        token: p
+            .signer
+            .mint(
+                subject,
+                role,
+                bound.then(|| MunicipalityCode::parse(KASHIWA).unwrap()),
+                chrono::Duration::minutes(30),
+            )
+            .unwrap(),
+        header: !bound,
+    };
+    vec![
+        mint("coordinator", "tester", Role::Coordinator, true),
+        mint(
+            "another coordinator",
+            "coordinator-b",
+            Role::Coordinator,
+            true,
+        ),
+        mint("resident", "resident-r", Role::Resident, true),
+        mint("host", "host-1", Role::HostOrganisation, true),
+        mint("officer", "officer-1", Role::MunicipalityOfficer, true),
+        mint("analyst", "analyst-1", Role::Analyst, false),
+        mint("operator", "operator-1", Role::Operator, false),
+    ]
+}
+
+/// The activity service's count of idempotency keys and its log head.
+async fn keys_and_head(p: &Platform) -> (i64, i64) {
+    let db = mosaic_db::connect(&p.activity_database_url(), 1)
+        .await
+        .unwrap();
+    let keys: i64 = mosaic_db::on_db!(&db, pool => {
+        sqlx::query_scalar("SELECT COUNT(*) FROM idempotency").fetch_one(pool).await.unwrap()
+    });
+    let head: i64 = mosaic_db::on_db!(&db, pool => {
+        sqlx::query_scalar("SELECT position FROM log_head WHERE id = 1").fetch_one(pool).await.unwrap()
+    });
+    db.close().await;
+    (keys, head)
+}
+
+async fn replayed_by_everyone_else<R, F, Fut>(p: &Platform, rpc: &str, everyone: &[Who], call: F)
+where
+    R: std::fmt::Debug,
+    F: Fn(Who) -> Fut,
+    Fut: Future<Output = Result<R, Status>>,
+{
+    let answer = call(everyone[0].clone()).await;
+    assert!(answer.is_ok(), "{rpc} by the coordinator: {answer:?}");
+    for other in &everyone[1..] {
+        let (keys, head) = keys_and_head(p).await;
+        let replayed = call(other.clone()).await;
+        let (keys_after, head_after) = keys_and_head(p).await;
+        match replayed {
+            Ok(_) => assert_eq!(
+                keys_after,
+                keys + 1,
+                "{}: {rpc} replayed by the {} was answered from the coordinator's request",
+                p.backend,
+                other.label
+            ),
+            Err(status) => assert_eq!(
+                head_after, head,
+                "{rpc} refused to the {} wrote an event: {status:?}",
+                other.label
+            ),
+        }
+    }
+}
+
+#[tokio::test]
+async fn no_caller_receives_another_callers_answer_to_the_same_request_id() -> anyhow::Result<()> {
+    for p in Platform::both().await? {
+        let (mut registry, mut client) = (p.registry().await?, p.activities().await?);
+        municipalities(&p, &mut registry).await?;
+        let host = host(&p, &mut registry, KASHIWA, &[]).await?;
+        let everyone = callers(&p);
+        let addr = p.activity_addr;
+        let connect = move || async move {
+            let channel = tonic::transport::Channel::from_shared(format!("http://{addr}"))
+                .unwrap()
+                .connect()
+                .await
+                .unwrap();
+            pb::activity_service_client::ActivityServiceClient::new(channel)
+        };
+        let create = pb::CreateActivityRequest {
+            request_id: "same-create".into(),
+            details: Some(details(&host, pb::EngagementForm::Volunteer)),
+            pieces: vec![weekly_piece("収穫", pb::Weekday::Tuesday, 540, 720)],
+            occurred_at: None,
+        };
+        // The hosts projection learns the host a moment after the registry.
+        let activity = common::create(&mut client, &everyone[0].token, create.clone()).await??;
+        let id = activity.activity_id.clone();
+        let piece = activity.pieces[0].piece_id.clone();
+        replayed_by_everyone_else(&p, "CreateActivity", &everyone, |w| {
+            let body = create.clone();
+            async move { connect().await.create_activity(w.req(body)).await }
+        })
+        .await;
+        replayed_by_everyone_else(&p, "UpdateActivity", &everyone, |w| {
+            let body = pb::UpdateActivityRequest {
+                request_id: "same-update".into(),
+                activity_id: id.clone(),
+                expected_version: 0,
+                details: Some(details(&host, pb::EngagementForm::Volunteer)),
+                occurred_at: None,
+            };
+            async move { connect().await.update_activity(w.req(body)).await }
+        })
+        .await;
+        replayed_by_everyone_else(&p, "AddPiece", &everyone, |w| {
+            let body = pb::AddPieceRequest {
+                request_id: "same-add".into(),
+                activity_id: id.clone(),
+                expected_version: 0,
+                piece: Some(weekly_piece(
+                    "収穫（木曜）",
+                    pb::Weekday::Thursday,
+                    780,
+                    960,
+                )),
+                occurred_at: None,
+            };
+            async move { connect().await.add_piece(w.req(body)).await }
+        })
+        .await;
+        replayed_by_everyone_else(&p, "RevisePiece", &everyone, |w| {
+            let body = pb::RevisePieceRequest {
+                request_id: "same-revise".into(),
+                activity_id: id.clone(),
+                expected_version: 0,
+                piece_id: piece.clone(),
+                piece: Some(weekly_piece("収穫（火曜）", pb::Weekday::Tuesday, 540, 690)),
+                occurred_at: None,
+            };
+            async move { connect().await.revise_piece(w.req(body)).await }
+        })
+        .await;
+        replayed_by_everyone_else(&p, "PublishActivity", &everyone, |w| {
+            let body = pb::PublishActivityRequest {
+                request_id: "same-publish".into(),
+                activity_id: id.clone(),
+                expected_version: 0,
+                occurred_at: None,
+            };
+            async move { connect().await.publish_activity(w.req(body)).await }
+        })
+        .await;
+        replayed_by_everyone_else(&p, "PauseActivity", &everyone, |w| {
+            let body = pb::PauseActivityRequest {
+                request_id: "same-pause".into(),
+                activity_id: id.clone(),
+                expected_version: 0,
+                occurred_at: None,
+            };
+            async move { connect().await.pause_activity(w.req(body)).await }
+        })
+        .await;
+        replayed_by_everyone_else(&p, "ResumeActivity", &everyone, |w| {
+            let body = pb::ResumeActivityRequest {
+                request_id: "same-resume".into(),
+                activity_id: id.clone(),
+                expected_version: 0,
+                occurred_at: None,
+            };
+            async move { connect().await.resume_activity(w.req(body)).await }
+        })
+        .await;
+        replayed_by_everyone_else(&p, "CloseActivity", &everyone, |w| {
+            let body = pb::CloseActivityRequest {
+                request_id: "same-close".into(),
+                activity_id: id.clone(),
+                expected_version: 0,
+                reason: pb::CloseReason::Filled as i32,
+                occurred_at: None,
+            };
+            async move { connect().await.close_activity(w.req(body)).await }
+        })
+        .await;
+        p.stop().await;
+    }
+    Ok(())
+}
