@@ -16,6 +16,17 @@ pub(crate) fn blind_index(
     purpose: &str,
     value: &str,
 ) -> String {
+    exact_index(master, municipality, purpose, &normalize_name(value))
+}
+
+/// [`blind_index`] of the value exactly as given (identifiers such as a login subject, where two
+/// spellings are two values).
+pub(crate) fn exact_index(
+    master: &MasterKey,
+    municipality: MunicipalityCode,
+    purpose: &str,
+    value: &str,
+) -> String {
     let hkdf = Hkdf::<Sha256>::new(Some(b"mosaic-privacy/v1/blind-index"), master.bytes());
     let mut key = Zeroizing::new([0u8; 32]);
     hkdf.expand(
@@ -25,7 +36,7 @@ pub(crate) fn blind_index(
     .expect("32 bytes is within HKDF-SHA256's output limit");
     let mut mac =
         <Hmac<Sha256> as Mac>::new_from_slice(&*key).expect("HMAC takes a key of any length");
-    mac.update(normalize_name(value).as_bytes());
+    mac.update(value.as_bytes());
     mac.finalize()
         .into_bytes()
         .iter()
@@ -54,6 +65,19 @@ mod tests {
         assert_eq!(r, blind_index(&m, k, "reading", "ヤマダタロウ"));
         assert_eq!(r, blind_index(&m, k, "reading", "やまだたろう"));
         assert_eq!(a.len(), 64);
+    }
+
+    #[test]
+    fn exact_indexes_keep_spellings_apart() {
+        let m = MasterKey::generate();
+        let k = code("122173");
+        let a = exact_index(&m, k, "account", "Taro@example.jp");
+        assert_ne!(a, exact_index(&m, k, "account", "taro@example.jp"));
+        assert_eq!(a, exact_index(&m, k, "account", "Taro@example.jp"));
+        assert_ne!(
+            a,
+            exact_index(&m, code("142077"), "account", "Taro@example.jp")
+        );
     }
 
     #[test]

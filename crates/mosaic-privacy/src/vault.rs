@@ -493,6 +493,17 @@ impl Vault {
         blind_index::blind_index(&self.inner.master, municipality, purpose, value)
     }
 
+    /// Like [`Vault::blind_index`], of the value exactly as given: for identifiers (a login
+    /// subject) that are looked up but never shown, where two spellings are two values.
+    pub fn exact_index(
+        &self,
+        municipality: MunicipalityCode,
+        purpose: &str,
+        value: &str,
+    ) -> String {
+        blind_index::exact_index(&self.inner.master, municipality, purpose, value)
+    }
+
     fn person_key(
         &self,
         municipality: MunicipalityCode,

@@ -1010,3 +1010,82 @@ async fn parallel_clients_get_one_winner_per_version_and_one_resident_per_reques
     }
     Ok(())
 }
+
+#[tokio::test]
+async fn a_login_has_one_live_record_however_many_registrations_race() -> anyhow::Result<()> {
+    use tonic_types::StatusExt;
+    for registry in Registry::both().await? {
+        let mut client = registry.client().await?;
+        kashiwa(&registry, &mut client).await?;
+        let login = "hanako@example.jp";
+        let resident = registry.token_for(login, Role::Resident, Some(KASHIWA));
+        let own = |rid: &str| pb::RegisterResidentRequest {
+            proxy: None,
+            ..full_registration(rid, "山本 花子")
+        };
+        // Eight registrations of one login at once, each with its own request_id.
+        let answers = futures::future::join_all((0..8).map(|n| {
+            let mut client = client.clone();
+            let request = authed(own(&format!("self-{n}")), &resident);
+            async move { client.register_resident(request).await }
+        }))
+        .await;
+        let ids: Vec<String> = answers
+            .iter()
+            .filter_map(|a| a.as_ref().ok())
+            .map(|r| r.get_ref().resident.as_ref().unwrap().resident_id.clone())
+            .collect();
+        assert_eq!(ids.len(), 1, "{}: {answers:?}", registry.backend);
+        for refused in answers.iter().filter_map(|a| a.as_ref().err()) {
+            assert_eq!(refused.code(), Code::AlreadyExists, "{refused:?}");
+            let info = refused.get_details_resource_info().unwrap();
+            assert_eq!(info.resource_name, ids[0]);
+        }
+        // A retry of the winner still answers it; staff linking the same login are refused.
+        let winner = answers.iter().position(|a| a.is_ok()).unwrap();
+        let retried = client
+            .register_resident(authed(own(&format!("self-{winner}")), &resident))
+            .await?
+            .into_inner()
+            .resident
+            .unwrap();
+        assert_eq!(retried.resident_id, ids[0]);
+        let coordinator = registry.token(Role::Coordinator, Some(KASHIWA));
+        let linked = client
+            .register_resident(authed(
+                pb::RegisterResidentRequest {
+                    account_subject: login.into(),
+                    ..full_registration("staff-link", "山本 花子")
+                },
+                &coordinator,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(linked.code(), Code::AlreadyExists);
+        // Once that record is erased, the login may register again, once.
+        client
+            .erase_personal_data(authed(
+                pb::ErasePersonalDataRequest {
+                    request_id: "erase-self".into(),
+                    subject_id: ids[0].clone(),
+                    occurred_at: None,
+                },
+                &resident,
+            ))
+            .await?;
+        let again = client
+            .register_resident(authed(own("self-again"), &resident))
+            .await?
+            .into_inner()
+            .resident
+            .unwrap();
+        assert_ne!(again.resident_id, ids[0]);
+        let twice = client
+            .register_resident(authed(own("self-again-2"), &resident))
+            .await
+            .unwrap_err();
+        assert_eq!(twice.code(), Code::AlreadyExists);
+        registry.stop().await;
+    }
+    Ok(())
+}

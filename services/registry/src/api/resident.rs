@@ -1,5 +1,5 @@
 use chrono::{DateTime, Utc};
-use mosaic_api::command::{load, replay};
+use mosaic_api::command::{first_answer, load, replay};
 use mosaic_api::occurred_at::{occurred_at, timestamp};
 use mosaic_api::wire;
 use mosaic_api::{Answer, Done, Execute, FieldErrors, RequestContext, execute_with};
@@ -121,6 +121,32 @@ impl RegistryApi {
         };
         self.fill_personal(ctx, &mut resident, &state).await?;
         Ok(resident)
+    }
+
+    /// The id of the one live resident record a login may have in this municipality, or
+    /// `ALREADY_EXISTS` naming the record it has. The id is derived from a keyed hash of the
+    /// login subject (and how many records of the login were erased before), so two
+    /// registrations of one login append to one stream and the store itself refuses the second,
+    /// however close together they come.
+    async fn login_record(&self, ctx: &RequestContext, subject: &str) -> Result<String, Status> {
+        for erased_before in 0..MAX_ERASED_RECORDS_PER_LOGIN {
+            let id = login_resident_id(&self.vault.exact_index(
+                ctx.municipality,
+                LOGIN_INDEX,
+                &format!("{subject}\u{0}{erased_before}"),
+            ));
+            let (state, _) =
+                load::<Resident>(self.store.as_ref(), ctx.municipality, &stream_id(&id)).await?;
+            if state.resident_id.is_none() {
+                return Ok(id);
+            }
+            if !state.erased {
+                return Err(linked_already(&id));
+            }
+        }
+        Err(Status::failed_precondition(
+            "this login's records were erased too many times to register it again",
+        ))
     }
 
     /// Validates a registration (recording violations), bound to the caller: a resident
@@ -272,10 +298,28 @@ impl RegistryApi {
         errors.finish()?;
         let registration =
             registration.ok_or_else(|| Status::invalid_argument("mode is required"))?;
-        // A retry is not looked up first: the append finds the request's first result in the
-        // same statement that would record it, so a fresh registration (by far the most common)
-        // makes one round trip fewer, and a retry costs a key made and deleted again.
-        let id = uuid::Uuid::now_v7().to_string();
+        let id = match registration.account_subject.as_deref() {
+            Some(subject) => {
+                // A retry answers first; then the login's one record decides.
+                if let Some(first) = first_answer::<pb::Resident>(self.store.as_ref(), &ctx).await?
+                {
+                    let id = first.resident_id.clone();
+                    let resident = self
+                        .finish_resident(&ctx, &id, Answer::Replayed(first))
+                        .await?;
+                    return Ok(pb::RegisterResidentResponse {
+                        resident: Some(resident),
+                    });
+                }
+                Some(self.login_record(&ctx, subject).await?)
+            }
+            None => None,
+        };
+        // Without a login, a retry is not looked up first: the append finds the request's first
+        // result in the same statement that would record it, so a fresh registration (by far the
+        // most common) makes one round trip fewer, and a retry costs a key made and deleted again.
+        let per_login = id.is_some();
+        let id = id.unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
         let key = self
             .vault
             .new_key(ctx.municipality, &id)
@@ -284,9 +328,17 @@ impl RegistryApi {
         let answer = self
             .register(&ctx, body, registration, at, None, (id.clone(), &key))
             .await;
-        if written_nothing(&answer) {
+        // A login's record id is not made up for this request alone: a concurrent registration
+        // of the same login may have sealed its data under the same key.
+        if written_nothing(&answer) && !per_login {
             self.forget_unused_key(&ctx, &id).await;
         }
+        let answer = match answer {
+            Err(status) if per_login && status.code() == tonic::Code::Aborted => {
+                return Err(linked_already(&id));
+            }
+            answer => answer,
+        };
         let resident = match answer? {
             // What was just sealed is answered as given, not opened again.
             Answer::Fresh(mut resident, _) => {
@@ -677,6 +729,34 @@ impl RegistryApi {
 }
 
 entity_request!(resident_id => pb::UpgradeResidentRequest, pb::SetConsentRequest, pb::RecordGuardianConsentRequest, pb::SetProxyAgreementRequest, pb::WithdrawResidentRequest, pb::RejoinResidentRequest);
+
+/// The purpose of the keyed index of login subjects.
+const LOGIN_INDEX: &str = "login";
+/// How many erased records one login may leave behind and still register again.
+const MAX_ERASED_RECORDS_PER_LOGIN: u32 = 16;
+
+/// A resident id from a keyed hash (hex) of a login: its first 128 bits as a UUID of version 8.
+fn login_resident_id(index: &str) -> String {
+    let mut bytes = [0u8; 16];
+    for (i, b) in bytes.iter_mut().enumerate() {
+        *b = index
+            .get(2 * i..2 * i + 2)
+            .and_then(|h| u8::from_str_radix(h, 16).ok())
+            .unwrap_or_default();
+    }
+    uuid::Uuid::new_v8(bytes).to_string()
+}
+
+/// `ALREADY_EXISTS` for a login that has a live record, naming it (also as a `ResourceInfo`
+/// detail, so a client reads the id without parsing text).
+fn linked_already(id: &str) -> Status {
+    use tonic_types::{ErrorDetails, StatusExt};
+    Status::with_error_details(
+        tonic::Code::AlreadyExists,
+        format!("a resident record is linked to this login already: {id}"),
+        ErrorDetails::with_resource_info("mosaic.v1.Resident", id, "", "the login's record"),
+    )
+}
 
 /// Whether a registration certainly wrote nothing under the id it made up: it was answered with
 /// an earlier request's result, or refused before its commit. An unavailable or internal error
