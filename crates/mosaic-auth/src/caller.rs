@@ -1,4 +1,4 @@
-use mosaic_types::MunicipalityCode;
+use mosaic_types::{MunicipalityCode, OrganisationId};
 
 use crate::{AuthError, MUNICIPALITY_HEADER, Role};
 
@@ -19,6 +19,9 @@ pub struct Caller {
     /// The municipality this request acts in: the home municipality for a bound token, the
     /// one named in the [`MUNICIPALITY_HEADER`] header for a cross-municipality token.
     pub municipality: Option<MunicipalityCode>,
+    /// The organisation a host organisation's token is bound to (its `org` claim); `None` for
+    /// every other role.
+    pub organisation: Option<OrganisationId>,
 }
 
 impl Caller {
@@ -60,6 +63,13 @@ impl Caller {
         })
     }
 
+    /// Whether the caller is bound to the organisation `id` (a registry id in its wire form).
+    /// Always false for a caller of a role that acts for no single organisation.
+    pub fn acts_for_organisation(&self, id: &str) -> bool {
+        self.organisation
+            .is_some_and(|own| OrganisationId::parse(id).is_ok_and(|id| id == own))
+    }
+
     /// `PERMISSION_DENIED` unless the caller's role is one of `allowed`.
     pub fn require_role(&self, allowed: &[Role]) -> Result<(), tonic::Status> {
         if allowed.contains(&self.role) {
@@ -93,6 +103,7 @@ mod tests {
             role,
             home,
             municipality: home,
+            organisation: None,
         }
     }
 
@@ -165,6 +176,20 @@ mod tests {
         let status = resident.require_role(&[Role::Operator]).unwrap_err();
         assert_eq!(status.code(), tonic::Code::PermissionDenied);
         assert!(status.message().contains("resident"));
+    }
+
+    #[test]
+    fn only_a_host_bound_to_the_organisation_acts_for_it() {
+        let own = OrganisationId::new();
+        let host = Caller {
+            organisation: Some(own),
+            ..caller(Role::HostOrganisation, Some(KASHIWA))
+        };
+        assert!(host.acts_for_organisation(&own.to_string()));
+        assert!(!host.acts_for_organisation(&OrganisationId::new().to_string()));
+        assert!(!host.acts_for_organisation("not-an-id"));
+        let coordinator = caller(Role::Coordinator, Some(KASHIWA));
+        assert!(!coordinator.acts_for_organisation(&own.to_string()));
     }
 
     #[test]

@@ -43,6 +43,27 @@ pub enum AuthError {
         /// The role that needs a municipality.
         role: Role,
     },
+    /// A host organisation's token came without the organisation it acts for.
+    #[error("a {role} token must name its organisation in the `org` claim")]
+    RoleNeedsOrganisation {
+        /// The role that needs an organisation.
+        role: Role,
+    },
+    /// A token of a role that acts for no single organisation named one.
+    #[error("a {role} token cannot name an organisation: only host_organisation tokens do")]
+    OrganisationNotForRole {
+        /// The role that may not carry an organisation.
+        role: Role,
+    },
+    /// A token was asked for with a lifetime outside what the signer issues.
+    #[error(
+        "a token lifetime must be within {max} hours either way; {hours} hours asked",
+        max = crate::MAX_TOKEN_HOURS
+    )]
+    Lifetime {
+        /// The lifetime asked for, in whole hours.
+        hours: i64,
+    },
     /// A municipality-bound caller asked to act in another municipality.
     #[error("this token is bound to municipality {home} and cannot act for {requested}")]
     OtherMunicipality {
@@ -110,9 +131,13 @@ impl AuthError {
             | AuthError::WrongIssuer
             | AuthError::WrongAudience
             | AuthError::UnknownKeyId { .. }
-            | AuthError::RoleNeedsMunicipality { .. } => tonic::Code::Unauthenticated,
+            | AuthError::RoleNeedsMunicipality { .. }
+            | AuthError::RoleNeedsOrganisation { .. }
+            | AuthError::OrganisationNotForRole { .. } => tonic::Code::Unauthenticated,
             AuthError::OtherMunicipality { .. } => tonic::Code::PermissionDenied,
-            AuthError::BadMunicipalityHeader(_) => tonic::Code::InvalidArgument,
+            AuthError::BadMunicipalityHeader(_) | AuthError::Lifetime { .. } => {
+                tonic::Code::InvalidArgument
+            }
             AuthError::KeyFile { .. }
             | AuthError::InvalidKeys { .. }
             | AuthError::Signing { .. } => tonic::Code::Internal,

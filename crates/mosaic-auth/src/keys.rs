@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ed25519_dalek::SigningKey;
-use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey, spki::der::pem::LineEnding};
+use ed25519_dalek::pkcs8::{
+    DecodePrivateKey, EncodePrivateKey, KeypairBytes, spki::der::pem::LineEnding,
+};
 use rand::RngCore;
 
 use crate::{AuthError, KeySet, TokenSigner};
@@ -52,7 +54,8 @@ impl SigningKeys {
         Self { key, kid }
     }
 
-    /// Parses a PKCS#8 PEM Ed25519 private key.
+    /// Parses a PKCS#8 PEM Ed25519 private key, either version: v1 (RFC 5208, as written by
+    /// [`SigningKeys::to_pem`] and by OpenSSL) or v2 (RFC 5958, with the public key attached).
     pub fn from_pem(pem: &str) -> Result<Self, AuthError> {
         SigningKey::from_pkcs8_pem(pem)
             .map(Self::from_signing_key)
@@ -79,20 +82,30 @@ impl SigningKeys {
         self.key.verifying_key().to_bytes()
     }
 
-    /// The private key as PKCS#8 PEM.
+    /// The private key as PKCS#8 v1 PEM (RFC 5208 `PrivateKeyInfo`, no public key attached):
+    /// the form OpenSSL 3.0 and Python's `cryptography` load, which refuse the v2 form
+    /// (`OneAsymmetricKey` with the public key) that `ed25519-dalek` writes by default.
     pub fn to_pem(&self) -> Result<String, AuthError> {
-        self.key
+        self.v1()
             .to_pkcs8_pem(LineEnding::LF)
             .map(|pem| pem.as_str().to_owned())
             .map_err(|err| AuthError::invalid_keys(format!("cannot encode private key: {err}")))
     }
 
-    /// The private key as PKCS#8 DER, the form `jsonwebtoken` signs with.
+    /// The private key as PKCS#8 v1 DER, the form `jsonwebtoken` signs with.
     pub(crate) fn to_pkcs8_der(&self) -> Result<Vec<u8>, AuthError> {
-        self.key
+        self.v1()
             .to_pkcs8_der()
             .map(|doc| doc.as_bytes().to_vec())
             .map_err(|err| AuthError::invalid_keys(format!("cannot encode private key: {err}")))
+    }
+
+    /// The key without its public half, which is what makes the encoding PKCS#8 v1.
+    fn v1(&self) -> KeypairBytes {
+        KeypairBytes {
+            secret_key: self.key.to_bytes(),
+            public_key: None,
+        }
     }
 
     /// The public key as a JWKS document with a single OKP/Ed25519 key.
@@ -226,6 +239,53 @@ mod tests {
     fn pem_round_trip_keeps_the_key() {
         let keys = SigningKeys::generate();
         let again = SigningKeys::from_pem(&keys.to_pem().unwrap()).unwrap();
+        assert_eq!(again.public_key(), keys.public_key());
+        assert_eq!(again.kid(), keys.kid());
+    }
+
+    #[test]
+    fn written_key_is_pkcs8_v1_and_openssl_loads_it() {
+        use ed25519_dalek::pkcs8::{PrivateKeyInfo, SecretDocument};
+        let dir = tempfile::tempdir().unwrap();
+        let keys = SigningKeys::generate();
+        keys.write_to_dir(dir.path()).unwrap();
+        let path = dir.path().join(SIGNING_KEY_FILE);
+        let pem = fs::read_to_string(&path).unwrap();
+        let (label, der) = SecretDocument::from_pem(&pem).unwrap();
+        assert_eq!(label, "PRIVATE KEY");
+        // RFC 8410's v1 form: SEQUENCE { INTEGER 0, { id-Ed25519 }, OCTET STRING { 32 bytes } }.
+        let prefix = [
+            0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22,
+            0x04, 0x20,
+        ];
+        assert_eq!(der.as_bytes().len(), 48);
+        assert_eq!(der.as_bytes()[..16], prefix);
+        let info: PrivateKeyInfo<'_> = der.decode_msg().unwrap();
+        assert!(info.public_key.is_none(), "v1 carries no public key");
+        assert_eq!(SigningKeys::from_pem(&pem).unwrap().kid(), keys.kid());
+
+        match std::process::Command::new("openssl")
+            .args(["pkey", "-noout", "-in"])
+            .arg(&path)
+            .output()
+        {
+            Ok(out) => assert!(
+                out.status.success(),
+                "openssl pkey refused the key: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ),
+            // Only a machine without openssl skips this part.
+            Err(err) => assert_eq!(err.kind(), std::io::ErrorKind::NotFound, "{err}"),
+        }
+    }
+
+    #[test]
+    fn a_pkcs8_v2_key_still_loads() {
+        let keys = SigningKeys::generate();
+        // ed25519-dalek's own encoding attaches the public key: PKCS#8 v2 (RFC 5958).
+        let v2 = keys.key.to_pkcs8_pem(LineEnding::LF).unwrap();
+        assert_ne!(v2.as_str(), keys.to_pem().unwrap());
+        let again = SigningKeys::from_pem(&v2).unwrap();
         assert_eq!(again.public_key(), keys.public_key());
         assert_eq!(again.kid(), keys.kid());
     }

@@ -2,11 +2,12 @@
 //!
 //! A caller proves who it is with an EdDSA-signed JWT in the `authorization: Bearer` header.
 //! This crate verifies such tokens against a JWKS key set, turns them into a [`Caller`] (subject,
-//! [`Role`], and the municipality the request acts in), and enforces that with [`AuthLayer`], a
-//! tower layer put in front of every tonic service. Municipality officers, coordinators, host
-//! organisations and residents are bound to the one municipality their token names; analysts
-//! and operators may work across municipalities and pick one per request with the
-//! [`MUNICIPALITY_HEADER`] header.
+//! [`Role`], the municipality the request acts in and, for a host organisation, the organisation
+//! it acts for), and enforces that with [`AuthLayer`], a tower layer put in front of every tonic
+//! service. Municipality officers, coordinators, host organisations and residents are bound to
+//! the one municipality their token names; a host organisation's token is also bound to one
+//! organisation. Analysts and operators may work across municipalities and pick one per request
+//! with the [`MUNICIPALITY_HEADER`] header.
 //!
 //! For a self-contained deployment it also generates and stores an Ed25519 key pair
 //! ([`SigningKeys`]) and mints tokens with it ([`TokenSigner`]). Verification only ever sees a
@@ -42,3 +43,7 @@ pub const DEFAULT_ISSUER: &str = "mosaic-local";
 
 /// Audience every Mosaic service expects in its tokens.
 pub const DEFAULT_AUDIENCE: &str = "mosaic";
+
+/// The longest lifetime, in hours (30 days), [`TokenSigner`] gives a token; also the furthest
+/// in the past an already expired test token may lie.
+pub const MAX_TOKEN_HOURS: i64 = 720;

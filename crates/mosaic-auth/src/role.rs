@@ -49,6 +49,12 @@ impl Role {
     pub fn may_span_municipalities(self) -> bool {
         matches!(self, Role::Analyst | Role::Operator)
     }
+
+    /// Whether a token of this role must name the one organisation it acts for (its `org`
+    /// claim). Only host organisations do; no other role may name one.
+    pub fn is_bound_to_organisation(self) -> bool {
+        self == Role::HostOrganisation
+    }
 }
 
 impl fmt::Display for Role {

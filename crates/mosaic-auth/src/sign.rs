@@ -1,7 +1,7 @@
 use std::fmt;
 
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use mosaic_types::MunicipalityCode;
+use mosaic_types::{MunicipalityCode, OrganisationId};
 
 use crate::{AuthError, Claims, Role, SigningKeys};
 
@@ -57,10 +57,13 @@ impl TokenSigner {
         &self.audience
     }
 
-    /// Mints a token for `subject` valid for `ttl` from now.
+    /// Mints a token for `subject` valid for `ttl` from now, for a role that acts for no single
+    /// organisation (a host organisation's token needs [`TokenSigner::mint_scoped`]).
     ///
-    /// A negative `ttl` yields an already expired token, which tests use; the role and
-    /// municipality rule is enforced here as well so a bad token is never handed out.
+    /// A negative `ttl` yields an already expired token, which tests use. A `ttl` beyond
+    /// [`MAX_TOKEN_HOURS`](crate::MAX_TOKEN_HOURS) either way is refused
+    /// ([`AuthError::Lifetime`]); the role and municipality rule is enforced here as well so a
+    /// bad token is never handed out.
     pub fn mint(
         &self,
         subject: &str,
@@ -68,24 +71,47 @@ impl TokenSigner {
         municipality: Option<MunicipalityCode>,
         ttl: chrono::Duration,
     ) -> Result<String, AuthError> {
+        self.mint_scoped(subject, role, municipality, None, ttl)
+    }
+
+    /// [`TokenSigner::mint`] with the organisation a host organisation's token is bound to
+    /// (its `org` claim): required for [`Role::HostOrganisation`], refused for every other role.
+    pub fn mint_scoped(
+        &self,
+        subject: &str,
+        role: Role,
+        municipality: Option<MunicipalityCode>,
+        organisation: Option<OrganisationId>,
+        ttl: chrono::Duration,
+    ) -> Result<String, AuthError> {
+        let max = chrono::Duration::hours(crate::MAX_TOKEN_HOURS);
+        let refused = || AuthError::Lifetime {
+            hours: ttl.num_hours(),
+        };
+        if ttl > max || ttl < -max {
+            return Err(refused());
+        }
         let now = chrono::Utc::now();
+        let exp = now.checked_add_signed(ttl).ok_or_else(refused)?;
         let claims = Claims {
             iss: self.issuer.clone(),
             aud: self.audience.clone(),
-            exp: (now + ttl).timestamp(),
+            exp: exp.timestamp(),
             iat: now.timestamp(),
             sub: subject.to_owned(),
             role,
             municipality: municipality.map(|code| code.as_str().to_owned()),
+            org: organisation.map(|id| id.to_string()),
             jti: Some(uuid::Uuid::now_v7().to_string()),
         };
         self.sign(&claims)
     }
 
     /// Signs arbitrary claims as they are, for tokens `mint` cannot express (other issuers,
-    /// fixed timestamps). The role and municipality rule still applies.
+    /// fixed timestamps). The role, municipality and organisation rules still apply.
     pub fn sign(&self, claims: &Claims) -> Result<String, AuthError> {
         claims.home_municipality()?;
+        claims.organisation()?;
         let mut header = Header::new(Algorithm::EdDSA);
         header.kid = Some(self.kid.clone());
         jsonwebtoken::encode(&header, claims, &self.key).map_err(|err| AuthError::Signing {

@@ -114,17 +114,26 @@ impl TokenVerifier {
         }
         let key = self.keys.select(header.kid.as_deref())?;
         let claims = jsonwebtoken::decode::<Claims>(token, key, &self.validation)?.claims;
+        // jsonwebtoken does not look at `iat`. A token issued in the future comes from an issuer
+        // whose clock is wrong, or was made to outlive its stated lifetime: refused.
+        if claims.iat > chrono::Utc::now().timestamp() + LEEWAY_SECONDS as i64 {
+            return Err(AuthError::InvalidToken {
+                reason: "`iat` is in the future (beyond the allowed clock skew)".to_owned(),
+            });
+        }
         if claims.sub.is_empty() {
             return Err(AuthError::InvalidToken {
                 reason: "empty `sub` claim".to_owned(),
             });
         }
         let home = claims.home_municipality()?;
+        let organisation = claims.organisation()?;
         let caller = Caller {
             subject: claims.sub,
             role: claims.role,
             home,
             municipality: home,
+            organisation,
         };
         Ok((caller, claims.exp))
     }

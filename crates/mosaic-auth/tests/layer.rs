@@ -347,3 +347,47 @@ async fn layer_composes_with_a_tonic_server() {
 
     server.abort();
 }
+
+#[tokio::test]
+async fn host_token_without_its_organisation_never_reaches_the_service() {
+    let f = Fixture::new();
+    let now = chrono::Utc::now().timestamp();
+    let mut claims = mosaic_auth::Claims {
+        iss: DEFAULT_ISSUER.to_owned(),
+        aud: DEFAULT_AUDIENCE.to_owned(),
+        exp: now + 300,
+        iat: now,
+        sub: "host-staff".to_owned(),
+        role: Role::HostOrganisation,
+        municipality: Some(KASHIWA.to_owned()),
+        org: None,
+        jti: None,
+    };
+    // Signed the way an issuer that does not know the rule would: TokenSigner refuses it.
+    let key = jsonwebtoken::EncodingKey::from_ed_pem(f.keys.to_pem().unwrap().as_bytes()).unwrap();
+    let header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::EdDSA);
+    let unbound = jsonwebtoken::encode(&header, &claims, &key).unwrap();
+    let response = f
+        .service()
+        .oneshot(request(
+            PROTECTED_PATH,
+            &[("authorization", &bearer(&unbound))],
+        ))
+        .await
+        .unwrap();
+    assert_eq!(grpc_status(&response), Some("16"));
+    assert!(seen_caller(&response).is_none());
+
+    let org = mosaic_types::OrganisationId::new();
+    claims.org = Some(org.to_string());
+    let bound = jsonwebtoken::encode(&header, &claims, &key).unwrap();
+    let response = f
+        .service()
+        .oneshot(request(
+            PROTECTED_PATH,
+            &[("authorization", &bearer(&bound))],
+        ))
+        .await
+        .unwrap();
+    assert_eq!(seen_caller(&response).unwrap().organisation, Some(org));
+}

@@ -6,9 +6,10 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::Duration;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use mosaic_auth::{
-    AuthError, Claims, DEFAULT_AUDIENCE, DEFAULT_ISSUER, KeySet, Role, SigningKeys, TokenVerifier,
+    AuthError, Claims, DEFAULT_AUDIENCE, DEFAULT_ISSUER, KeySet, MAX_TOKEN_HOURS, Role,
+    SigningKeys, TokenVerifier,
 };
-use mosaic_types::MunicipalityCode;
+use mosaic_types::{MunicipalityCode, OrganisationId};
 
 const KASHIWA: &str = "122173";
 
@@ -30,6 +31,7 @@ fn claims(role: Role, municipality: Option<&str>) -> Claims {
         sub: "user-1".to_owned(),
         role,
         municipality: municipality.map(str::to_owned),
+        org: None,
         jti: None,
     }
 }
@@ -388,4 +390,196 @@ fn a_remembered_token_is_refused_once_it_expires() {
     tampered.pop();
     assert!(verifier.verify(&tampered).is_err());
     assert!(verifier.verify(&tampered).is_err());
+}
+
+#[test]
+fn tokens_issued_in_the_future_are_refused_beyond_the_leeway() {
+    let keys = SigningKeys::generate();
+    let verifier = verifier_for(&keys);
+    let mut early = claims(Role::Operator, None);
+    early.iat = chrono::Utc::now().timestamp() + 120;
+    early.exp = early.iat + 600;
+    let token = raw_token(&keys, &Header::new(Algorithm::EdDSA), &early);
+    let err = verifier.verify(&token).unwrap_err();
+    assert!(
+        matches!(&err, AuthError::InvalidToken { reason } if reason.contains("`iat`")),
+        "{err}"
+    );
+    assert_eq!(
+        tonic::Status::from(err).code(),
+        tonic::Code::Unauthenticated
+    );
+
+    // A few seconds ahead is clock skew, not a forgery.
+    let mut skewed = claims(Role::Operator, None);
+    skewed.iat = chrono::Utc::now().timestamp() + 10;
+    let token = raw_token(&keys, &Header::new(Algorithm::EdDSA), &skewed);
+    assert!(verifier.verify(&token).is_ok());
+}
+
+#[test]
+fn tokens_without_exp_are_refused() {
+    // jsonwebtoken requires `exp` by default and the claims type has no default for it; a token
+    // signed by a trusted key without one must still fail.
+    let keys = SigningKeys::generate();
+    let mut c = serde_json::to_value(claims(Role::Operator, None)).unwrap();
+    c.as_object_mut().unwrap().remove("exp");
+    let key = EncodingKey::from_ed_pem(keys.to_pem().unwrap().as_bytes()).unwrap();
+    let token = jsonwebtoken::encode(&Header::new(Algorithm::EdDSA), &c, &key).unwrap();
+    let err = verifier_for(&keys).verify(&token).unwrap_err();
+    assert!(
+        matches!(&err, AuthError::InvalidToken { reason } if reason.contains("exp")),
+        "{err}"
+    );
+    assert_eq!(
+        tonic::Status::from(err).code(),
+        tonic::Code::Unauthenticated
+    );
+}
+
+#[test]
+fn mint_refuses_lifetimes_beyond_the_bound_instead_of_panicking() {
+    let keys = SigningKeys::generate();
+    let signer = keys.signer(DEFAULT_ISSUER, DEFAULT_AUDIENCE).unwrap();
+    let longest = signer
+        .mint("x", Role::Operator, None, Duration::hours(MAX_TOKEN_HOURS))
+        .unwrap();
+    assert!(verifier_for(&keys).verify(&longest).is_ok());
+    for ttl in [
+        Duration::hours(MAX_TOKEN_HOURS + 1),
+        Duration::hours(-MAX_TOKEN_HOURS - 1),
+        Duration::MAX,
+        Duration::MIN,
+    ] {
+        let err = signer.mint("x", Role::Operator, None, ttl).unwrap_err();
+        assert!(matches!(err, AuthError::Lifetime { .. }), "{err}");
+        assert!(err.to_string().contains("720 hours"), "{err}");
+    }
+}
+
+#[test]
+fn host_tokens_carry_their_organisation() {
+    let keys = SigningKeys::generate();
+    let org = OrganisationId::new();
+    let token = keys
+        .signer(DEFAULT_ISSUER, DEFAULT_AUDIENCE)
+        .unwrap()
+        .mint_scoped(
+            "host-staff",
+            Role::HostOrganisation,
+            Some(kashiwa()),
+            Some(org),
+            Duration::minutes(5),
+        )
+        .unwrap();
+    let payload: serde_json::Value = serde_json::from_slice(
+        &URL_SAFE_NO_PAD
+            .decode(token.split('.').nth(1).unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(payload["org"], org.to_string());
+    let caller = verifier_for(&keys).verify(&token).unwrap();
+    assert_eq!(caller.organisation, Some(org));
+    assert!(caller.acts_for_organisation(&org.to_string()));
+
+    // Every other role acts for no organisation.
+    let coordinator = keys
+        .signer(DEFAULT_ISSUER, DEFAULT_AUDIENCE)
+        .unwrap()
+        .mint(
+            "c",
+            Role::Coordinator,
+            Some(kashiwa()),
+            Duration::minutes(5),
+        )
+        .unwrap();
+    assert_eq!(
+        verifier_for(&keys)
+            .verify(&coordinator)
+            .unwrap()
+            .organisation,
+        None
+    );
+}
+
+#[test]
+fn host_tokens_without_an_organisation_are_neither_minted_nor_accepted() {
+    let keys = SigningKeys::generate();
+    let signer = keys.signer(DEFAULT_ISSUER, DEFAULT_AUDIENCE).unwrap();
+    let err = signer
+        .mint(
+            "x",
+            Role::HostOrganisation,
+            Some(kashiwa()),
+            Duration::minutes(5),
+        )
+        .unwrap_err();
+    assert_eq!(
+        err,
+        AuthError::RoleNeedsOrganisation {
+            role: Role::HostOrganisation
+        }
+    );
+
+    // As an issuer that does not know the rule would sign it.
+    let token = raw_token(
+        &keys,
+        &Header::new(Algorithm::EdDSA),
+        &claims(Role::HostOrganisation, Some(KASHIWA)),
+    );
+    let err = verifier_for(&keys).verify(&token).unwrap_err();
+    assert_eq!(
+        err,
+        AuthError::RoleNeedsOrganisation {
+            role: Role::HostOrganisation
+        }
+    );
+    assert_eq!(
+        tonic::Status::from(err).code(),
+        tonic::Code::Unauthenticated
+    );
+
+    let mut malformed = claims(Role::HostOrganisation, Some(KASHIWA));
+    malformed.org = Some("org-1".to_owned());
+    let token = raw_token(&keys, &Header::new(Algorithm::EdDSA), &malformed);
+    let err = verifier_for(&keys).verify(&token).unwrap_err();
+    assert!(
+        matches!(&err, AuthError::InvalidToken { reason } if reason.contains("org claim")),
+        "{err}"
+    );
+}
+
+#[test]
+fn only_host_tokens_may_name_an_organisation() {
+    let keys = SigningKeys::generate();
+    let signer = keys.signer(DEFAULT_ISSUER, DEFAULT_AUDIENCE).unwrap();
+    for role in [
+        Role::Resident,
+        Role::Coordinator,
+        Role::MunicipalityOfficer,
+        Role::Analyst,
+        Role::Operator,
+    ] {
+        let err = signer
+            .mint_scoped(
+                "x",
+                role,
+                Some(kashiwa()),
+                Some(OrganisationId::new()),
+                Duration::minutes(5),
+            )
+            .unwrap_err();
+        assert_eq!(err, AuthError::OrganisationNotForRole { role });
+
+        let mut c = claims(role, Some(KASHIWA));
+        c.org = Some(OrganisationId::new().to_string());
+        let token = raw_token(&keys, &Header::new(Algorithm::EdDSA), &c);
+        let err = verifier_for(&keys).verify(&token).unwrap_err();
+        assert_eq!(err, AuthError::OrganisationNotForRole { role });
+        assert_eq!(
+            tonic::Status::from(err).code(),
+            tonic::Code::Unauthenticated
+        );
+    }
 }

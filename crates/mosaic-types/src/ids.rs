@@ -59,3 +59,9 @@ typed_id!(
     /// Identifies one stored event; also its `Nats-Msg-Id`, so JetStream drops re-published copies.
     EventId
 );
+
+typed_id!(
+    /// Identifies one organisation registered in the registry (a host of activities); a host
+    /// organisation's token names one in its `org` claim.
+    OrganisationId
+);

@@ -12,7 +12,7 @@ mod time;
 mod vocab;
 mod weekly;
 
-pub use ids::{EventId, IdParseError};
+pub use ids::{EventId, IdParseError, OrganisationId};
 pub use municipality::{MunicipalityCode, MunicipalityCodeError};
 pub use skill::{Skill, SkillError, SkillLevel, SkillTag};
 pub use time::{JST, fiscal_year, jst_date, now_utc};

@@ -1096,3 +1096,146 @@ async fn published_activities_and_open_pieces_are_searched_by_every_filter() -> 
     }
     Ok(())
 }
+
+#[tokio::test]
+async fn a_host_sees_its_own_drafts_and_mentors_and_not_another_hosts() -> anyhow::Result<()> {
+    for p in Platform::both().await? {
+        let (mut registry, mut client) = (p.registry().await?, p.activities().await?);
+        municipalities(&p, &mut registry).await?;
+        let a = host(&p, &mut registry, KASHIWA, &[]).await?;
+        let b = host(&p, &mut registry, KASHIWA, &[]).await?;
+        let staff = p.token(Role::Coordinator, Some(KASHIWA));
+        let (host_a, host_b) = (p.host_token(KASHIWA, &a), p.host_token(KASHIWA, &b));
+
+        // Each host has an internship still in draft, its mentor named.
+        let mut drafts = Vec::new();
+        for (rid, host) in [("c-a", &a), ("c-b", &b)] {
+            let mut request = create_request(rid, host, pb::EngagementForm::Internship);
+            request.details.as_mut().unwrap().origin = pb::ActivityOrigin::InternshipProject as i32;
+            let draft = create(&mut client, &staff, request).await??;
+            client
+                .define_internship(authed(
+                    pb::DefineInternshipRequest {
+                        request_id: format!("i-{rid}"),
+                        activity_id: draft.activity_id.clone(),
+                        expected_version: 0,
+                        internship: Some(internship(date(2026, 11, 30))),
+                        occurred_at: None,
+                    },
+                    &staff,
+                ))
+                .await?;
+            drafts.push(draft.activity_id);
+        }
+        let (draft_a, draft_b) = (drafts[0].clone(), drafts[1].clone());
+        let get = |id: &str, token: &str| {
+            let mut client = client.clone();
+            let request = authed(
+                pb::GetActivityRequest {
+                    activity_id: id.to_owned(),
+                },
+                token,
+            );
+            async move {
+                client
+                    .get_activity(request)
+                    .await
+                    .map(|r| r.into_inner().activity.unwrap())
+            }
+        };
+        let mentor = |a: &pb::Activity| a.internship.as_ref().unwrap().mentor_name.clone();
+
+        // Its own draft, with the mentor's name.
+        let own = get(&draft_a, &host_a).await?;
+        assert_eq!(mentor(&own), "田中 一郎", "{}", p.backend);
+        // Another host's draft does not exist for it.
+        let hidden = get(&draft_b, &host_a).await.unwrap_err();
+        assert_eq!(hidden.code(), Code::NotFound, "{}", p.backend);
+        assert_eq!(mentor(&get(&draft_b, &host_b).await?), "田中 一郎");
+
+        // Nor is it listed, whatever status is asked for.
+        let list = |host: &str, status: pb::ActivityStatus, token: &str| {
+            let mut client = client.clone();
+            let request = authed(
+                pb::ListHostActivitiesRequest {
+                    page_size: 0,
+                    page_token: String::new(),
+                    host_organisation_id: host.to_owned(),
+                    status: status as i32,
+                },
+                token,
+            );
+            async move {
+                anyhow::Ok(
+                    client
+                        .list_host_activities(request)
+                        .await?
+                        .into_inner()
+                        .activities,
+                )
+            }
+        };
+        let listed = eventually(|| {
+            let list = list(&b, pb::ActivityStatus::Unspecified, &host_b);
+            async move { Ok(Some(list.await?).filter(|l| l.len() == 1)) }
+        })
+        .await?;
+        assert_eq!(listed[0].activity_id, draft_b);
+        for status in [pb::ActivityStatus::Unspecified, pb::ActivityStatus::Draft] {
+            assert!(list(&b, status, &host_a).await?.is_empty(), "{}", p.backend);
+        }
+
+        // Published, another host's activity is seen, its mentor is not.
+        lifecycle!(
+            client.clone(),
+            publish_activity,
+            PublishActivityRequest,
+            draft_b,
+            "pub-b",
+            &staff
+        )?;
+        let published = get(&draft_b, &host_a).await?;
+        assert_eq!(published.status, pb::ActivityStatus::Published as i32);
+        assert_eq!(mentor(&published), "", "{}", p.backend);
+        assert_eq!(mentor(&get(&draft_b, &host_b).await?), "田中 一郎");
+        assert_eq!(mentor(&get(&draft_b, &staff).await?), "田中 一郎");
+        let listed = eventually(|| {
+            let list = list(&b, pb::ActivityStatus::Unspecified, &host_a);
+            async move { Ok(Some(list.await?).filter(|l| l.len() == 1)) }
+        })
+        .await?;
+        assert_eq!(listed[0].activity_id, draft_b);
+
+        // Hosts do not design activities, another host's or their own.
+        for host in [&a, &b] {
+            let refused = client
+                .clone()
+                .create_activity(authed(
+                    create_request(&format!("h-{host}"), host, pb::EngagementForm::Volunteer),
+                    &host_a,
+                ))
+                .await
+                .unwrap_err();
+            assert_eq!(refused.code(), Code::PermissionDenied);
+        }
+        for id in [&draft_a, &draft_b] {
+            let refused = client
+                .clone()
+                .update_activity(authed(
+                    pb::UpdateActivityRequest {
+                        request_id: format!("u-{id}"),
+                        activity_id: id.clone(),
+                        expected_version: 0,
+                        details: Some(details(&a, pb::EngagementForm::Volunteer)),
+                        occurred_at: None,
+                    },
+                    &host_a,
+                ))
+                .await
+                .unwrap_err();
+            assert_eq!(refused.code(), Code::PermissionDenied);
+        }
+        p.stop().await;
+    }
+    Ok(())
+}

@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand};
 use mosaic_api::server::{TlsFiles, shutdown_signal};
 use mosaic_auth::{Role, SigningKeys};
 use mosaic_runtime::embedded::{Embedded, EmbeddedOptions, keys_dir};
-use mosaic_types::MunicipalityCode;
+use mosaic_types::{MunicipalityCode, OrganisationId};
 
 #[global_allocator]
 static ALLOCATOR: mosaic_runtime::Allocator = mosaic_runtime::Allocator;
@@ -46,7 +46,7 @@ enum Command {
         #[arg(long, env = "MOSAIC_MASTER_KEY_FILE")]
         master_key_file: Option<PathBuf>,
     },
-    /// Print a bearer token signed with the local keys.
+    /// Print a bearer token signed with the local keys (made by `mosaic up` or `mosaic keys`).
     Token {
         /// The caller's role: resident, coordinator, host_organisation, municipality_officer,
         /// analyst or operator.
@@ -55,13 +55,22 @@ enum Command {
         /// The caller's municipality (six digits); analysts and operators may omit it.
         #[arg(long)]
         municipality: Option<MunicipalityCode>,
+        /// The organisation (its registry id) a host_organisation token acts for: required with
+        /// that role, refused with every other.
+        #[arg(long)]
+        organisation: Option<OrganisationId>,
         /// The caller's subject (user id).
         #[arg(long, default_value = "local-user")]
         subject: String,
-        /// Lifetime in hours.
-        #[arg(long, default_value_t = 8)]
+        /// Lifetime in hours, 1 to 720 (30 days).
+        #[arg(
+            long,
+            default_value_t = 8,
+            value_parser = clap::value_parser!(i64).range(1..=mosaic_auth::MAX_TOKEN_HOURS)
+        )]
         hours: i64,
-        /// Data directory whose keys sign the token (as used by `mosaic up`).
+        /// Data directory whose keys sign the token (as used by `mosaic up`, which creates them
+        /// on its first start); never creates keys.
         #[arg(long, env = "MOSAIC_DATA_DIR", default_value = "./mosaic-data")]
         data_dir: PathBuf,
         /// Sign with this PKCS#8 PEM key instead (a distributed deployment's key).
@@ -107,11 +116,22 @@ fn main() -> ExitCode {
         Command::Token {
             role,
             municipality,
+            organisation,
             subject,
             hours,
             data_dir,
             key,
-        } => token(role, municipality, &subject, hours, data_dir, key),
+        } => token(
+            TokenFor {
+                role,
+                municipality,
+                organisation,
+                subject,
+            },
+            hours,
+            &data_dir,
+            key,
+        ),
         Command::Keys { dir } => keys(&dir),
         Command::Catalogue { out } => catalogue(&out),
     };
@@ -188,24 +208,64 @@ fn keys(dir: &std::path::Path) -> Result<(), String> {
     Ok(())
 }
 
-fn token(
+/// Who a token from `mosaic token` names.
+struct TokenFor {
     role: Role,
     municipality: Option<MunicipalityCode>,
-    subject: &str,
+    organisation: Option<OrganisationId>,
+    subject: String,
+}
+
+fn token(
+    who: TokenFor,
     hours: i64,
-    data_dir: PathBuf,
+    data_dir: &std::path::Path,
     key: Option<PathBuf>,
 ) -> Result<(), String> {
+    match (who.role.is_bound_to_organisation(), who.organisation) {
+        (true, None) => {
+            return Err(format!(
+                "a {} token acts for one organisation: name it with --organisation <organisation_id>",
+                who.role
+            ));
+        }
+        (false, Some(_)) => {
+            return Err(format!(
+                "--organisation is only for --role {}: a {} token acts for no single organisation",
+                Role::HostOrganisation,
+                who.role
+            ));
+        }
+        _ => {}
+    }
     let keys = match key {
         Some(path) => SigningKeys::from_pem_file(path),
-        None => SigningKeys::load_or_generate(keys_dir(&data_dir)),
+        None => {
+            // A key made here would sign tokens that no running server trusts.
+            let dir = keys_dir(data_dir);
+            if !dir.join(mosaic_auth::SIGNING_KEY_FILE).exists() {
+                return Err(format!(
+                    "no token signing key in {}: `mosaic up --data-dir {}` creates the keys on its \
+                     first start (or sign with a deployment's key: --key <signing-key.pem>)",
+                    dir.display(),
+                    data_dir.display()
+                ));
+            }
+            SigningKeys::load_from_dir(dir)
+        }
     }
     .map_err(|e| e.to_string())?;
     let signer = keys
         .signer(mosaic_auth::DEFAULT_ISSUER, mosaic_auth::DEFAULT_AUDIENCE)
         .map_err(|e| e.to_string())?;
     let token = signer
-        .mint(subject, role, municipality, chrono::Duration::hours(hours))
+        .mint_scoped(
+            &who.subject,
+            who.role,
+            who.municipality,
+            who.organisation,
+            chrono::Duration::hours(hours),
+        )
         .map_err(|e| e.to_string())?;
     println!("{token}");
     Ok(())

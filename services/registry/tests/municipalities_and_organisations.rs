@@ -485,3 +485,128 @@ async fn organisations_register_update_suspend_reinstate_and_list() -> anyhow::R
     }
     Ok(())
 }
+
+#[tokio::test]
+async fn a_host_reads_the_contact_person_of_its_own_organisation_only() -> anyhow::Result<()> {
+    for registry in Registry::both().await? {
+        let mut client = registry.client().await?;
+        kashiwa(&registry, &mut client).await?;
+        let coordinator = registry.token(Role::Coordinator, Some(KASHIWA));
+        let register = |rid: &'static str, details: pb::OrganisationDetails| {
+            let mut client = client.clone();
+            let coordinator = coordinator.clone();
+            async move {
+                let org = client
+                    .register_organisation(authed(
+                        pb::RegisterOrganisationRequest {
+                            request_id: rid.into(),
+                            details: Some(details),
+                            occurred_at: None,
+                        },
+                        &coordinator,
+                    ))
+                    .await?
+                    .into_inner()
+                    .organisation
+                    .unwrap();
+                anyhow::Ok(org.organisation_id)
+            }
+        };
+        let a = register("host-a", organisation("柏市シルバー人材センター")).await?;
+        let mut b_details = organisation("NPO かしわ子育て");
+        b_details.contact = Some(pb::ContactPerson {
+            name: "鈴木 一郎".into(),
+            phone: "04-7100-1111".into(),
+            email: "suzuki@example.jp".into(),
+        });
+        let b = register("host-b", b_details).await?;
+        let host_a = registry.host_token(KASHIWA, &a);
+        let get = |id: &str, token: &str| {
+            let mut client = client.clone();
+            let request = authed(
+                pb::GetOrganisationRequest {
+                    organisation_id: id.to_owned(),
+                },
+                token,
+            );
+            async move {
+                anyhow::Ok(
+                    client
+                        .get_organisation(request)
+                        .await?
+                        .into_inner()
+                        .organisation
+                        .unwrap(),
+                )
+            }
+        };
+
+        let own = get(&a, &host_a).await?;
+        let contact = own.details.unwrap().contact.unwrap();
+        assert_eq!(contact.name, "佐藤 花子", "{}", registry.backend);
+        assert_eq!(contact.phone, "04-7100-0000");
+        assert_eq!(contact.email, "sato@example.jp");
+
+        // Another host's organisation is visible, its contact person is not.
+        let other = get(&b, &host_a).await?.details.unwrap();
+        assert_eq!(other.name, "NPO かしわ子育て");
+        assert_eq!(other.contact, None, "{}", registry.backend);
+
+        // The same holds in lists; staff still read every contact person.
+        let list = pb::ListOrganisationsRequest {
+            page_size: 10,
+            page_token: String::new(),
+            kind: 0,
+            field: 0,
+            district: String::new(),
+            status: 0,
+            licence: 0,
+        };
+        let listed = eventually(|| {
+            let mut client = client.clone();
+            let request = authed(list.clone(), &host_a);
+            async move {
+                let r = client.list_organisations(request).await?.into_inner();
+                Ok((r.organisations.len() == 2).then_some(r))
+            }
+        })
+        .await?;
+        for org in &listed.organisations {
+            let contact = org.details.as_ref().unwrap().contact.as_ref();
+            if org.organisation_id == a {
+                assert_eq!(contact.unwrap().name, "佐藤 花子");
+            } else {
+                assert_eq!(contact, None, "{}", registry.backend);
+            }
+        }
+        let by_staff = client
+            .clone()
+            .list_organisations(authed(list.clone(), &coordinator))
+            .await?
+            .into_inner();
+        let names: Vec<String> = by_staff
+            .organisations
+            .iter()
+            .map(|o| {
+                o.details
+                    .as_ref()
+                    .unwrap()
+                    .contact
+                    .as_ref()
+                    .unwrap()
+                    .name
+                    .clone()
+            })
+            .collect();
+        assert_eq!(names.len(), 2);
+        assert!(names.contains(&"鈴木 一郎".to_owned()), "{names:?}");
+
+        // Host B reads its own contact person, not A's.
+        let host_b = registry.host_token(KASHIWA, &b);
+        let own_b = get(&b, &host_b).await?.details.unwrap();
+        assert_eq!(own_b.contact.unwrap().name, "鈴木 一郎");
+        assert_eq!(get(&a, &host_b).await?.details.unwrap().contact, None);
+        registry.stop().await;
+    }
+    Ok(())
+}

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use mosaic_api::command::load;
 use mosaic_api::{Answer, Execute, RequestContext, execute_with};
-use mosaic_auth::Role;
+use mosaic_auth::{Caller, Role};
 use mosaic_db::Db;
 use mosaic_eventstore::EventStore;
 use mosaic_privacy::Vault;
@@ -33,13 +33,17 @@ pub const READERS: &[Role] = &[
     Role::MunicipalityOfficer,
     Role::Operator,
 ];
-/// Who reads the mentor's name (personal data): staff and hosts, not residents.
-const MENTOR_READERS: &[Role] = &[
-    Role::Coordinator,
-    Role::HostOrganisation,
-    Role::MunicipalityOfficer,
-    Role::Operator,
-];
+
+/// Whether `caller` sees all of an activity hosted by `host`, its draft state and its personal
+/// data (the mentor's name): staff, and the host organisation whose activity it is. Residents
+/// and other host organisations see published activities without personal data.
+pub(crate) fn staff_or_own_host(caller: &Caller, host: &str) -> bool {
+    match caller.role {
+        Role::HostOrganisation => caller.acts_for_organisation(host),
+        role => DESIGNERS.contains(&role),
+    }
+}
+
 /// The vault field name the mentor's name is sealed under.
 pub const MENTOR_FIELD: &str = "mentor_name";
 
@@ -109,16 +113,17 @@ impl ActivityApi {
         activity: &mut pb::Activity,
         state: &Activity,
     ) -> Result<(), Status> {
-        if !MENTOR_READERS.contains(&ctx.caller.role) {
-            return Ok(());
-        }
-        let (Some(shown), Some(internship), Some(id)) = (
+        let (Some(shown), Some(internship), Some(id), Some(details)) = (
             activity.internship.as_mut(),
             state.internship.as_ref(),
             state.activity_id.as_ref(),
+            state.details.as_ref(),
         ) else {
             return Ok(());
         };
+        if !staff_or_own_host(&ctx.caller, &details.host_organisation_id) {
+            return Ok(());
+        }
         let keys = self
             .vault
             .keys(ctx.municipality, std::slice::from_ref(id))

@@ -15,7 +15,7 @@ use mosaic_types::{EngagementForm, Field, SkillLevel, SkillTag};
 use sqlx::FromRow;
 use tonic::{Request, Status};
 
-use super::{ActivityApi, DESIGNERS, READERS, not_found, validate, view};
+use super::{ActivityApi, DESIGNERS, READERS, not_found, staff_or_own_host, validate, view};
 use crate::domain::activity::{Activity, stream_id};
 use crate::domain::{Schedule, Status as Lifecycle};
 
@@ -204,8 +204,15 @@ impl ActivityApi {
             .await
             .map_err(from_store)?;
         let (state, version) = replay::<Activity>(&history)?;
-        // Residents see activities once they are published.
-        if caller.role == Role::Resident && state.status == Some(Lifecycle::Draft) {
+        // A draft is seen by staff and its own host only; residents and other hosts see
+        // activities once they are published.
+        let host = state
+            .details
+            .as_ref()
+            .map(|d| d.host_organisation_id.as_str());
+        if state.status == Some(Lifecycle::Draft)
+            && !staff_or_own_host(&caller, host.unwrap_or_default())
+        {
             return Err(not_found(&id));
         }
         let mut activity = view::activity(&state, version).ok_or_else(|| not_found(&id))?;
@@ -282,7 +289,8 @@ impl ActivityApi {
     ) -> Result<pb::ListHostActivitiesResponse, Status> {
         let mut roles = DESIGNERS.to_vec();
         roles.push(Role::HostOrganisation);
-        Caller::from_request(&request)?.require_role(&roles)?;
+        let caller = Caller::from_request(&request)?.clone();
+        caller.require_role(&roles)?;
         let ctx = RequestContext::query(&request)?;
         let body = request.get_ref();
         let mut errors = FieldErrors::new();
@@ -294,9 +302,13 @@ impl ActivityApi {
         );
         let status = errors.optional("status", body.status, Lifecycle::from_wire);
         errors.finish()?;
+        let host = host.unwrap_or_default();
         let mut f = Filter::default();
         f.text("a.municipality = ?", ctx.municipality.as_str());
-        f.text("a.host_organisation_id = ?", host.unwrap_or_default());
+        if !staff_or_own_host(&caller, &host) {
+            f.int("a.status <> ?", i64::from(Lifecycle::Draft.wire()));
+        }
+        f.text("a.host_organisation_id = ?", host);
         if let Some(s) = status {
             f.int("a.status = ?", i64::from(s.wire()));
         }

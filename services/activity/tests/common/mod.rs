@@ -136,6 +136,19 @@ impl Platform {
             .unwrap()
     }
 
+    /// A host organisation's token, bound to `organisation` in `municipality`.
+    pub fn host_token(&self, municipality: &str, organisation: &str) -> String {
+        self.signer
+            .mint_scoped(
+                "host-staff",
+                Role::HostOrganisation,
+                Some(MunicipalityCode::parse(municipality).unwrap()),
+                Some(mosaic_types::OrganisationId::parse(organisation).unwrap()),
+                chrono::Duration::minutes(30),
+            )
+            .unwrap()
+    }
+
     pub async fn stop(mut self) {
         for mut r in self.running.drain(..) {
             r.stop().await.unwrap();

@@ -1,5 +1,6 @@
 //! Who may do what with a resident. Residents act on themselves; staff (coordinators, officers,
 //! operators) act for a resident only with the resident's proxy agreement, except where noted.
+//! Also who reads an organisation's contact person.
 
 use mosaic_auth::{Caller, Role};
 use tonic::Status;
@@ -17,6 +18,15 @@ pub const RESIDENT_OR_STAFF: &[Role] = &[
 ];
 /// Roles that manage municipalities' own records (coordinators' registration, profiles).
 pub const OFFICERS: &[Role] = &[Role::MunicipalityOfficer, Role::Operator];
+
+/// Whether `caller` may read the personal data of organisation `id` (its contact person):
+/// staff, and a host organisation for itself only. Other hosts see the organisation without it.
+pub fn reads_organisation_contact(caller: &Caller, id: &str) -> bool {
+    match caller.role {
+        Role::HostOrganisation => caller.acts_for_organisation(id),
+        role => STAFF.contains(&role),
+    }
+}
 
 /// What a command on a resident needs of the caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -57,6 +57,8 @@ impl RegistryApi {
         Ok(org)
     }
 
+    /// Opens the contact person for callers allowed to read it (see
+    /// [`access::reads_organisation_contact`]); others get the organisation without it.
     async fn fill_contact(
         &self,
         ctx: &RequestContext,
@@ -66,6 +68,9 @@ impl RegistryApi {
         let (Some(details), Some(r)) = (org.details.as_mut(), state.registered.as_ref()) else {
             return Ok(());
         };
+        if !access::reads_organisation_contact(&ctx.caller, &r.organisation_id) {
+            return Ok(());
+        }
         let keys = self
             .vault
             .keys(ctx.municipality, std::slice::from_ref(&r.organisation_id))

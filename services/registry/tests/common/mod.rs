@@ -112,6 +112,19 @@ impl Registry {
             .unwrap()
     }
 
+    /// A host organisation's token, bound to `organisation` in `municipality`.
+    pub fn host_token(&self, municipality: &str, organisation: &str) -> String {
+        self.signer
+            .mint_scoped(
+                "host-staff",
+                Role::HostOrganisation,
+                Some(MunicipalityCode::parse(municipality).unwrap()),
+                Some(mosaic_types::OrganisationId::parse(organisation).unwrap()),
+                chrono::Duration::minutes(30),
+            )
+            .unwrap()
+    }
+
     /// The registry's database URL.
     pub fn database_url(&self) -> String {
         match (&self.pg, &self.data_dir) {
