@@ -32,10 +32,15 @@ fn request_key(caller: &Caller, request_id: &str) -> String {
 /// of this digest.
 pub fn caller_scope(caller: &Caller) -> String {
     let mut h = Sha256::new();
+    let organisation = caller
+        .organisation
+        .map(|o| o.to_string())
+        .unwrap_or_default();
     for part in [
         caller.subject.as_str(),
         caller.role.as_str(),
         caller.home.as_ref().map(|m| m.as_str()).unwrap_or(""),
+        organisation.as_str(),
     ] {
         h.update((part.len() as u64).to_be_bytes());
         h.update(part.as_bytes());

@@ -56,7 +56,20 @@ fn callers(p: &Platform) -> Vec<Who> {
             true,
         ),
         mint("resident", "resident-r", Role::Resident, true),
-        mint("host", "host-1", Role::HostOrganisation, true),
+        Who {
+            label: "host",
+            token: p
+                .signer
+                .mint_scoped(
+                    "host-1",
+                    Role::HostOrganisation,
+                    MunicipalityCode::parse(KASHIWA).ok(),
+                    Some(mosaic_types::OrganisationId::new()),
+                    chrono::Duration::minutes(30),
+                )
+                .unwrap(),
+            header: false,
+        },
         mint("officer", "officer-1", Role::MunicipalityOfficer, true),
         mint("analyst", "analyst-1", Role::Analyst, false),
         mint("operator", "operator-1", Role::Operator, false),

@@ -50,7 +50,11 @@ fn callers(registry: &Registry) -> Vec<Who> {
         bound("another coordinator", "coordinator-b", Role::Coordinator),
         bound("resident", "resident-r@example.jp", Role::Resident),
         bound("another resident", "resident-s@example.jp", Role::Resident),
-        bound("host", "host-1", Role::HostOrganisation),
+        Who {
+            label: "host",
+            token: registry.host_token(KASHIWA, &uuid::Uuid::now_v7().to_string()),
+            header: false,
+        },
         bound("officer", "officer-1", Role::MunicipalityOfficer),
         across("analyst", "analyst-1", Role::Analyst),
         across("operator", "operator-1", Role::Operator),
