@@ -134,10 +134,21 @@ impl RequestContext {
         self
     }
 
+    /// Who acted, as events record it: the token's subject for staff, analysts and operators;
+    /// for a resident, whose login subject is personal data (often an e-mail address),
+    /// `resident:` and the digest of [`caller_scope`] instead.
+    pub fn actor(&self) -> String {
+        if self.caller.role == mosaic_auth::Role::Resident {
+            format!("resident:{}", caller_scope(&self.caller))
+        } else {
+            self.caller.subject.clone()
+        }
+    }
+
     /// The metadata stored with every event this request writes.
     pub fn meta(&self) -> CommandMeta {
         CommandMeta {
-            actor: self.caller.subject.clone(),
+            actor: self.actor(),
             recorded_at: self.received_at,
             correlation_id: self.correlation_id,
             causation_id: None,

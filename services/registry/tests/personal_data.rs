@@ -472,13 +472,34 @@ async fn erasure_holds_in_the_files_of_a_running_server_and_the_files_are_privat
             ))
             .await?;
     }
+    let login = "watanabe.login@example.jp";
     let id = client
-        .register_resident(authed(full_registration("run-1", NAME), &coordinator))
+        .register_resident(authed(
+            pb::RegisterResidentRequest {
+                account_subject: login.into(),
+                ..full_registration("run-1", NAME)
+            },
+            &coordinator,
+        ))
         .await?
         .into_inner()
         .resident
         .unwrap()
         .resident_id;
+    // The resident acts on their own record, so events record them as the actor too.
+    let own = registry.token_for(login, Role::Resident, Some(KASHIWA));
+    client
+        .set_consent(authed(
+            pb::SetConsentRequest {
+                request_id: "run-consent".into(),
+                resident_id: id.clone(),
+                purpose: pb::ConsentPurpose::Research as i32,
+                granted: true,
+                occurred_at: None,
+            },
+            &own,
+        ))
+        .await?;
     let db = mosaic_db::connect(&registry.database_url(), 1).await?;
     let wrapped: Vec<u8> = on_db!(&db, pool => {
         sqlx::query_scalar("SELECT wrapped_key FROM person_keys WHERE subject = $1")
@@ -492,6 +513,10 @@ async fn erasure_holds_in_the_files_of_a_running_server_and_the_files_are_privat
     assert!(
         before.windows(wrapped.len()).any(|w| w == wrapped),
         "the scan sees the wrapped key before the erasure"
+    );
+    assert!(
+        !contains(&before, login),
+        "the login subject is stored in clear"
     );
 
     client
@@ -512,6 +537,10 @@ async fn erasure_holds_in_the_files_of_a_running_server_and_the_files_are_privat
         "the erased person's wrapped key is still in the data files"
     );
     assert!(!contains(&after, NAME));
+    assert!(
+        !contains(&after, login),
+        "the login subject is stored in clear"
+    );
 
     #[cfg(unix)]
     {

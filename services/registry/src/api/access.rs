@@ -40,13 +40,23 @@ pub enum Needs {
     Erasure,
 }
 
-/// Whether `caller` may read or change `resident`. A resident asking for someone else's record
-/// gets NOT_FOUND, as if it did not exist.
-pub fn check(caller: &Caller, resident: &Resident, needs: Needs) -> Result<(), Status> {
+/// Whether `caller` may read or change `resident`; `login_index` is the keyed hash of a
+/// resident caller's login subject. A resident asking for someone else's record gets NOT_FOUND,
+/// as if it did not exist.
+pub fn check(
+    caller: &Caller,
+    login_index: &str,
+    resident: &Resident,
+    needs: Needs,
+) -> Result<(), Status> {
     caller.require_role(RESIDENT_OR_STAFF)?;
     let id = resident.resident_id.clone().unwrap_or_default();
     if caller.role == Role::Resident {
-        return if resident.account_subject.as_deref() == Some(caller.subject.as_str()) {
+        let own = resident
+            .login
+            .as_ref()
+            .is_some_and(|login| login.is(&caller.subject, login_index));
+        return if own {
             Ok(())
         } else {
             Err(Status::not_found(format!(

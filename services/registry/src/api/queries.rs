@@ -208,10 +208,11 @@ impl RegistryApi {
     ) -> Result<Option<String>, Status> {
         let id: Option<String> = on_db!(&self.db, pool => {
             sqlx::query_scalar(
-                "SELECT resident_id FROM registry_residents WHERE municipality = $1 AND account_subject = $2 \
-                 ORDER BY resident_id DESC LIMIT 1",
+                "SELECT resident_id FROM registry_residents WHERE municipality = $1 \
+                 AND account_subject IN ($2, $3) ORDER BY resident_id DESC LIMIT 1",
             )
             .bind(ctx.municipality.as_str())
+            .bind(self.login_index(ctx))
             .bind(&ctx.caller.subject)
             .fetch_optional(pool)
             .await

@@ -13,9 +13,9 @@ use super::personal::{kept, open_personal, seal_personal};
 use super::view::{self, Stamps, request_stamp};
 use super::{EntityRequest, RegistryApi, this_year, validate};
 use crate::domain::coordinator::{self, Coordinator, CoordinatorCommand};
-use crate::domain::resident::{Resident, ResidentCommand, stream_id};
+use crate::domain::resident::{LoginRef, Resident, ResidentCommand, stream_id};
 use crate::domain::{
-    AgreementMethod, ConsentPurpose, RegistrationMode, RegistryError, ResidentRegistered,
+    AgreementMethod, ConsentPurpose, Login, RegistrationMode, RegistryError, ResidentRegistered,
     WithdrawalReason,
 };
 
@@ -65,8 +65,23 @@ impl RegistryApi {
         };
         if let Some(key) = self.existing_key(ctx, id).await? {
             resident.personal = Some(open_personal(&key, sealed));
+            if let Some(LoginRef::Sealed(login)) = &state.login {
+                resident.account_subject =
+                    key.open(LOGIN_FIELD, &login.subject).unwrap_or_default();
+            }
         }
         Ok(())
+    }
+
+    /// The keyed hash of a resident caller's login subject (empty for other roles), which
+    /// finds their own record.
+    pub(super) fn login_index(&self, ctx: &RequestContext) -> String {
+        if ctx.caller.role == Role::Resident {
+            self.vault
+                .exact_index(ctx.municipality, LOGIN_INDEX, &ctx.caller.subject)
+        } else {
+            String::new()
+        }
     }
 
     /// Runs a command on a resident: access check on the loaded record, decide, append, answer
@@ -90,6 +105,7 @@ impl RegistryApi {
             fresh: false,
         };
         let caller = ctx.caller.clone();
+        let login_index = self.login_index(ctx);
         let respond = |done: Done<'_, Resident>| {
             let stamps = Stamps::of_done(&done, now)?;
             Ok(view::resident(done.state, done.version, &stamps, year))
@@ -98,7 +114,7 @@ impl RegistryApi {
             self.store.as_ref(),
             ctx,
             exec,
-            |state| access::check(&caller, state, needs),
+            |state| access::check(&caller, &login_index, state, needs),
             respond,
         )
         .await?;
@@ -132,7 +148,7 @@ impl RegistryApi {
         for erased_before in 0..MAX_ERASED_RECORDS_PER_LOGIN {
             let id = login_resident_id(&self.vault.exact_index(
                 ctx.municipality,
-                LOGIN_INDEX,
+                LOGIN_RECORD_INDEX,
                 &format!("{subject}\u{0}{erased_before}"),
             ));
             let (state, _) =
@@ -233,6 +249,15 @@ impl RegistryApi {
         (id, key): (String, &PersonKey),
     ) -> Result<Answer<pb::Resident, Resident>, Status> {
         let personal = seal_personal(key, &body.personal.clone().unwrap_or_default());
+        let login = registration
+            .account_subject
+            .as_deref()
+            .map(|subject| Login {
+                index: self
+                    .vault
+                    .exact_index(ctx.municipality, LOGIN_INDEX, subject),
+                subject: key.seal(LOGIN_FIELD, subject),
+            });
         let imported = import_row.is_some();
         let command = ResidentCommand::Register {
             registration: ResidentRegistered {
@@ -241,7 +266,8 @@ impl RegistryApi {
                 personal,
                 profile: registration.profile,
                 consents: registration.consents,
-                account_subject: registration.account_subject,
+                account_subject: None,
+                login,
                 proxy: registration.proxy,
                 guardian_consent: body.guardian_consent,
                 import_row,
@@ -319,6 +345,7 @@ impl RegistryApi {
         // result in the same statement that would record it, so a fresh registration (by far the
         // most common) makes one round trip fewer, and a retry costs a key made and deleted again.
         let per_login = id.is_some();
+        let login = registration.account_subject.clone().unwrap_or_default();
         let id = id.unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
         let key = self
             .vault
@@ -343,6 +370,7 @@ impl RegistryApi {
             // What was just sealed is answered as given, not opened again.
             Answer::Fresh(mut resident, _) => {
                 resident.personal = Some(kept(&body.personal.clone().unwrap_or_default()));
+                resident.account_subject = login;
                 resident
             }
             // The first registration with this request_id: its own personal data, opened with
@@ -407,7 +435,12 @@ impl RegistryApi {
         );
         errors.finish()?;
         // Checked on a retry too, before its first answer is returned.
-        access::check(&ctx.caller, &state, Needs::ResidentOrProxy)?;
+        access::check(
+            &ctx.caller,
+            &self.login_index(&ctx),
+            &state,
+            Needs::ResidentOrProxy,
+        )?;
         let Some(key) = self.existing_key(&ctx, &id).await? else {
             // No key: the resident does not exist or was erased; the command says which.
             let e = if state.resident_id.is_none() {
@@ -607,11 +640,12 @@ impl RegistryApi {
                 fresh: false,
             };
             let caller = ctx.caller.clone();
+            let login_index = self.login_index(&ctx);
             execute_with(
                 self.store.as_ref(),
                 &ctx,
                 exec,
-                |state| access::check(&caller, state, Needs::Erasure),
+                |state| access::check(&caller, &login_index, state, Needs::Erasure),
                 |_| Ok(answer),
             )
             .await?
@@ -686,7 +720,7 @@ impl RegistryApi {
                 "resident {id} does not exist in this municipality"
             )));
         }
-        access::check(&ctx.caller, &state, needs)?;
+        access::check(&ctx.caller, &self.login_index(ctx), &state, needs)?;
         let stamps = Stamps::of_history(&history)?;
         let mut resident = view::resident(&state, version, &stamps, this_year(ctx));
         self.fill_personal(ctx, &mut resident, &state).await?;
@@ -730,8 +764,12 @@ impl RegistryApi {
 
 entity_request!(resident_id => pb::UpgradeResidentRequest, pb::SetConsentRequest, pb::RecordGuardianConsentRequest, pb::SetProxyAgreementRequest, pb::WithdrawResidentRequest, pb::RejoinResidentRequest);
 
-/// The purpose of the keyed index of login subjects.
+/// The purpose of the keyed hash that finds a resident by their login subject.
 const LOGIN_INDEX: &str = "login";
+/// The purpose of the keyed hash that names a login's resident record.
+const LOGIN_RECORD_INDEX: &str = "login-record";
+/// The field name a login subject is sealed under.
+const LOGIN_FIELD: &str = "account_subject";
 /// How many erased records one login may leave behind and still register again.
 const MAX_ERASED_RECORDS_PER_LOGIN: u32 = 16;
 

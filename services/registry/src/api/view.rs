@@ -29,7 +29,7 @@ pub fn request_stamp(ctx: &RequestContext, occurred_at: DateTime<Utc>) -> pb::Au
     pb::AuditStamp {
         occurred_at: Some(timestamp(occurred_at)),
         recorded_at: Some(timestamp(ctx.received_at)),
-        actor: ctx.caller.subject.clone(),
+        actor: ctx.actor(),
     }
 }
 
@@ -155,7 +155,11 @@ pub fn resident(state: &Resident, version: u64, stamps: &Stamps, this_year: i32)
         guardian_consent: state.guardian_consent,
         may_be_minor: state.profile.may_be_minor(this_year),
         proxy_agreed: state.proxy.is_some(),
-        account_subject: state.account_subject.clone().unwrap_or_default(),
+        // A sealed login is opened for the caller afterwards, like the personal data.
+        account_subject: match &state.login {
+            Some(crate::domain::resident::LoginRef::Clear(subject)) => subject.clone(),
+            _ => String::new(),
+        },
         matchable: state.matchable(this_year),
         version,
         registered: stamps.registered.clone(),

@@ -71,7 +71,27 @@ pub enum RegistryEvent {
     PersonalDataErased(PersonalDataErased),
 }
 
-impl mosaic_domain::DomainEvent for RegistryEvent {}
+impl mosaic_domain::DomainEvent for RegistryEvent {
+    fn schema_version(event_type: &str) -> u32 {
+        match event_type {
+            // 2: the login is sealed and indexed (`login`) instead of kept in clear.
+            "ResidentRegistered" => 2,
+            _ => 1,
+        }
+    }
+}
+
+/// A resident's login, as stored: the subject of the login token (often an e-mail address) is
+/// personal data, so it is kept sealed under the resident's key (erased with it), with a keyed
+/// hash to find the resident by.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Login {
+    /// HMAC-SHA256 of the subject under a key derived from the master key for the
+    /// municipality (lowercase hex): equal for equal subjects, and nothing more.
+    pub index: String,
+    /// The subject, sealed under the resident's key.
+    pub subject: Sealed,
+}
 
 /// Payload of `MunicipalityRegistered` (schema version 1; `profile` may be absent in early
 /// events and then reads as empty).
@@ -148,8 +168,13 @@ pub struct ResidentRegistered {
     pub profile: ResidentProfile,
     /// Purposes consented to at registration.
     pub consents: Vec<ConsentPurpose>,
-    /// The subject of the resident's login token.
+    /// Schema 1 only: the subject of the resident's login token, in clear. Schema 2 writes
+    /// `login` instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account_subject: Option<String>,
+    /// Schema 2: the resident's login, if any — found by its keyed hash, shown by opening it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub login: Option<Login>,
     /// How the resident agreed to a coordinator registering them, if one did.
     pub proxy: Option<AgreementMethod>,
     /// Whether a guardian's consent was recorded with the registration.

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use mosaic_domain::Aggregate;
 
 use crate::domain::{
-    AgreementMethod, AgreementRecorded, ConsentChanged, ConsentPurpose, PersonalDataErased,
+    AgreementMethod, AgreementRecorded, ConsentChanged, ConsentPurpose, Login, PersonalDataErased,
     RegistrationMode, RegistryError, RegistryEvent, ResidentProfile, ResidentProfileUpdated,
     ResidentRef, ResidentRegistered, ResidentUpgraded, ResidentWithdrew, SealedPersonal,
     SubjectKind, WithdrawalReason,
@@ -36,12 +36,32 @@ pub struct Resident {
     pub guardian_consent: bool,
     /// Coordinators may act for the resident (and how the resident agreed).
     pub proxy: Option<AgreementMethod>,
-    /// The subject of the resident's login token.
-    pub account_subject: Option<String>,
+    /// The resident's login token, if linked.
+    pub login: Option<LoginRef>,
     /// Withdrawn, and why.
     pub withdrawn: Option<WithdrawalReason>,
     /// Personal data erased.
     pub erased: bool,
+}
+
+/// How a resident's login is known: in clear from a schema-1 registration, sealed and indexed
+/// from a later one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoginRef {
+    /// The subject itself (schema 1).
+    Clear(String),
+    /// The subject sealed, with its keyed hash.
+    Sealed(Login),
+}
+
+impl LoginRef {
+    /// Whether this is the login with `subject`, whose keyed hash is `index`.
+    pub fn is(&self, subject: &str, index: &str) -> bool {
+        match self {
+            LoginRef::Clear(s) => s == subject,
+            LoginRef::Sealed(l) => l.index == index,
+        }
+    }
 }
 
 impl Resident {
@@ -284,7 +304,11 @@ impl Aggregate for Resident {
                 self.consents = e.consents.iter().map(|p| (*p, true)).collect();
                 self.guardian_consent = e.guardian_consent;
                 self.proxy = e.proxy;
-                self.account_subject = e.account_subject.clone();
+                self.login = match (&e.login, &e.account_subject) {
+                    (Some(login), _) => Some(LoginRef::Sealed(login.clone())),
+                    (None, Some(subject)) => Some(LoginRef::Clear(subject.clone())),
+                    (None, None) => None,
+                };
             }
             E::ResidentUpgraded(e) => {
                 self.mode = Some(RegistrationMode::Full);
@@ -355,6 +379,7 @@ pub(crate) mod tests {
             profile: profile(birth_year),
             consents: vec![ConsentPurpose::Matching],
             account_subject: None,
+            login: None,
             proxy: None,
             guardian_consent: false,
             import_row: None,

@@ -248,7 +248,13 @@ async fn insert_registrations(
                     .push_bind(r.consents.contains(&crate::domain::ConsentPurpose::Matching))
                     .push_bind(r.guardian_consent)
                     .push_bind(r.personal.display_name.as_str())
-                    .push_bind(r.account_subject.as_deref())
+                    // The keyed hash of the login (schema 2), or the subject (schema 1).
+                    .push_bind(
+                        r.login
+                            .as_ref()
+                            .map(|l| l.index.as_str())
+                            .or(r.account_subject.as_deref()),
+                    )
                     .push_bind(name_index.as_deref())
                     .push_bind(kana_index.as_deref());
             });
