@@ -26,7 +26,7 @@ fn every_event_type_is_described_with_its_fields() {
     let files = mosaic::catalogue_files();
     let readme = &files[0].1;
     for heading in [
-        "### `ResidentRegistered` (schema version 1)",
+        "### `ResidentRegistered` (schema version 2)",
         "### `PersonalDataErased` (schema version 1)",
         "### `ActivityPublished` (schema version 1)",
     ] {

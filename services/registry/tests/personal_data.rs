@@ -182,14 +182,19 @@ async fn personal_data_is_never_stored_published_or_logged_in_clear_and_erasure_
             subject_id: id.clone(),
             occurred_at: None,
         };
-        let erased = client
+        // An irreversible act: a coordinator's proxy agreement is not enough, an officer erases.
+        let refused = client
             .erase_personal_data(authed(erase.clone(), &coordinator))
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code(), Code::PermissionDenied);
+        let officer = registry.token(Role::MunicipalityOfficer, Some(KASHIWA));
+        let erased = client
+            .erase_personal_data(authed(erase.clone(), &officer))
             .await?
             .into_inner();
         assert_eq!(erased.subject_id, id);
-        client
-            .erase_personal_data(authed(erase, &coordinator))
-            .await?;
+        client.erase_personal_data(authed(erase, &officer)).await?;
         let read = client
             .get_resident(authed(
                 pb::GetResidentRequest {
@@ -526,7 +531,7 @@ async fn erasure_holds_in_the_files_of_a_running_server_and_the_files_are_privat
                 subject_id: id.clone(),
                 occurred_at: None,
             },
-            &coordinator,
+            &own,
         ))
         .await?;
     // The server keeps running: its files, as they are now, hold neither.

@@ -264,9 +264,22 @@ async fn no_caller_receives_another_callers_answer_to_the_same_request_id() -> a
             .resident
             .unwrap()
             .resident_id;
+        // The coordinator recorded the agreement at registration; an officer confirms it.
+        replayed_by_everyone_else(r, "ConfirmProxyAgreement", "officer", &everyone, |w| {
+            let body = pb::ConfirmProxyAgreementRequest {
+                request_id: "same-confirm".into(),
+                resident_id: resident.clone(),
+                occurred_at: None,
+            };
+            async move { connect().await.confirm_proxy_agreement(w.req(body)).await }
+        })
+        .await;
         macro_rules! on_resident {
             ($rpc:literal, $method:ident, $body:expr) => {
-                replayed_by_everyone_else(r, $rpc, "coordinator", &everyone, |w| {
+                on_resident!($rpc, "coordinator", $method, $body)
+            };
+            ($rpc:literal, $first:literal, $method:ident, $body:expr) => {
+                replayed_by_everyone_else(r, $rpc, $first, &everyone, |w| {
                     let body = $body;
                     async move { connect().await.$method(w.req(body)).await }
                 })
@@ -344,6 +357,8 @@ async fn no_caller_receives_another_callers_answer_to_the_same_request_id() -> a
                 occurred_at: None,
             }
         );
+        // Staff recorded the agreement again above: it is confirmed again before a withdrawal.
+        confirm_proxy(r, &mut client, &resident).await?;
         on_resident!(
             "WithdrawResident",
             withdraw_resident,
@@ -365,6 +380,7 @@ async fn no_caller_receives_another_callers_answer_to_the_same_request_id() -> a
         );
         on_resident!(
             "ErasePersonalData",
+            "officer",
             erase_personal_data,
             pb::ErasePersonalDataRequest {
                 request_id: "same-erase".into(),

@@ -270,6 +270,29 @@ async fn a_guest_upgrades_and_a_withdrawn_resident_rejoins() -> anyhow::Result<(
             .unwrap_err();
         assert_eq!(again.code(), Code::FailedPrecondition);
 
+        // The coordinator recorded the proxy agreement: it changes consents only once an
+        // officer (or the resident) confirms it.
+        let unconfirmed = client
+            .set_consent(authed(
+                pb::SetConsentRequest {
+                    request_id: "c-0".into(),
+                    resident_id: id.clone(),
+                    purpose: pb::ConsentPurpose::Matching as i32,
+                    granted: true,
+                    occurred_at: None,
+                },
+                &coordinator,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(unconfirmed.code(), Code::FailedPrecondition);
+        assert!(unconfirmed.message().contains("ConfirmProxyAgreement"));
+        assert!(
+            confirm_proxy(&registry, &mut client, &id)
+                .await?
+                .proxy_agreed
+        );
+
         // Consent makes a full registrant matchable.
         let consent = client
             .set_consent(authed(
@@ -387,6 +410,8 @@ async fn consent_revocation_minors_and_proxies_are_enforced() -> anyhow::Result<
             .resident
             .unwrap();
         assert!(minor.may_be_minor);
+        assert!(minor.proxy_awaiting_confirmation);
+        confirm_proxy(&registry, &mut client, &minor.resident_id).await?;
         let grant = |rid: &str, granted: bool| pb::SetConsentRequest {
             request_id: rid.into(),
             resident_id: minor.resident_id.clone(),
@@ -834,6 +859,7 @@ async fn lists_filter_by_district_skill_field_availability_stage_status_and_page
             .collect();
         assert_eq!(listed, ids);
         // Status filter after a withdrawal.
+        confirm_proxy(&registry, &mut client, &ids[0]).await?;
         client
             .withdraw_resident(authed(
                 pb::WithdrawResidentRequest {
@@ -1095,6 +1121,114 @@ async fn a_login_has_one_live_record_however_many_registrations_race() -> anyhow
             .await
             .unwrap_err();
         assert_eq!(twice.code(), Code::AlreadyExists);
+        registry.stop().await;
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn staff_cannot_certify_their_own_proxy_agreement() -> anyhow::Result<()> {
+    for registry in Registry::both().await? {
+        let mut client = registry.client().await?;
+        kashiwa(&registry, &mut client).await?;
+        let me = registry.token_for("citizen-77", Role::Resident, Some(KASHIWA));
+        let id = client
+            .register_resident(authed(
+                pb::RegisterResidentRequest {
+                    proxy: None,
+                    ..full_registration("own", "加藤 四郎")
+                },
+                &me,
+            ))
+            .await?
+            .into_inner()
+            .resident
+            .unwrap()
+            .resident_id;
+        let officer_a = registry.token_for("officer-a", Role::MunicipalityOfficer, Some(KASHIWA));
+        let coordinator = registry.token_for("coordinator-a", Role::Coordinator, Some(KASHIWA));
+        let recorded = client
+            .set_proxy_agreement(authed(
+                pb::SetProxyAgreementRequest {
+                    request_id: "rec".into(),
+                    resident_id: id.clone(),
+                    agreement: Some(pb::ProxyAgreement {
+                        method: pb::AgreementMethod::Phone as i32,
+                    }),
+                    occurred_at: None,
+                },
+                &officer_a,
+            ))
+            .await?
+            .into_inner()
+            .resident
+            .unwrap();
+        assert!(recorded.proxy_agreed && recorded.proxy_awaiting_confirmation);
+        let confirm = |rid: &str| pb::ConfirmProxyAgreementRequest {
+            request_id: rid.into(),
+            resident_id: id.clone(),
+            occurred_at: None,
+        };
+        let withdraw = pb::WithdrawResidentRequest {
+            request_id: "w".into(),
+            resident_id: id.clone(),
+            reason: pb::WithdrawalReason::Moved as i32,
+            occurred_at: None,
+        };
+        let head = registry.log_head().await;
+        // Not acted on yet, not confirmed by the one who recorded it, nor by a coordinator.
+        let early = client
+            .withdraw_resident(authed(withdraw.clone(), &coordinator))
+            .await
+            .unwrap_err();
+        assert_eq!(early.code(), Code::FailedPrecondition);
+        let own = client
+            .confirm_proxy_agreement(authed(confirm("c-1"), &officer_a))
+            .await
+            .unwrap_err();
+        assert_eq!(own.code(), Code::FailedPrecondition, "{own:?}");
+        let by_coordinator = client
+            .confirm_proxy_agreement(authed(confirm("c-2"), &coordinator))
+            .await
+            .unwrap_err();
+        assert_eq!(by_coordinator.code(), Code::PermissionDenied);
+        assert_eq!(registry.log_head().await, head, "refusals write nothing");
+        // The resident confirms; the event says who.
+        let confirmed = client
+            .confirm_proxy_agreement(authed(confirm("c-3"), &me))
+            .await?
+            .into_inner()
+            .resident
+            .unwrap();
+        assert!(confirmed.proxy_agreed && !confirmed.proxy_awaiting_confirmation);
+        let record = client
+            .get_my_record(authed(
+                pb::GetMyRecordRequest {
+                    resident_id: String::new(),
+                },
+                &me,
+            ))
+            .await?
+            .into_inner();
+        let last = record.history.last().unwrap();
+        assert_eq!(last.event_type, "ProxyAgreementConfirmed");
+        assert!(last.stamp.as_ref().unwrap().actor.starts_with("resident:"));
+        client
+            .withdraw_resident(authed(withdraw, &coordinator))
+            .await?;
+        // Erasure on the resident's behalf stays an officer's act.
+        let erase = client
+            .erase_personal_data(authed(
+                pb::ErasePersonalDataRequest {
+                    request_id: "e".into(),
+                    subject_id: id.clone(),
+                    occurred_at: None,
+                },
+                &coordinator,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(erase.code(), Code::PermissionDenied);
         registry.stop().await;
     }
     Ok(())

@@ -33,10 +33,17 @@ pub fn reads_organisation_contact(caller: &Caller, id: &str) -> bool {
 pub enum Needs {
     /// The resident, or staff holding the resident's proxy agreement.
     ResidentOrProxy,
+    /// The resident, or staff holding a proxy agreement that is confirmed: recorded by the
+    /// resident, or recorded by staff and confirmed by the resident or another officer (consent
+    /// changes and withdrawal).
+    ResidentOrConfirmedProxy,
+    /// The resident or a municipality officer (confirming a proxy agreement).
+    ResidentOrOfficer,
     /// The resident or any staff (records facts staff collect, e.g. a paper agreement).
     ResidentOrStaff,
-    /// The resident, staff with a proxy agreement, or an officer or operator acting on a legal
-    /// request (erasure).
+    /// The resident, or an officer or operator acting on the resident's request or a legal
+    /// one (erasure): a coordinator's proxy agreement is not enough for an act that cannot be
+    /// undone.
     Erasure,
 }
 
@@ -67,10 +74,29 @@ pub fn check(
     let officer = matches!(caller.role, Role::MunicipalityOfficer | Role::Operator);
     match needs {
         Needs::ResidentOrStaff => Ok(()),
-        Needs::Erasure if officer => Ok(()),
-        Needs::ResidentOrProxy | Needs::Erasure if resident.proxy.is_some() => Ok(()),
+        Needs::Erasure | Needs::ResidentOrOfficer if officer => Ok(()),
+        Needs::Erasure | Needs::ResidentOrOfficer => Err(Status::permission_denied(format!(
+            "only the resident or a municipality officer may {}",
+            if needs == Needs::Erasure {
+                "erase a resident's personal data"
+            } else {
+                "confirm a proxy agreement"
+            }
+        ))),
+        Needs::ResidentOrProxy if resident.proxy.is_some() => Ok(()),
+        Needs::ResidentOrConfirmedProxy
+            if resident.proxy.is_some() && resident.proxy_awaiting_confirmation.is_none() =>
+        {
+            Ok(())
+        }
         // An unknown resident is answered NOT_FOUND by the command itself.
         _ if resident.resident_id.is_none() => Ok(()),
+        Needs::ResidentOrConfirmedProxy if resident.proxy.is_some() => {
+            Err(Status::failed_precondition(format!(
+                "resident {id}'s proxy agreement was recorded by staff: the resident or a \
+                 municipality officer confirms it first (ConfirmProxyAgreement)"
+            )))
+        }
         _ => Err(Status::failed_precondition(format!(
             "resident {id} has not agreed that staff act for them: record it with SetProxyAgreement first"
         ))),

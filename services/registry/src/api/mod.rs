@@ -202,6 +202,14 @@ impl RegistryService for RegistryApi {
             .await
             .map(Response::new)
     }
+    async fn confirm_proxy_agreement(
+        &self,
+        request: Request<pb::ConfirmProxyAgreementRequest>,
+    ) -> Result<Response<pb::ConfirmProxyAgreementResponse>, Status> {
+        self.confirm_proxy_agreement_impl(request)
+            .await
+            .map(Response::new)
+    }
     async fn withdraw_resident(
         &self,
         request: Request<pb::WithdrawResidentRequest>,

@@ -1,6 +1,7 @@
 use chrono::{DateTime, Utc};
 use mosaic_api::command::{first_answer, load, replay};
 use mosaic_api::occurred_at::{occurred_at, timestamp};
+use mosaic_api::request::caller_scope;
 use mosaic_api::wire;
 use mosaic_api::{Answer, Done, Execute, FieldErrors, RequestContext, execute_with};
 use mosaic_auth::{Caller, Role};
@@ -15,8 +16,8 @@ use super::{EntityRequest, RegistryApi, this_year, validate};
 use crate::domain::coordinator::{self, Coordinator, CoordinatorCommand};
 use crate::domain::resident::{LoginRef, Resident, ResidentCommand, stream_id};
 use crate::domain::{
-    AgreementMethod, ConsentPurpose, Login, RegistrationMode, RegistryError, ResidentRegistered,
-    WithdrawalReason,
+    AgreementMethod, Confirmer, ConsentPurpose, Login, RegistrationMode, RegistryError,
+    ResidentRegistered, WithdrawalReason,
 };
 
 pub(super) use mosaic_api::status::from_vault as vault_error;
@@ -268,6 +269,11 @@ impl RegistryApi {
                 consents: registration.consents,
                 account_subject: None,
                 login,
+                // Staff record the agreement; it waits for the resident's or an officer's
+                // confirmation before staff may change consents or withdraw the resident.
+                proxy_recorded_by_staff: (registration.proxy.is_some()
+                    && ctx.caller.role != Role::Resident)
+                    .then(|| caller_scope(&ctx.caller)),
                 proxy: registration.proxy,
                 guardian_consent: body.guardian_consent,
                 import_row,
@@ -486,7 +492,7 @@ impl RegistryApi {
                     granted: body.granted,
                     this_year: this_year(ctx),
                 };
-                Some((command, Needs::ResidentOrProxy, 0))
+                Some((command, Needs::ResidentOrConfirmedProxy, 0))
             })
             .await?;
         Ok(pb::SetConsentResponse {
@@ -515,7 +521,7 @@ impl RegistryApi {
         request: Request<pb::SetProxyAgreementRequest>,
     ) -> Result<pb::SetProxyAgreementResponse, Status> {
         let resident = self
-            .on_resident(&request, |errors, body, _| {
+            .on_resident(&request, |errors, body, ctx| {
                 let agreement = match &body.agreement {
                     Some(a) => Some(errors.required(
                         "agreement.method",
@@ -531,10 +537,42 @@ impl RegistryApi {
                 } else {
                     Needs::ResidentOrProxy
                 };
-                Some((ResidentCommand::SetProxy(agreement), needs, 0))
+                let by_staff =
+                    (ctx.caller.role != Role::Resident).then(|| caller_scope(&ctx.caller));
+                Some((
+                    ResidentCommand::SetProxy {
+                        agreement,
+                        by_staff,
+                    },
+                    needs,
+                    0,
+                ))
             })
             .await?;
         Ok(pb::SetProxyAgreementResponse {
+            resident: Some(resident),
+        })
+    }
+
+    pub(super) async fn confirm_proxy_agreement_impl(
+        &self,
+        request: Request<pb::ConfirmProxyAgreementRequest>,
+    ) -> Result<pb::ConfirmProxyAgreementResponse, Status> {
+        let resident = self
+            .on_resident(&request, |_, _, ctx| {
+                let by = if ctx.caller.role == Role::Resident {
+                    Confirmer::Resident
+                } else {
+                    Confirmer::Officer
+                };
+                let command = ResidentCommand::ConfirmProxy {
+                    by,
+                    confirmer: caller_scope(&ctx.caller),
+                };
+                Some((command, Needs::ResidentOrOfficer, 0))
+            })
+            .await?;
+        Ok(pb::ConfirmProxyAgreementResponse {
             resident: Some(resident),
         })
     }
@@ -548,7 +586,7 @@ impl RegistryApi {
                 let reason = errors.required("reason", body.reason, WithdrawalReason::from_wire)?;
                 Some((
                     ResidentCommand::Withdraw { reason },
-                    Needs::ResidentOrProxy,
+                    Needs::ResidentOrConfirmedProxy,
                     0,
                 ))
             })
@@ -762,7 +800,7 @@ impl RegistryApi {
     }
 }
 
-entity_request!(resident_id => pb::UpgradeResidentRequest, pb::SetConsentRequest, pb::RecordGuardianConsentRequest, pb::SetProxyAgreementRequest, pb::WithdrawResidentRequest, pb::RejoinResidentRequest);
+entity_request!(resident_id => pb::UpgradeResidentRequest, pb::SetConsentRequest, pb::RecordGuardianConsentRequest, pb::SetProxyAgreementRequest, pb::ConfirmProxyAgreementRequest, pb::WithdrawResidentRequest, pb::RejoinResidentRequest);
 
 /// The purpose of the keyed hash that finds a resident by their login subject.
 const LOGIN_INDEX: &str = "login";

@@ -155,6 +155,7 @@ pub fn resident(state: &Resident, version: u64, stamps: &Stamps, this_year: i32)
         guardian_consent: state.guardian_consent,
         may_be_minor: state.profile.may_be_minor(this_year),
         proxy_agreed: state.proxy.is_some(),
+        proxy_awaiting_confirmation: state.proxy_awaiting_confirmation.is_some(),
         // A sealed login is opened for the caller afterwards, like the personal data.
         account_subject: match &state.login {
             Some(crate::domain::resident::LoginRef::Clear(subject)) => subject.clone(),

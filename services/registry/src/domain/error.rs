@@ -48,6 +48,15 @@ pub enum RegistryError {
         "resident {0} may be under 18: record a guardian's consent before granting matching consent"
     )]
     GuardianConsentMissing(String),
+    /// There is no proxy agreement to confirm.
+    #[error("resident {0} has no proxy agreement to confirm")]
+    NoProxyAgreement(String),
+    /// The staff member who recorded a proxy agreement tried to confirm it.
+    #[error(
+        "resident {0}'s proxy agreement must be confirmed by the resident or by a municipality \
+         officer other than the one who recorded it"
+    )]
+    OwnConfirmation(String),
 }
 
 impl From<RegistryError> for Status {
@@ -62,7 +71,9 @@ impl From<RegistryError> for Status {
             | ResidentNotWithdrawn(_)
             | Erased(_)
             | AlreadyFull(_)
-            | GuardianConsentMissing(_) => Status::failed_precondition(e.to_string()),
+            | GuardianConsentMissing(_)
+            | NoProxyAgreement(_)
+            | OwnConfirmation(_) => Status::failed_precondition(e.to_string()),
         }
     }
 }

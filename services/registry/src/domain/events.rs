@@ -55,7 +55,11 @@ pub enum RegistryEvent {
     GuardianConsentRecorded(AgreementRecorded),
     /// A resident agreed that coordinators may act for them.
     #[serde(rename = "ProxyAgreementRecorded")]
-    ProxyAgreementRecorded(AgreementRecorded),
+    ProxyAgreementRecorded(ProxyAgreementRecorded),
+    /// The resident, or a municipality officer other than the one who recorded it, confirmed a
+    /// proxy agreement that staff recorded.
+    #[serde(rename = "ProxyAgreementConfirmed")]
+    ProxyAgreementConfirmed(ProxyAgreementConfirmed),
     /// A resident ended their proxy agreement.
     #[serde(rename = "ProxyAgreementEnded")]
     ProxyAgreementEnded(ResidentRef),
@@ -177,6 +181,12 @@ pub struct ResidentRegistered {
     pub login: Option<Login>,
     /// How the resident agreed to a coordinator registering them, if one did.
     pub proxy: Option<AgreementMethod>,
+    /// Schema 2: staff recorded the proxy agreement — the digest of who did. It lets staff
+    /// change consents or withdraw the resident only once confirmed
+    /// (`ProxyAgreementConfirmed`). Absent: no agreement, or one that needs no confirmation
+    /// (schema 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy_recorded_by_staff: Option<String>,
     /// Whether a guardian's consent was recorded with the registration.
     pub guardian_consent: bool,
     /// The roster row this registration was imported from, if any.
@@ -212,7 +222,41 @@ pub struct ConsentChanged {
     pub purpose: ConsentPurpose,
 }
 
-/// Payload of `GuardianConsentRecorded` and `ProxyAgreementRecorded`.
+/// Payload of `ProxyAgreementRecorded`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct ProxyAgreementRecorded {
+    /// The resident.
+    pub resident_id: String,
+    /// How it was given.
+    pub method: AgreementMethod,
+    /// Staff recorded it — the digest of who did: it lets staff change consents or withdraw the
+    /// resident only once the resident or another municipality officer confirms it
+    /// (`ProxyAgreementConfirmed`). Absent: the resident recorded it themself, or the event
+    /// predates confirmations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recorded_by_staff: Option<String>,
+}
+
+/// Payload of `ProxyAgreementConfirmed`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct ProxyAgreementConfirmed {
+    /// The resident.
+    pub resident_id: String,
+    /// Who confirmed it (the envelope's actor says which person).
+    pub confirmed_by: Confirmer,
+}
+
+/// Who may confirm a proxy agreement that staff recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Confirmer {
+    /// The resident themself.
+    Resident,
+    /// A municipality officer (or operator) other than the one who recorded it.
+    Officer,
+}
+
+/// Payload of `GuardianConsentRecorded`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AgreementRecorded {
     /// The resident.

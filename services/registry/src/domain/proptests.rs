@@ -8,7 +8,7 @@ use crate::domain::organisation::{Organisation, OrganisationCommand};
 use crate::domain::resident::tests::{personal, profile, registration};
 use crate::domain::resident::{Resident, ResidentCommand};
 use crate::domain::{
-    AgreementMethod, ConsentPurpose, RegistrationMode, RegistryEvent, WithdrawalReason,
+    AgreementMethod, Confirmer, ConsentPurpose, RegistrationMode, RegistryEvent, WithdrawalReason,
 };
 
 fn purpose() -> impl Strategy<Value = ConsentPurpose> {
@@ -53,7 +53,22 @@ fn resident_command() -> impl Strategy<Value = ResidentCommand> {
             this_year: 2026
         }),
         method().prop_map(|method| ResidentCommand::RecordGuardianConsent { method }),
-        prop::option::of(method()).prop_map(ResidentCommand::SetProxy),
+        (
+            prop::option::of(method()),
+            prop::option::of(prop::sample::select(vec!["staff-a", "staff-b"]))
+        )
+            .prop_map(|(agreement, by)| ResidentCommand::SetProxy {
+                agreement,
+                by_staff: by.map(str::to_owned)
+            }),
+        (
+            prop::sample::select(vec![Confirmer::Resident, Confirmer::Officer]),
+            prop::sample::select(vec!["staff-a", "staff-b"])
+        )
+            .prop_map(|(by, who)| ResidentCommand::ConfirmProxy {
+                by,
+                confirmer: who.to_owned()
+            }),
         prop::sample::select(WithdrawalReason::ALL.to_vec())
             .prop_map(|reason| ResidentCommand::Withdraw { reason }),
         Just(ResidentCommand::Rejoin),

@@ -8,10 +8,11 @@ use std::collections::BTreeMap;
 use mosaic_domain::Aggregate;
 
 use crate::domain::{
-    AgreementMethod, AgreementRecorded, ConsentChanged, ConsentPurpose, Login, PersonalDataErased,
-    RegistrationMode, RegistryError, RegistryEvent, ResidentProfile, ResidentProfileUpdated,
-    ResidentRef, ResidentRegistered, ResidentUpgraded, ResidentWithdrew, SealedPersonal,
-    SubjectKind, WithdrawalReason,
+    AgreementMethod, AgreementRecorded, Confirmer, ConsentChanged, ConsentPurpose, Login,
+    PersonalDataErased, ProxyAgreementConfirmed, ProxyAgreementRecorded, RegistrationMode,
+    RegistryError, RegistryEvent, ResidentProfile, ResidentProfileUpdated, ResidentRef,
+    ResidentRegistered, ResidentUpgraded, ResidentWithdrew, SealedPersonal, SubjectKind,
+    WithdrawalReason,
 };
 
 /// The stream of a resident.
@@ -36,6 +37,9 @@ pub struct Resident {
     pub guardian_consent: bool,
     /// Coordinators may act for the resident (and how the resident agreed).
     pub proxy: Option<AgreementMethod>,
+    /// Staff recorded the proxy agreement and nobody has confirmed it yet: the digest of who
+    /// recorded it.
+    pub proxy_awaiting_confirmation: Option<String>,
     /// The resident's login token, if linked.
     pub login: Option<LoginRef>,
     /// Withdrawn, and why.
@@ -151,7 +155,19 @@ pub enum ResidentCommand {
         method: AgreementMethod,
     },
     /// Record (Some) or end (None) the proxy agreement.
-    SetProxy(Option<AgreementMethod>),
+    SetProxy {
+        /// The agreement, or `None` to end it.
+        agreement: Option<AgreementMethod>,
+        /// Who records it: the digest of a staff member, or `None` for the resident.
+        by_staff: Option<String>,
+    },
+    /// Confirm a proxy agreement that staff recorded.
+    ConfirmProxy {
+        /// Who confirms.
+        by: Confirmer,
+        /// The digest of who confirms, which must differ from who recorded it.
+        confirmer: String,
+    },
     /// Withdraw from the platform.
     Withdraw {
         /// Why.
@@ -253,17 +269,39 @@ impl Aggregate for Resident {
                     method: *method,
                 })])
             }
-            SetProxy(agreement) => {
+            SetProxy {
+                agreement,
+                by_staff,
+            } => {
                 let id = self.living()?;
                 match (agreement, self.proxy) {
-                    (Some(method), _) => Ok(vec![E::ProxyAgreementRecorded(AgreementRecorded {
-                        resident_id: id,
-                        method: *method,
-                    })]),
+                    (Some(method), _) => {
+                        Ok(vec![E::ProxyAgreementRecorded(ProxyAgreementRecorded {
+                            resident_id: id,
+                            method: *method,
+                            recorded_by_staff: by_staff.clone(),
+                        })])
+                    }
                     (None, Some(_)) => Ok(vec![E::ProxyAgreementEnded(ResidentRef {
                         resident_id: id,
                     })]),
                     (None, None) => Ok(vec![]),
+                }
+            }
+            ConfirmProxy { by, confirmer } => {
+                let id = self.living()?;
+                if self.proxy.is_none() {
+                    return Err(RegistryError::NoProxyAgreement(id));
+                }
+                match &self.proxy_awaiting_confirmation {
+                    None => Ok(vec![]),
+                    Some(recorder) if *by == Confirmer::Officer && recorder == confirmer => {
+                        Err(RegistryError::OwnConfirmation(id))
+                    }
+                    Some(_) => Ok(vec![E::ProxyAgreementConfirmed(ProxyAgreementConfirmed {
+                        resident_id: id,
+                        confirmed_by: *by,
+                    })]),
                 }
             }
             Withdraw { reason } => {
@@ -304,6 +342,7 @@ impl Aggregate for Resident {
                 self.consents = e.consents.iter().map(|p| (*p, true)).collect();
                 self.guardian_consent = e.guardian_consent;
                 self.proxy = e.proxy;
+                self.proxy_awaiting_confirmation = e.proxy_recorded_by_staff.clone();
                 self.login = match (&e.login, &e.account_subject) {
                     (Some(login), _) => Some(LoginRef::Sealed(login.clone())),
                     (None, Some(subject)) => Some(LoginRef::Clear(subject.clone())),
@@ -325,8 +364,15 @@ impl Aggregate for Resident {
                 self.consents.insert(e.purpose, false);
             }
             E::GuardianConsentRecorded(_) => self.guardian_consent = true,
-            E::ProxyAgreementRecorded(e) => self.proxy = Some(e.method),
-            E::ProxyAgreementEnded(_) => self.proxy = None,
+            E::ProxyAgreementRecorded(e) => {
+                self.proxy = Some(e.method);
+                self.proxy_awaiting_confirmation = e.recorded_by_staff.clone();
+            }
+            E::ProxyAgreementConfirmed(_) => self.proxy_awaiting_confirmation = None,
+            E::ProxyAgreementEnded(_) => {
+                self.proxy = None;
+                self.proxy_awaiting_confirmation = None;
+            }
             E::ResidentWithdrew(e) => self.withdrawn = Some(e.reason),
             E::ResidentRejoined(_) => self.withdrawn = None,
             E::PersonalDataErased(_) => {
@@ -380,6 +426,7 @@ pub(crate) mod tests {
             consents: vec![ConsentPurpose::Matching],
             account_subject: None,
             login: None,
+            proxy_recorded_by_staff: None,
             proxy: None,
             guardian_consent: false,
             import_row: None,
@@ -545,5 +592,91 @@ pub(crate) mod tests {
                 kind: "resident",
                 id: String::new(),
             });
+    }
+
+    fn recorded_by(staff: Option<&str>) -> RegistryEvent {
+        RegistryEvent::ProxyAgreementRecorded(ProxyAgreementRecorded {
+            resident_id: "r1".into(),
+            method: AgreementMethod::InPerson,
+            recorded_by_staff: staff.map(str::to_owned),
+        })
+    }
+
+    fn confirm(by: Confirmer, confirmer: &str) -> ResidentCommand {
+        ResidentCommand::ConfirmProxy {
+            by,
+            confirmer: confirmer.into(),
+        }
+    }
+
+    #[test]
+    fn staff_record_a_proxy_agreement_that_waits_for_a_second_pair_of_eyes() {
+        given::<Resident>([registered(RegistrationMode::Full)])
+            .when(ResidentCommand::SetProxy {
+                agreement: Some(AgreementMethod::InPerson),
+                by_staff: Some("coordinator-a".into()),
+            })
+            .then([recorded_by(Some("coordinator-a"))]);
+        let waiting = [
+            registered(RegistrationMode::Full),
+            recorded_by(Some("officer-a")),
+        ];
+        let state = mosaic_domain::fold::<Resident>(&waiting);
+        assert_eq!(
+            state.proxy_awaiting_confirmation.as_deref(),
+            Some("officer-a")
+        );
+        // The officer who recorded it cannot confirm it; the resident or another officer can.
+        given::<Resident>(waiting.clone())
+            .when(confirm(Confirmer::Officer, "officer-a"))
+            .then_error(RegistryError::OwnConfirmation("r1".into()));
+        for by in [
+            confirm(Confirmer::Officer, "officer-b"),
+            confirm(Confirmer::Resident, "officer-a"),
+        ] {
+            let confirmer = match &by {
+                ResidentCommand::ConfirmProxy { by, .. } => *by,
+                _ => unreachable!(),
+            };
+            given::<Resident>(waiting.clone()).when(by).then([
+                RegistryEvent::ProxyAgreementConfirmed(ProxyAgreementConfirmed {
+                    resident_id: "r1".into(),
+                    confirmed_by: confirmer,
+                }),
+            ]);
+        }
+        let confirmed = mosaic_domain::fold::<Resident>(&[
+            registered(RegistrationMode::Full),
+            recorded_by(Some("officer-a")),
+            RegistryEvent::ProxyAgreementConfirmed(ProxyAgreementConfirmed {
+                resident_id: "r1".into(),
+                confirmed_by: Confirmer::Officer,
+            }),
+        ]);
+        assert!(confirmed.proxy.is_some() && confirmed.proxy_awaiting_confirmation.is_none());
+    }
+
+    #[test]
+    fn an_agreement_the_resident_records_or_an_old_one_needs_no_confirmation() {
+        let state = mosaic_domain::fold::<Resident>(&[
+            registered(RegistrationMode::Full),
+            recorded_by(None),
+        ]);
+        assert!(state.proxy.is_some() && state.proxy_awaiting_confirmation.is_none());
+        given::<Resident>([registered(RegistrationMode::Full), recorded_by(None)])
+            .when(confirm(Confirmer::Resident, "x"))
+            .then([]);
+        given::<Resident>([registered(RegistrationMode::Full)])
+            .when(confirm(Confirmer::Officer, "officer-b"))
+            .then_error(RegistryError::NoProxyAgreement("r1".into()));
+        // Re-recorded by staff, it waits again; ended, nothing waits.
+        let ended = mosaic_domain::fold::<Resident>(&[
+            registered(RegistrationMode::Full),
+            recorded_by(Some("coordinator-a")),
+            RegistryEvent::ProxyAgreementEnded(ResidentRef {
+                resident_id: "r1".into(),
+            }),
+        ]);
+        assert!(ended.proxy.is_none() && ended.proxy_awaiting_confirmation.is_none());
     }
 }

@@ -329,3 +329,30 @@ where
     }
     anyhow::bail!("the read model never caught up")
 }
+
+/// Confirms, as a municipality officer of Kashiwa, a proxy agreement a coordinator recorded, so
+/// staff may change the resident's consents and withdraw them.
+pub async fn confirm_proxy(
+    registry: &Registry,
+    client: &mut Client,
+    resident_id: &str,
+) -> anyhow::Result<pb::Resident> {
+    let officer = registry.token_for(
+        "officer-confirming",
+        Role::MunicipalityOfficer,
+        Some(KASHIWA),
+    );
+    Ok(client
+        .confirm_proxy_agreement(authed(
+            pb::ConfirmProxyAgreementRequest {
+                request_id: format!("confirm-{resident_id}"),
+                resident_id: resident_id.into(),
+                occurred_at: None,
+            },
+            &officer,
+        ))
+        .await?
+        .into_inner()
+        .resident
+        .unwrap())
+}
