@@ -78,8 +78,11 @@ pub enum RegistryEvent {
 impl mosaic_domain::DomainEvent for RegistryEvent {
     fn schema_version(event_type: &str) -> u32 {
         match event_type {
-            // 2: the login is sealed and indexed (`login`) instead of kept in clear.
+            // 2: the login is sealed and indexed (`login`) instead of kept in clear, and a
+            // proxy agreement says whether staff recorded it.
             "ResidentRegistered" => 2,
+            // 2: says whether staff recorded it (`recorded_by_staff`).
+            "ProxyAgreementRecorded" => 2,
             _ => 1,
         }
     }
