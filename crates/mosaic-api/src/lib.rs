@@ -2,7 +2,7 @@
 //! re-invents them:
 //!
 //! - [`fields`]: bad input becomes `INVALID_ARGUMENT` with one `google.rpc.BadRequest` field
-//!   violation per bad field;
+//!   violation per bad field (at most twenty listed); [`text`]: what free text may contain;
 //! - [`request`]: the request context — caller, municipality, `request_id` (the idempotency key),
 //!   a fingerprint of the request, correlation and trace ids;
 //! - [`command`]: the command pipeline — replay the first answer of a retried request, load the
@@ -22,6 +22,7 @@ pub mod paging;
 pub mod request;
 pub mod server;
 pub mod status;
+pub mod text;
 pub mod wire;
 
 pub use command::{Answer, Done, Execute, execute, execute_with};
