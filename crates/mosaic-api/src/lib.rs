@@ -11,10 +11,12 @@
 //! - [`wire`]: shared wire values (skills, weekly windows, ids, expected versions) validated;
 //! - [`occurred_at`], [`paging`]: `occurred_at` in the past only; `page_size` / `page_token`;
 //! - [`status`]: how store errors become gRPC statuses;
+//! - [`decode_errors`]: a request body that does not decode answers `INVALID_ARGUMENT`;
 //! - [`server`]: one way to serve — health, reflection (v1 and v1alpha), the token layer, TLS,
 //!   request spans, clean shutdown.
 
 pub mod command;
+pub mod decode_errors;
 pub mod fields;
 pub mod filter;
 pub mod occurred_at;
