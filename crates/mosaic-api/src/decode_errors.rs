@@ -38,19 +38,18 @@ pub fn layer() -> DecodeErrorLayer {
 }
 
 fn rewrite_response(mut response: http::Response<Body>) -> http::Response<Body> {
-    if rewrite(response.headers_mut()) {
+    // A status in the headers is a trailers-only answer: its body is empty.
+    if response.headers().contains_key("grpc-status") {
+        rewrite(response.headers_mut());
         return response;
     }
     response.map(|inner| Body::new(Trailers { inner }))
 }
 
-/// Rewrites a decode failure's status in `headers`; true if there was one.
-fn rewrite(headers: &mut HeaderMap) -> bool {
-    let Some(status) = Status::from_header_map(headers) else {
-        return false;
-    };
-    let Some(answer) = invalid_argument(&status) else {
-        return false;
+/// Rewrites the status in `headers` (headers or trailers) when it reports a decode failure.
+fn rewrite(headers: &mut HeaderMap) {
+    let Some(answer) = Status::from_header_map(headers).and_then(|s| invalid_argument(&s)) else {
+        return;
     };
     for name in ["grpc-status", "grpc-message", "grpc-status-details-bin"] {
         headers.remove(name);
@@ -59,7 +58,6 @@ fn rewrite(headers: &mut HeaderMap) -> bool {
         // The new status always fits a header; should it not, the caller still learns the code.
         headers.insert("grpc-status", http::HeaderValue::from_static("3"));
     }
-    true
 }
 
 /// The `INVALID_ARGUMENT` answer for a status that reports an undecodable request.

@@ -91,12 +91,11 @@ impl std::fmt::Debug for PageTokens {
 }
 
 impl PageTokens {
-    /// Tokens signed with a key derived from `secret`.
+    /// Tokens signed with `secret` as the HMAC key (built once, when a service starts).
     pub fn new(secret: &[u8]) -> Self {
         Self {
-            // HMAC takes a key of any length; the fallback is never taken.
             mac: <Hmac<Sha256> as Mac>::new_from_slice(secret)
-                .unwrap_or_else(|_| <Hmac<Sha256> as Mac>::new(&Default::default())),
+                .expect("HMAC takes a key of any length"),
         }
     }
 
