@@ -10,8 +10,10 @@
 //! The MAC key is derived from the master key of personal data (`Vault::derived_secret`), which
 //! every replica of a service in one deployment is started with: a token issued by one replica
 //! is accepted by another, and by the same service after a restart. A new master key voids the
-//! tokens issued before it (callers start the list again). A list's `page_size` may change from
-//! page to page.
+//! tokens issued before it (callers start the list again). The services with lists (registry,
+//! activity) keep personal data, so they refuse to start in a distributed deployment without
+//! `MOSAIC_MASTER_KEY`; the embedded platform keeps its key in `<data-dir>/keys/master.key`.
+//! A list's `page_size` may change from page to page.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
