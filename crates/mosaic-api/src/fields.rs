@@ -3,6 +3,17 @@
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
+use crate::text::{self, Lines};
+
+/// Most violations one answer lists; the rest are counted in one more violation. A request with
+/// thousands of bad items would otherwise get a status (message and details) of megabytes, more
+/// than common clients read from a trailer.
+pub const MAX_VIOLATIONS: usize = 20;
+
+/// Most items of a list of enum values. Each value may appear once and no enum of the API has
+/// this many values, so a longer list is refused whole, before its items are read.
+pub const ENUM_LIST_MAX: usize = 32;
+
 /// The bad fields of one request.
 #[derive(Debug, Default)]
 pub struct FieldErrors {
@@ -42,20 +53,71 @@ impl FieldErrors {
         }
     }
 
-    /// Checks a required text: not blank, at most `max` characters.
+    /// Checks a required one-line text: not blank, at most `max` characters, only characters
+    /// [`text::problem`] accepts.
     pub fn text(&mut self, field: &str, value: &str, max: usize) {
         if value.trim().is_empty() {
             self.add(field, "must not be empty");
-        } else if value.chars().count() > max {
-            self.add(field, format!("must be at most {max} characters"));
+        } else {
+            self.free_text(field, value, max, Lines::One);
         }
     }
 
-    /// Checks an optional text: at most `max` characters (blank is fine).
+    /// Checks an optional one-line text: blank is fine, else as [`FieldErrors::text`].
     pub fn max_len(&mut self, field: &str, value: &str, max: usize) {
+        if !value.trim().is_empty() || value.chars().count() > max {
+            self.free_text(field, value, max, Lines::One);
+        }
+    }
+
+    /// Checks an optional text that may span lines (notes, descriptions): blank is fine, else at
+    /// most `max` characters, line breaks and tabs allowed, otherwise as [`FieldErrors::text`].
+    pub fn prose(&mut self, field: &str, value: &str, max: usize) {
+        if !value.trim().is_empty() || value.chars().count() > max {
+            self.free_text(field, value, max, Lines::Many);
+        }
+    }
+
+    fn free_text(&mut self, field: &str, value: &str, max: usize, lines: Lines) {
         if value.chars().count() > max {
             self.add(field, format!("must be at most {max} characters"));
+        } else if let Some(why) = text::problem(value, lines) {
+            self.add(field, why);
         }
+    }
+
+    /// Checks an optional phone number: blank is fine, else at most `max` characters shaped as
+    /// [`text::phone`] says.
+    pub fn phone(&mut self, field: &str, value: &str, max: usize) {
+        if value.chars().count() > max {
+            self.add(field, format!("must be at most {max} characters"));
+        } else if !value.trim().is_empty()
+            && let Some(why) = text::phone(value)
+        {
+            self.add(field, why);
+        }
+    }
+
+    /// Checks an optional e-mail address: blank is fine, else at most `max` characters shaped as
+    /// [`text::email`] says.
+    pub fn email(&mut self, field: &str, value: &str, max: usize) {
+        if value.chars().count() > max {
+            self.add(field, format!("must be at most {max} characters"));
+        } else if !value.trim().is_empty()
+            && let Some(why) = text::email(value)
+        {
+            self.add(field, why);
+        }
+    }
+
+    /// Refuses a repeated field of more than `max` items, naming the field and the maximum.
+    /// False when the list is too long, so the caller skips reading its items.
+    pub fn at_most<T>(&mut self, field: &str, items: &[T], max: usize, what: &str) -> bool {
+        if items.len() > max {
+            self.add(field, format!("at most {max} {what}, not {}", items.len()));
+            return false;
+        }
+        true
     }
 
     /// A required proto enum: 0 (unspecified) and unknown numbers are violations.
@@ -79,21 +141,34 @@ impl FieldErrors {
         parsed
     }
 
-    /// A list of proto enums: each required, none twice.
+    /// A list of proto enums: at most [`ENUM_LIST_MAX`], each required, none twice. A value
+    /// repeated many times is reported once, at its first repeat; so is an unknown value.
     pub fn enum_list<T: PartialEq>(
         &mut self,
         field: &str,
         values: &[i32],
         parse: fn(i32) -> Option<T>,
     ) -> Vec<T> {
+        if !self.at_most(field, values, ENUM_LIST_MAX, "values, each once") {
+            return Vec::new();
+        }
         let mut out: Vec<T> = Vec::with_capacity(values.len());
+        let mut reported: Vec<i32> = Vec::new();
         for (i, n) in values.iter().enumerate() {
-            if let Some(v) = self.required(&format!("{field}[{i}]"), *n, parse) {
+            if reported.contains(n) {
+                continue;
+            }
+            let at = format!("{field}[{i}]");
+            let before = self.violations.len();
+            if let Some(v) = self.required(&at, *n, parse) {
                 if out.contains(&v) {
-                    self.add(format!("{field}[{i}]"), "is listed twice");
+                    self.add(at, "is listed twice");
+                    reported.push(*n);
                 } else {
                     out.push(v);
                 }
+            } else if self.violations.len() > before {
+                reported.push(*n);
             }
         }
         out
@@ -109,15 +184,31 @@ impl FieldErrors {
         self.violations.is_empty()
     }
 
-    /// `Ok(())` when nothing was recorded, else the `INVALID_ARGUMENT` status naming every field.
-    pub fn finish(self) -> Result<(), Status> {
+    /// `Ok(())` when nothing was recorded, else the `INVALID_ARGUMENT` status naming every bad
+    /// field: the first [`MAX_VIOLATIONS`], then one violation with an empty field that says how
+    /// many more there are.
+    pub fn finish(mut self) -> Result<(), Status> {
         if self.violations.is_empty() {
             return Ok(());
+        }
+        if self.violations.len() > MAX_VIOLATIONS {
+            let more = self.violations.len() - MAX_VIOLATIONS;
+            self.violations.truncate(MAX_VIOLATIONS);
+            self.violations.push((
+                String::new(),
+                format!("and {more} more violations not listed"),
+            ));
         }
         let summary = self
             .violations
             .iter()
-            .map(|(f, d)| format!("{f}: {d}"))
+            .map(|(f, d)| {
+                if f.is_empty() {
+                    d.clone()
+                } else {
+                    format!("{f}: {d}")
+                }
+            })
             .collect::<Vec<_>>()
             .join("; ");
         let mut details = ErrorDetails::new();
@@ -140,4 +231,59 @@ pub fn invalid(field: &str, description: impl Into<String>) -> Status {
         .finish()
         .err()
         .unwrap_or_else(|| Status::invalid_argument(field.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_answer_lists_twenty_violations_and_counts_the_rest() {
+        let mut errors = FieldErrors::new();
+        for i in 0..1_000 {
+            errors.add(format!("items[{i}]"), "is bad");
+        }
+        let status = errors.finish().err().unwrap_or_else(|| Status::ok(""));
+        let details = status.get_error_details();
+        let violations = details
+            .bad_request()
+            .map(|b| b.field_violations.clone())
+            .unwrap_or_default();
+        assert_eq!(violations.len(), MAX_VIOLATIONS + 1);
+        assert_eq!(violations[MAX_VIOLATIONS].field, "");
+        assert_eq!(
+            violations[MAX_VIOLATIONS].description,
+            "and 980 more violations not listed"
+        );
+        assert!(status.message().len() < 1_000, "{}", status.message());
+    }
+
+    #[test]
+    fn a_repeated_or_unknown_enum_value_is_reported_once() {
+        let mut errors = FieldErrors::new();
+        let mut values = vec![1, 2, 1, 1, 99, 99, 2];
+        values.extend(std::iter::repeat_n(1, 20));
+        let parsed = errors.enum_list("xs", &values, |n| (n < 10).then_some(n));
+        assert_eq!(parsed, vec![1, 2]);
+        let fields: Vec<&str> = errors
+            .violations()
+            .iter()
+            .map(|(f, _)| f.as_str())
+            .collect();
+        assert_eq!(fields, vec!["xs[2]", "xs[4]", "xs[6]"]);
+    }
+
+    #[test]
+    fn a_list_of_enums_longer_than_any_enum_is_refused_whole() {
+        let mut errors = FieldErrors::new();
+        let parsed = errors.enum_list("xs", &vec![1; 10_000], Some);
+        assert!(parsed.is_empty());
+        assert_eq!(
+            errors.violations(),
+            &[(
+                "xs".to_owned(),
+                format!("at most {ENUM_LIST_MAX} values, each once, not 10000")
+            )]
+        );
+    }
 }

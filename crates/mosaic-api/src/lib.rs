@@ -2,7 +2,7 @@
 //! re-invents them:
 //!
 //! - [`fields`]: bad input becomes `INVALID_ARGUMENT` with one `google.rpc.BadRequest` field
-//!   violation per bad field;
+//!   violation per bad field (at most twenty listed); [`text`]: what free text may contain;
 //! - [`request`]: the request context — caller, municipality, `request_id` (the idempotency key,
 //!   scoped by caller),
 //!   a fingerprint of the request, correlation and trace ids;
@@ -13,10 +13,12 @@
 //! - [`wire`]: shared wire values (skills, weekly windows, ids, expected versions) validated;
 //! - [`occurred_at`], [`paging`]: `occurred_at` in the past only; `page_size` / `page_token`;
 //! - [`status`]: how store errors become gRPC statuses;
+//! - [`decode_errors`]: a request body that does not decode answers `INVALID_ARGUMENT`;
 //! - [`server`]: one way to serve — health, reflection (v1 and v1alpha), the token layer, TLS,
 //!   request spans, clean shutdown.
 
 pub mod command;
+pub mod decode_errors;
 pub mod fields;
 pub mod filter;
 pub mod occurred_at;
@@ -24,6 +26,7 @@ pub mod paging;
 pub mod request;
 pub mod server;
 pub mod status;
+pub mod text;
 pub mod wire;
 
 pub use command::{Answer, Done, Execute, execute, execute_with};

@@ -115,6 +115,7 @@ where
             span
         })
         .layer(AuthLayer::from_shared(verifier))
+        .layer(crate::decode_errors::layer())
         .add_routes(routes)
         .serve_with_incoming_shutdown(without_delay(listener), shutdown)
         .await

@@ -22,10 +22,12 @@ pub fn expected_version(v: u64) -> Option<u64> {
     (v > 0).then_some(v)
 }
 
+/// Most weekly windows in one list: four a day, every day.
+pub const WINDOWS_MAX: usize = 28;
+
 /// Skills with tags and levels, at most `max`, no tag twice.
 pub fn skills(errors: &mut FieldErrors, field: &str, ss: &[pb::Skill], max: usize) -> Vec<Skill> {
-    if ss.len() > max {
-        errors.add(field, format!("at most {max} skills"));
+    if !errors.at_most(field, ss, max, "skills") {
         return Vec::new();
     }
     let mut out: Vec<Skill> = Vec::new();
@@ -76,12 +78,16 @@ pub fn weekly_window(
     window(errors, field, w.weekday, w.start_minute, w.end_minute)
 }
 
-/// A list of weekly windows that must not overlap (the later of two is named).
+/// A list of at most [`WINDOWS_MAX`] weekly windows that must not overlap (the later of two is
+/// named).
 pub fn weekly_windows(
     errors: &mut FieldErrors,
     field: &str,
     ws: &[pb::WeeklyWindow],
 ) -> Vec<WeeklyWindow> {
+    if !errors.at_most(field, ws, WINDOWS_MAX, "windows") {
+        return Vec::new();
+    }
     let (at, parsed): (Vec<usize>, Vec<WeeklyWindow>) = ws
         .iter()
         .enumerate()

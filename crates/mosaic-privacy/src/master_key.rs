@@ -8,6 +8,7 @@ use base64::engine::general_purpose::STANDARD;
 use chacha20poly1305::aead::rand_core::RngCore;
 use chacha20poly1305::aead::{Aead, AeadCore, KeyInit, OsRng, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use hkdf::Hkdf;
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
@@ -79,6 +80,16 @@ impl MasterKey {
     /// wrapped person key so a service started with the wrong master key says so.
     pub fn id(&self) -> &str {
         &self.id
+    }
+
+    /// A 32-byte secret for `purpose`, derived with HKDF-SHA256 under its own salt, so it is
+    /// unrelated to the blind-index keys and the wrapping of person keys.
+    pub(crate) fn derive(&self, purpose: &str) -> Zeroizing<[u8; KEY_LEN]> {
+        let hkdf = Hkdf::<Sha256>::new(Some(b"mosaic-privacy/v1/derived-secret"), &*self.bytes);
+        let mut out = Zeroizing::new([0u8; KEY_LEN]);
+        hkdf.expand(purpose.as_bytes(), &mut *out)
+            .expect("32 bytes is within HKDF-SHA256's output limit");
+        out
     }
 
     pub(crate) fn bytes(&self) -> &[u8; KEY_LEN] {
@@ -262,6 +273,18 @@ mod tests {
         assert_eq!(again.bytes(), key.bytes());
         assert_eq!(again.id(), key.id());
         assert_eq!(key.id().len(), 8);
+        Ok(())
+    }
+
+    #[test]
+    fn a_derived_secret_is_the_same_for_the_same_key_and_purpose_only() -> Result<(), PrivacyError>
+    {
+        let key = MasterKey::generate();
+        let again = MasterKey::from_base64(&key.to_base64())?;
+        assert_eq!(*key.derive("a"), *again.derive("a"));
+        assert_ne!(*key.derive("a"), *key.derive("b"));
+        assert_ne!(*key.derive("a"), *MasterKey::generate().derive("a"));
+        assert_ne!(&*key.derive("a"), key.bytes());
         Ok(())
     }
 

@@ -104,6 +104,13 @@ impl Vault {
         self.inner.master.id()
     }
 
+    /// A secret for `purpose` other than personal data (e.g. signing page tokens), derived from
+    /// the master key with HKDF-SHA256: every replica started with the same master key derives
+    /// the same secret, and one purpose's secret says nothing about another's or the master key.
+    pub fn derived_secret(&self, purpose: &str) -> Zeroizing<[u8; 32]> {
+        self.inner.master.derive(purpose)
+    }
+
     /// The person's key, created on first use. `Err(PrivacyError::Erased)` if the person was
     /// erased: their key is never created again.
     pub async fn key(

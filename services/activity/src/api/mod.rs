@@ -12,6 +12,7 @@ mod view;
 use std::sync::Arc;
 
 use mosaic_api::command::load;
+use mosaic_api::paging::PageTokens;
 use mosaic_api::{Answer, Execute, RequestContext, execute_with};
 use mosaic_auth::{Caller, Role};
 use mosaic_db::Db;
@@ -53,12 +54,20 @@ pub struct ActivityApi {
     store: Arc<dyn EventStore>,
     vault: Vault,
     db: Db,
+    pages: PageTokens,
 }
 
 impl ActivityApi {
-    /// An API writing to `store`, sealing mentors' names with `vault`, reading lists from `db`.
+    /// An API writing to `store`, sealing mentors' names with `vault`, reading lists from `db`;
+    /// page tokens are signed with a key derived from the vault's master key.
     pub fn new(store: Arc<dyn EventStore>, vault: Vault, db: Db) -> Self {
-        Self { store, vault, db }
+        let pages = PageTokens::from_vault(&vault);
+        Self {
+            store,
+            vault,
+            db,
+            pages,
+        }
     }
 
     /// Runs a command on an activity and answers with the activity after it. Commands other than

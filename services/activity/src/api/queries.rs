@@ -5,7 +5,6 @@
 use chrono::NaiveDate;
 use mosaic_api::command::replay;
 use mosaic_api::filter::{Arg, Filter};
-use mosaic_api::paging::Page;
 use mosaic_api::status::from_store;
 use mosaic_api::wire;
 use mosaic_api::{FieldErrors, RequestContext};
@@ -230,7 +229,7 @@ impl ActivityApi {
         let ctx = RequestContext::query(&request)?;
         let body = request.get_ref();
         let mut errors = FieldErrors::new();
-        let page = Page::parse(&mut errors, body.page_size, &body.page_token);
+        let page = self.pages.page(&mut errors, ctx.municipality, body);
         let mut f = Filter::default();
         f.text("a.municipality = ?", ctx.municipality.as_str());
         f.int("a.status = ?", i64::from(Lifecycle::Published.wire()));
@@ -260,7 +259,7 @@ impl ActivityApi {
         let ctx = RequestContext::query(&request)?;
         let body = request.get_ref();
         let mut errors = FieldErrors::new();
-        let page = Page::parse(&mut errors, body.page_size, &body.page_token);
+        let page = self.pages.page(&mut errors, ctx.municipality, body);
         let mut f = Filter::default();
         f.text("p.municipality = ?", ctx.municipality.as_str());
         f.int("p.status = ?", i64::from(Lifecycle::Published.wire()));
@@ -294,7 +293,7 @@ impl ActivityApi {
         let ctx = RequestContext::query(&request)?;
         let body = request.get_ref();
         let mut errors = FieldErrors::new();
-        let page = Page::parse(&mut errors, body.page_size, &body.page_token);
+        let page = self.pages.page(&mut errors, ctx.municipality, body);
         let host = wire::id(
             &mut errors,
             "host_organisation_id",

@@ -7,7 +7,9 @@ use mosaic_api::{FieldErrors, wire};
 use mosaic_proto::v1 as pb;
 use mosaic_types::{EngagementForm, Field, PhysicalLoad};
 
-use crate::domain::decompose::{CoverageBlock, Granularity, JobRequirement, TaskNeed};
+use crate::domain::decompose::{
+    CoverageBlock, Granularity, JobRequirement, MAX_PIECES, MAX_TASK_NAME_CHARS, TaskNeed,
+};
 use crate::domain::{
     ActivityDetails, ApplicationMode, Incentives, MAX_HONORARIUM_YEN, MAX_LOCAL_POINTS,
     MAX_TRANSPORT_FEE_YEN, Origin, PieceDetails, Place, Schedule,
@@ -33,6 +35,8 @@ pub const SKILLS_MAX: usize = 20;
 pub const HEADCOUNT_MAX: u32 = 100;
 /// Pieces in one request.
 pub const PIECES_PER_REQUEST_MAX: usize = 200;
+/// Tasks of one coverage block in a job decomposition.
+pub const TASKS_PER_BLOCK_MAX: usize = 20;
 /// Exception dates of a recurrence.
 pub const EXCEPTIONS_MAX: usize = 366;
 /// Weekly hours of an internship.
@@ -83,14 +87,18 @@ fn instant(
         errors.add(field, "is required");
         return None;
     };
-    let at = u32::try_from(ts.nanos)
-        .ok()
-        .and_then(|n| DateTime::from_timestamp(ts.seconds, n))
-        .filter(|at| (946_684_800..=4_102_444_800).contains(&at.timestamp()));
-    if at.is_none() {
+    let at = match mosaic_api::occurred_at::instant(ts) {
+        Ok(at) => at,
+        Err((part, why)) => {
+            errors.add(format!("{field}.{part}"), why);
+            return None;
+        }
+    };
+    if !(946_684_800..=4_102_444_800).contains(&at.timestamp()) {
         errors.add(field, "must be an instant between 2000 and 2100");
+        return None;
     }
-    at
+    Some(at)
 }
 
 fn schedule(errors: &mut FieldErrors, field: &str, s: Option<&pb::Schedule>) -> Option<Schedule> {
@@ -132,11 +140,12 @@ fn schedule(errors: &mut FieldErrors, field: &str, s: Option<&pb::Schedule>) -> 
                 errors.add(format!("{f}.to"), "a recurrence lasts at most two years");
                 return None;
             }
-            if w.exceptions.len() > EXCEPTIONS_MAX {
-                errors.add(
-                    format!("{f}.exceptions"),
-                    format!("at most {EXCEPTIONS_MAX} dates"),
-                );
+            if !errors.at_most(
+                &format!("{f}.exceptions"),
+                &w.exceptions,
+                EXCEPTIONS_MAX,
+                "dates",
+            ) {
                 return None;
             }
             let mut exceptions: Vec<NaiveDate> = Vec::new();
@@ -209,8 +218,7 @@ pub fn piece(
 
 /// A list of pieces, `pieces[i]`.
 pub fn pieces(errors: &mut FieldErrors, field: &str, ps: &[pb::PieceDetails]) -> Vec<PieceDetails> {
-    if ps.len() > PIECES_PER_REQUEST_MAX {
-        errors.add(field, format!("at most {PIECES_PER_REQUEST_MAX} pieces"));
+    if !errors.at_most(field, ps, PIECES_PER_REQUEST_MAX, "pieces") {
         return Vec::new();
     }
     ps.iter()
@@ -247,7 +255,7 @@ pub fn details(
         Some(String::new())
     };
     errors.text(&format!("{field}.title"), &d.title, TITLE_MAX);
-    errors.max_len(
+    errors.prose(
         &format!("{field}.description"),
         &d.description,
         DESCRIPTION_MAX,
@@ -420,7 +428,11 @@ pub fn internship(
         return None;
     };
     let before = errors.violations().len();
-    errors.text(&format!("{field}.goal"), &i.goal, INTERNSHIP_GOAL_MAX);
+    if i.goal.trim().is_empty() {
+        errors.add(format!("{field}.goal"), "must not be empty");
+    } else {
+        errors.prose(&format!("{field}.goal"), &i.goal, INTERNSHIP_GOAL_MAX);
+    }
     errors.text(&format!("{field}.mentor_name"), &i.mentor_name, MENTOR_MAX);
     if i.weekly_hours == 0 || i.weekly_hours > WEEKLY_HOURS_MAX {
         errors.add(
@@ -505,9 +517,22 @@ pub fn internship(
 /// fields.
 pub fn job(errors: &mut FieldErrors, body: &pb::DecomposeJobRequest) -> Option<JobRequirement> {
     let before = errors.violations().len();
+    // Every block gives at least one piece, so more blocks than a job's pieces are refused
+    // before any is read.
+    if !errors.at_most("blocks", &body.blocks, MAX_PIECES, "blocks") {
+        return None;
+    }
     let mut blocks = Vec::new();
     for (i, b) in body.blocks.iter().enumerate() {
         let f = format!("blocks[{i}]");
+        if !errors.at_most(
+            &format!("{f}.tasks"),
+            &b.tasks,
+            TASKS_PER_BLOCK_MAX,
+            "tasks",
+        ) {
+            continue;
+        }
         let w = b.window.unwrap_or_default();
         let window = wire::window(
             errors,
@@ -521,7 +546,14 @@ pub fn job(errors: &mut FieldErrors, body: &pb::DecomposeJobRequest) -> Option<J
             .iter()
             .enumerate()
             .map(|(j, t)| TaskNeed {
-                name: t.name.clone(),
+                name: {
+                    errors.text(
+                        &format!("{f}.tasks[{j}].name"),
+                        &t.name,
+                        MAX_TASK_NAME_CHARS,
+                    );
+                    t.name.clone()
+                },
                 headcount: t.headcount,
                 skills: wire::skills(
                     errors,

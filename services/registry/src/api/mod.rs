@@ -4,6 +4,7 @@
 use std::pin::Pin;
 use std::sync::Arc;
 
+use mosaic_api::paging::PageTokens;
 use mosaic_db::Db;
 use mosaic_eventstore::EventStore;
 use mosaic_privacy::Vault;
@@ -17,12 +18,20 @@ pub struct RegistryApi {
     store: Arc<dyn EventStore>,
     vault: Vault,
     db: Db,
+    pages: PageTokens,
 }
 
 impl RegistryApi {
-    /// An API writing to `store`, keeping per-person keys in `vault`, reading lists from `db`.
+    /// An API writing to `store`, keeping per-person keys in `vault`, reading lists from `db`;
+    /// page tokens are signed with a key derived from the vault's master key.
     pub fn new(store: Arc<dyn EventStore>, vault: Vault, db: Db) -> Self {
-        Self { store, vault, db }
+        let pages = PageTokens::from_vault(&vault);
+        Self {
+            store,
+            vault,
+            db,
+            pages,
+        }
     }
 }
 

@@ -2,7 +2,6 @@
 //! command by a moment; `Get…` RPCs read the log and are always current.
 
 use mosaic_api::filter::Filter;
-use mosaic_api::paging::Page;
 use mosaic_api::status::from_db;
 use mosaic_api::wire;
 use mosaic_api::{FieldErrors, RequestContext};
@@ -90,7 +89,7 @@ impl RegistryApi {
         let ctx = RequestContext::query(&request)?;
         let body = request.get_ref();
         let mut errors = FieldErrors::new();
-        let page = Page::parse(&mut errors, body.page_size, &body.page_token);
+        let page = self.pages.page(&mut errors, ctx.municipality, body);
         let mut f = Filter::default();
         f.text("r.municipality = ?", ctx.municipality.as_str());
         if let Some(after) = &page.after {
@@ -234,7 +233,7 @@ impl RegistryApi {
         let ctx = RequestContext::query(&request)?;
         let body = request.get_ref();
         let mut errors = FieldErrors::new();
-        let page = Page::parse(&mut errors, body.page_size, &body.page_token);
+        let page = self.pages.page(&mut errors, ctx.municipality, body);
         let mut f = Filter::default();
         f.text("municipality = ?", ctx.municipality.as_str());
         if let Some(after) = &page.after {

@@ -27,6 +27,12 @@ pub const SKILLS_MAX: usize = 50;
 pub const TAGS_MAX: usize = 30;
 /// Longest account subject.
 pub const SUBJECT_MAX: usize = 200;
+/// Most population bands: bands of single years from 0 to 120 do not overlap.
+pub const POPULATION_BANDS_MAX: usize = 121;
+/// Longest phone number, in characters.
+pub const PHONE_MAX: usize = 30;
+/// Longest e-mail address, in characters.
+pub const EMAIL_MAX: usize = 254;
 
 /// A municipality's profile.
 pub fn municipality_profile(
@@ -43,7 +49,17 @@ pub fn municipality_profile(
         200,
     );
     let mut population = Vec::new();
-    for (i, b) in p.population.iter().enumerate() {
+    let bands = if errors.at_most(
+        &format!("{field}.population"),
+        &p.population,
+        POPULATION_BANDS_MAX,
+        "bands",
+    ) {
+        p.population.as_slice()
+    } else {
+        &[]
+    };
+    for (i, b) in bands.iter().enumerate() {
         let at = format!("{field}.population[{i}]");
         if b.from_age > b.to_age || b.to_age > 120 {
             errors.add(at, "ages run from from_age to to_age, at most 120");
@@ -121,8 +137,8 @@ pub fn organisation(
     let licences = errors.enum_list("details.licences", &d.licences, Licence::from_wire);
     let contact = d.contact.clone().unwrap_or_default();
     errors.text("details.contact.name", &contact.name, NAME_MAX);
-    errors.max_len("details.contact.phone", &contact.phone, 30);
-    errors.max_len("details.contact.email", &contact.email, 254);
+    errors.phone("details.contact.phone", &contact.phone, PHONE_MAX);
+    errors.email("details.contact.email", &contact.email, EMAIL_MAX);
     OrganisationParts {
         kind,
         name: d.name.trim().to_owned(),
@@ -138,10 +154,10 @@ pub fn personal(errors: &mut FieldErrors, field: &str, p: Option<&pb::PersonalDe
     let p = p.unwrap_or(&empty);
     errors.text(&format!("{field}.display_name"), &p.display_name, NAME_MAX);
     errors.max_len(&format!("{field}.name_kana"), &p.name_kana, NAME_MAX);
-    errors.max_len(&format!("{field}.phone"), &p.phone, 30);
-    errors.max_len(&format!("{field}.email"), &p.email, 254);
+    errors.phone(&format!("{field}.phone"), &p.phone, PHONE_MAX);
+    errors.email(&format!("{field}.email"), &p.email, EMAIL_MAX);
     errors.max_len(&format!("{field}.address"), &p.address, 200);
-    errors.max_len(&format!("{field}.note"), &p.note, NOTE_MAX);
+    errors.prose(&format!("{field}.note"), &p.note, NOTE_MAX);
     errors.max_len(
         &format!("{field}.gender_description"),
         &p.gender_description,
@@ -209,10 +225,12 @@ pub fn resident_profile(
     if p.max_days_per_month > 31 {
         errors.add(at("max_days_per_month"), "must be at most 31");
     }
-    if p.free_tags.len() > TAGS_MAX {
-        errors.add(at("free_tags"), format!("at most {TAGS_MAX} tags"));
-    }
-    for (i, t) in p.free_tags.iter().enumerate() {
+    let free_tags = if errors.at_most(&at("free_tags"), &p.free_tags, TAGS_MAX, "tags") {
+        p.free_tags.as_slice()
+    } else {
+        &[]
+    };
+    for (i, t) in free_tags.iter().enumerate() {
         errors.text(&format!("{}[{i}]", at("free_tags")), t, 40);
     }
     let nonzero = |n: u32| (n > 0).then_some(n as u16);
@@ -225,7 +243,7 @@ pub fn resident_profile(
         travel_radius_km: nonzero(p.travel_radius_km.min(100)),
         no_car: p.no_car,
         skills: wire::skills(errors, &at("skills"), &p.skills, SKILLS_MAX),
-        free_tags: p.free_tags.iter().map(|t| t.trim().to_owned()).collect(),
+        free_tags: free_tags.iter().map(|t| t.trim().to_owned()).collect(),
         interests: errors.enum_list(&at("interests"), &p.interests, Field::from_wire),
         availability: wire::weekly_windows(errors, &at("availability"), &p.availability),
         max_hours_per_week: nonzero(p.max_hours_per_week.min(80)),

@@ -85,6 +85,24 @@ impl Registry {
         })
     }
 
+    /// Another replica of this distributed registry: the same database, NATS, token keys and
+    /// master key, its own port.
+    pub async fn replica(&self) -> anyhow::Result<Background> {
+        let (Some(pg), Some(nats)) = (&self.pg, &self.nats) else {
+            anyhow::bail!("only a distributed registry has replicas");
+        };
+        let listen = SocketAddr::from(([127, 0, 0, 1], mosaic_testkit::free_port()?));
+        Ok(Background::distributed(
+            &MODULE,
+            listen,
+            pg.url(),
+            &nats.url(),
+            self._dir.path(),
+            self.master_key.clone(),
+        )
+        .await?)
+    }
+
     /// One registry per backend.
     pub async fn both() -> anyhow::Result<Vec<Self>> {
         Ok(vec![Self::sqlite().await?, Self::postgres().await?])
