@@ -231,6 +231,118 @@ async fn no_caller_receives_another_callers_answer_to_the_same_request_id() -> a
             async move { connect().await.close_activity(w.req(body)).await }
         })
         .await;
+        // A second draft: pieces cut by a decomposition, one removed, then cancelled.
+        let second = common::create(
+            &mut client,
+            &everyone[0].token,
+            pb::CreateActivityRequest {
+                request_id: "second".into(),
+                ..create.clone()
+            },
+        )
+        .await??
+        .activity_id;
+        replayed_by_everyone_else(&p, "DecomposeJob", &everyone, |w| {
+            let body = pb::DecomposeJobRequest {
+                request_id: "same-decompose".into(),
+                blocks: vec![pb::CoverageBlock {
+                    window: Some(pb::WeeklyWindow {
+                        weekday: pb::Weekday::Monday as i32,
+                        start_minute: 540,
+                        end_minute: 780,
+                    }),
+                    tasks: vec![pb::TaskNeed {
+                        name: "受付".into(),
+                        headcount: 1,
+                        skills: vec![],
+                    }],
+                }],
+                granularity: Some(pb::Granularity {
+                    min_minutes: 120,
+                    max_minutes: 240,
+                    step_minutes: 60,
+                    split_by_task: false,
+                }),
+                define: true,
+                activity_id: second.clone(),
+                from: date(2026, 4, 6),
+                to: date(2026, 9, 28),
+                ..Default::default()
+            };
+            async move { connect().await.decompose_job(w.req(body)).await }
+        })
+        .await;
+        let second_piece = client
+            .get_activity(everyone[0].req(pb::GetActivityRequest {
+                activity_id: second.clone(),
+            }))
+            .await?
+            .into_inner()
+            .activity
+            .unwrap()
+            .pieces[0]
+            .piece_id
+            .clone();
+        replayed_by_everyone_else(&p, "RemovePiece", &everyone, |w| {
+            let body = pb::RemovePieceRequest {
+                request_id: "same-remove".into(),
+                activity_id: second.clone(),
+                expected_version: 0,
+                piece_id: second_piece.clone(),
+                occurred_at: None,
+            };
+            async move { connect().await.remove_piece(w.req(body)).await }
+        })
+        .await;
+        replayed_by_everyone_else(&p, "CancelActivity", &everyone, |w| {
+            let body = pb::CancelActivityRequest {
+                request_id: "same-cancel".into(),
+                activity_id: second.clone(),
+                expected_version: 0,
+                reason: "中止".into(),
+                occurred_at: None,
+            };
+            async move { connect().await.cancel_activity(w.req(body)).await }
+        })
+        .await;
+
+        // An internship project.
+        let internship = common::create(
+            &mut client,
+            &everyone[0].token,
+            pb::CreateActivityRequest {
+                request_id: "internship".into(),
+                details: Some(pb::ActivityDetails {
+                    origin: pb::ActivityOrigin::InternshipProject as i32,
+                    ..details(&host, pb::EngagementForm::Internship)
+                }),
+                ..create.clone()
+            },
+        )
+        .await??
+        .activity_id;
+        replayed_by_everyone_else(&p, "DefineInternship", &everyone, |w| {
+            let body = pb::DefineInternshipRequest {
+                request_id: "same-internship".into(),
+                activity_id: internship.clone(),
+                expected_version: 0,
+                internship: Some(pb::Internship {
+                    goal: "地域農業のデジタル化".into(),
+                    start: date(2026, 6, 1),
+                    end: date(2026, 9, 30),
+                    weekly_hours: 12,
+                    mentor_name: "田中 一郎".into(),
+                    milestones: Some(pb::Milestones {
+                        orientation: date(2026, 6, 1),
+                        mid_term_review: date(2026, 6, 15),
+                        final_reflection: date(2026, 6, 20),
+                    }),
+                }),
+                occurred_at: None,
+            };
+            async move { connect().await.define_internship(w.req(body)).await }
+        })
+        .await;
         p.stop().await;
     }
     Ok(())
