@@ -5,10 +5,13 @@
 //! `nats-server` on `PATH`), or named by `MOSAIC_PG_BIN` and `MOSAIC_NATS_SERVER`. When the test
 //! script already runs a cluster it exports `MOSAIC_TEST_PG` (a superuser URL without database),
 //! and each [`TestDatabase`] is then a fresh database in that cluster instead of a new cluster.
+//!
+//! [`replay`] checks that a request replayed by other callers never answers them.
 
 mod nats;
 mod net;
 mod postgres;
+pub mod replay;
 pub mod sample;
 
 pub use nats::NatsServer;

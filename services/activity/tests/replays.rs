@@ -7,77 +7,53 @@
 
 mod common;
 
-use std::future::Future;
-
 use common::*;
+
 use mosaic_auth::{MUNICIPALITY_HEADER, Role};
 use mosaic_proto::v1 as pb;
+use mosaic_testkit::replay::{Caller as Who, Stored};
 use mosaic_types::MunicipalityCode;
-use tonic::{Request, Status};
-
-#[derive(Clone)]
-struct Who {
-    label: &'static str,
-    token: String,
-    header: bool,
-}
-
-impl Who {
-    fn req<T>(&self, body: T) -> Request<T> {
-        let mut r = authed(body, &self.token);
-        if self.header {
-            r.metadata_mut()
-                .insert(MUNICIPALITY_HEADER, KASHIWA.parse().unwrap());
-        }
-        r
-    }
-}
 
 fn callers(p: &Platform) -> Vec<Who> {
-    let mint = |label, subject: &str, role, bound: bool| Who {
+    let mint = |label, subject: &str, role, organisation| Who {
         label,
         token: p
             .signer
-            .mint(
+            .mint_scoped(
                 subject,
                 role,
-                bound.then(|| MunicipalityCode::parse(KASHIWA).unwrap()),
+                (role != Role::Analyst && role != Role::Operator)
+                    .then(|| MunicipalityCode::parse(KASHIWA).unwrap()),
+                organisation,
                 chrono::Duration::minutes(30),
             )
             .unwrap(),
-        header: !bound,
+        header: matches!(role, Role::Analyst | Role::Operator)
+            .then(|| (MUNICIPALITY_HEADER, KASHIWA.to_owned())),
     };
     vec![
-        mint("coordinator", "tester", Role::Coordinator, true),
+        mint("coordinator", "tester", Role::Coordinator, None),
         mint(
             "another coordinator",
             "coordinator-b",
             Role::Coordinator,
-            true,
+            None,
         ),
-        mint("resident", "resident-r", Role::Resident, true),
-        Who {
-            label: "host",
-            token: p
-                .signer
-                .mint_scoped(
-                    "host-1",
-                    Role::HostOrganisation,
-                    MunicipalityCode::parse(KASHIWA).ok(),
-                    Some(mosaic_types::OrganisationId::new()),
-                    chrono::Duration::minutes(30),
-                )
-                .unwrap(),
-            header: false,
-        },
-        mint("officer", "officer-1", Role::MunicipalityOfficer, true),
-        mint("analyst", "analyst-1", Role::Analyst, false),
-        mint("operator", "operator-1", Role::Operator, false),
+        mint("resident", "resident-r", Role::Resident, None),
+        mint(
+            "host",
+            "host-1",
+            Role::HostOrganisation,
+            Some(mosaic_types::OrganisationId::new()),
+        ),
+        mint("officer", "officer-1", Role::MunicipalityOfficer, None),
+        mint("analyst", "analyst-1", Role::Analyst, None),
+        mint("operator", "operator-1", Role::Operator, None),
     ]
 }
 
 /// The activity service's count of idempotency keys and its log head.
-async fn keys_and_head(p: &Platform) -> (i64, i64) {
+async fn stored(p: &Platform) -> Stored {
     let db = mosaic_db::connect(&p.activity_database_url(), 1)
         .await
         .unwrap();
@@ -88,36 +64,28 @@ async fn keys_and_head(p: &Platform) -> (i64, i64) {
         sqlx::query_scalar("SELECT position FROM log_head WHERE id = 1").fetch_one(pool).await.unwrap()
     });
     db.close().await;
-    (keys, head)
+    Stored {
+        keys: keys as u64,
+        head: head as u64,
+    }
 }
 
+/// [`mosaic_testkit::replay::replayed_by_everyone_else`] with the coordinator first.
 async fn replayed_by_everyone_else<R, F, Fut>(p: &Platform, rpc: &str, everyone: &[Who], call: F)
 where
     R: std::fmt::Debug,
     F: Fn(Who) -> Fut,
-    Fut: Future<Output = Result<R, Status>>,
+    Fut: std::future::Future<Output = Result<R, tonic::Status>>,
 {
-    let answer = call(everyone[0].clone()).await;
-    assert!(answer.is_ok(), "{rpc} by the coordinator: {answer:?}");
-    for other in &everyone[1..] {
-        let (keys, head) = keys_and_head(p).await;
-        let replayed = call(other.clone()).await;
-        let (keys_after, head_after) = keys_and_head(p).await;
-        match replayed {
-            Ok(_) => assert_eq!(
-                keys_after,
-                keys + 1,
-                "{}: {rpc} replayed by the {} was answered from the coordinator's request",
-                p.backend,
-                other.label
-            ),
-            Err(status) => assert_eq!(
-                head_after, head,
-                "{rpc} refused to the {} wrote an event: {status:?}",
-                other.label
-            ),
-        }
-    }
+    mosaic_testkit::replay::replayed_by_everyone_else(
+        rpc,
+        "coordinator",
+        everyone,
+        "",
+        || stored(p),
+        call,
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -148,7 +116,7 @@ async fn no_caller_receives_another_callers_answer_to_the_same_request_id() -> a
         let piece = activity.pieces[0].piece_id.clone();
         replayed_by_everyone_else(&p, "CreateActivity", &everyone, |w| {
             let body = create.clone();
-            async move { connect().await.create_activity(w.req(body)).await }
+            async move { connect().await.create_activity(w.request(body)).await }
         })
         .await;
         replayed_by_everyone_else(&p, "UpdateActivity", &everyone, |w| {
@@ -159,7 +127,7 @@ async fn no_caller_receives_another_callers_answer_to_the_same_request_id() -> a
                 details: Some(details(&host, pb::EngagementForm::Volunteer)),
                 occurred_at: None,
             };
-            async move { connect().await.update_activity(w.req(body)).await }
+            async move { connect().await.update_activity(w.request(body)).await }
         })
         .await;
         replayed_by_everyone_else(&p, "AddPiece", &everyone, |w| {
@@ -175,7 +143,7 @@ async fn no_caller_receives_another_callers_answer_to_the_same_request_id() -> a
                 )),
                 occurred_at: None,
             };
-            async move { connect().await.add_piece(w.req(body)).await }
+            async move { connect().await.add_piece(w.request(body)).await }
         })
         .await;
         replayed_by_everyone_else(&p, "RevisePiece", &everyone, |w| {
@@ -187,7 +155,7 @@ async fn no_caller_receives_another_callers_answer_to_the_same_request_id() -> a
                 piece: Some(weekly_piece("収穫（火曜）", pb::Weekday::Tuesday, 540, 690)),
                 occurred_at: None,
             };
-            async move { connect().await.revise_piece(w.req(body)).await }
+            async move { connect().await.revise_piece(w.request(body)).await }
         })
         .await;
         replayed_by_everyone_else(&p, "PublishActivity", &everyone, |w| {
@@ -197,7 +165,7 @@ async fn no_caller_receives_another_callers_answer_to_the_same_request_id() -> a
                 expected_version: 0,
                 occurred_at: None,
             };
-            async move { connect().await.publish_activity(w.req(body)).await }
+            async move { connect().await.publish_activity(w.request(body)).await }
         })
         .await;
         replayed_by_everyone_else(&p, "PauseActivity", &everyone, |w| {
@@ -207,7 +175,7 @@ async fn no_caller_receives_another_callers_answer_to_the_same_request_id() -> a
                 expected_version: 0,
                 occurred_at: None,
             };
-            async move { connect().await.pause_activity(w.req(body)).await }
+            async move { connect().await.pause_activity(w.request(body)).await }
         })
         .await;
         replayed_by_everyone_else(&p, "ResumeActivity", &everyone, |w| {
@@ -217,7 +185,7 @@ async fn no_caller_receives_another_callers_answer_to_the_same_request_id() -> a
                 expected_version: 0,
                 occurred_at: None,
             };
-            async move { connect().await.resume_activity(w.req(body)).await }
+            async move { connect().await.resume_activity(w.request(body)).await }
         })
         .await;
         replayed_by_everyone_else(&p, "CloseActivity", &everyone, |w| {
@@ -228,7 +196,7 @@ async fn no_caller_receives_another_callers_answer_to_the_same_request_id() -> a
                 reason: pb::CloseReason::Filled as i32,
                 occurred_at: None,
             };
-            async move { connect().await.close_activity(w.req(body)).await }
+            async move { connect().await.close_activity(w.request(body)).await }
         })
         .await;
         // A second draft: pieces cut by a decomposition, one removed, then cancelled.
@@ -269,11 +237,11 @@ async fn no_caller_receives_another_callers_answer_to_the_same_request_id() -> a
                 to: date(2026, 9, 28),
                 ..Default::default()
             };
-            async move { connect().await.decompose_job(w.req(body)).await }
+            async move { connect().await.decompose_job(w.request(body)).await }
         })
         .await;
         let second_piece = client
-            .get_activity(everyone[0].req(pb::GetActivityRequest {
+            .get_activity(everyone[0].request(pb::GetActivityRequest {
                 activity_id: second.clone(),
             }))
             .await?
@@ -291,7 +259,7 @@ async fn no_caller_receives_another_callers_answer_to_the_same_request_id() -> a
                 piece_id: second_piece.clone(),
                 occurred_at: None,
             };
-            async move { connect().await.remove_piece(w.req(body)).await }
+            async move { connect().await.remove_piece(w.request(body)).await }
         })
         .await;
         replayed_by_everyone_else(&p, "CancelActivity", &everyone, |w| {
@@ -302,7 +270,7 @@ async fn no_caller_receives_another_callers_answer_to_the_same_request_id() -> a
                 reason: "中止".into(),
                 occurred_at: None,
             };
-            async move { connect().await.cancel_activity(w.req(body)).await }
+            async move { connect().await.cancel_activity(w.request(body)).await }
         })
         .await;
 
@@ -340,7 +308,7 @@ async fn no_caller_receives_another_callers_answer_to_the_same_request_id() -> a
                 }),
                 occurred_at: None,
             };
-            async move { connect().await.define_internship(w.req(body)).await }
+            async move { connect().await.define_internship(w.request(body)).await }
         })
         .await;
         p.stop().await;

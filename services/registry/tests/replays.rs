@@ -8,42 +8,22 @@
 
 mod common;
 
-use std::future::Future;
-
 use common::*;
+
 use mosaic_auth::{MUNICIPALITY_HEADER, Role};
 use mosaic_proto::v1 as pb;
-use tonic::{Request, Status};
-
-/// A caller: a token, and whether it names the municipality in a header (operators, analysts).
-#[derive(Clone)]
-struct Who {
-    label: &'static str,
-    token: String,
-    header: bool,
-}
-
-impl Who {
-    fn req<T>(&self, body: T) -> Request<T> {
-        let mut r = authed(body, &self.token);
-        if self.header {
-            r.metadata_mut()
-                .insert(MUNICIPALITY_HEADER, KASHIWA.parse().unwrap());
-        }
-        r
-    }
-}
+use mosaic_testkit::replay::{Caller as Who, Stored};
 
 fn callers(registry: &Registry) -> Vec<Who> {
     let bound = |label, subject: &str, role| Who {
         label,
         token: registry.token_for(subject, role, Some(KASHIWA)),
-        header: false,
+        header: None,
     };
     let across = |label, subject: &str, role| Who {
         label,
         token: registry.token_for(subject, role, None),
-        header: true,
+        header: Some((MUNICIPALITY_HEADER, KASHIWA.to_owned())),
     };
     vec![
         bound("coordinator", "coordinator-a", Role::Coordinator),
@@ -53,7 +33,7 @@ fn callers(registry: &Registry) -> Vec<Who> {
         Who {
             label: "host",
             token: registry.host_token(KASHIWA, &uuid::Uuid::now_v7().to_string()),
-            header: false,
+            header: None,
         },
         bound("officer", "officer-1", Role::MunicipalityOfficer),
         across("analyst", "analyst-1", Role::Analyst),
@@ -64,8 +44,7 @@ fn callers(registry: &Registry) -> Vec<Who> {
 /// What the personal data of the test's resident contains; no refusal may carry it.
 const NAME: &str = "山田 太郎";
 
-/// Makes a request as `first`, then as every other caller, and checks that none of them gets
-/// the first answer.
+/// [`mosaic_testkit::replay::replayed_by_everyone_else`] against this registry.
 async fn replayed_by_everyone_else<R, F, Fut>(
     registry: &Registry,
     rpc: &str,
@@ -75,38 +54,16 @@ async fn replayed_by_everyone_else<R, F, Fut>(
 ) where
     R: std::fmt::Debug,
     F: Fn(Who) -> Fut,
-    Fut: Future<Output = Result<R, Status>>,
+    Fut: std::future::Future<Output = Result<R, tonic::Status>>,
 {
-    let by = everyone.iter().find(|w| w.label == first).unwrap();
-    let answer = call(by.clone()).await;
-    assert!(answer.is_ok(), "{rpc} by the {first}: {answer:?}");
-    for other in everyone.iter().filter(|w| w.label != first) {
-        let keys = registry.idempotency_keys().await;
-        let head = registry.log_head().await;
-        match call(other.clone()).await {
-            Ok(_) => assert_eq!(
-                registry.idempotency_keys().await,
-                keys + 1,
-                "{} ({}): {rpc} replayed by the {} was answered from the {first}'s request",
-                registry.backend,
-                rpc,
-                other.label
-            ),
-            Err(status) => {
-                assert!(
-                    !status.message().contains(NAME),
-                    "{rpc} refused to the {} names the resident: {status:?}",
-                    other.label
-                );
-                assert_eq!(
-                    registry.log_head().await,
-                    head,
-                    "{rpc} refused to the {} wrote an event",
-                    other.label
-                );
-            }
+    let stored = || async {
+        Stored {
+            keys: registry.idempotency_keys().await,
+            head: registry.log_head().await,
         }
-    }
+    };
+    mosaic_testkit::replay::replayed_by_everyone_else(rpc, first, everyone, NAME, stored, call)
+        .await;
 }
 
 #[tokio::test]
@@ -132,7 +89,7 @@ async fn no_caller_receives_another_callers_answer_to_the_same_request_id() -> a
         with_registrar.push(Who {
             label: "registering operator",
             token: registry.token(Role::Operator, None),
-            header: true,
+            header: Some((MUNICIPALITY_HEADER, KASHIWA.to_owned())),
         });
         replayed_by_everyone_else(
             r,
@@ -148,7 +105,7 @@ async fn no_caller_receives_another_callers_answer_to_the_same_request_id() -> a
                     occurred_at: None,
                     profile: None,
                 };
-                connect().await.register_municipality(w.req(body)).await
+                connect().await.register_municipality(w.request(body)).await
             },
         )
         .await;
@@ -171,7 +128,7 @@ async fn no_caller_receives_another_callers_answer_to_the_same_request_id() -> a
                 };
                 connect()
                     .await
-                    .update_municipality_profile(w.req(body))
+                    .update_municipality_profile(w.request(body))
                     .await
             },
         )
@@ -195,11 +152,11 @@ async fn no_caller_receives_another_callers_answer_to_the_same_request_id() -> a
         };
         replayed_by_everyone_else(r, "RegisterOrganisation", "coordinator", &everyone, |w| {
             let body = org_body.clone();
-            async move { connect().await.register_organisation(w.req(body)).await }
+            async move { connect().await.register_organisation(w.request(body)).await }
         })
         .await;
         let org = client
-            .register_organisation(everyone[0].req(org_body.clone()))
+            .register_organisation(everyone[0].request(org_body.clone()))
             .await?
             .into_inner()
             .organisation
@@ -213,7 +170,7 @@ async fn no_caller_receives_another_callers_answer_to_the_same_request_id() -> a
                 details: Some(organisation.clone()),
                 occurred_at: None,
             };
-            async move { connect().await.update_organisation(w.req(body)).await }
+            async move { connect().await.update_organisation(w.request(body)).await }
         })
         .await;
         replayed_by_everyone_else(r, "SuspendOrganisation", "coordinator", &everyone, |w| {
@@ -224,7 +181,7 @@ async fn no_caller_receives_another_callers_answer_to_the_same_request_id() -> a
                 expected_version: 0,
                 occurred_at: None,
             };
-            async move { connect().await.suspend_organisation(w.req(body)).await }
+            async move { connect().await.suspend_organisation(w.request(body)).await }
         })
         .await;
         replayed_by_everyone_else(r, "ReinstateOrganisation", "coordinator", &everyone, |w| {
@@ -234,7 +191,12 @@ async fn no_caller_receives_another_callers_answer_to_the_same_request_id() -> a
                 expected_version: 0,
                 occurred_at: None,
             };
-            async move { connect().await.reinstate_organisation(w.req(body)).await }
+            async move {
+                connect()
+                    .await
+                    .reinstate_organisation(w.request(body))
+                    .await
+            }
         })
         .await;
         replayed_by_everyone_else(r, "RegisterCoordinator", "officer", &everyone, |w| {
@@ -246,7 +208,7 @@ async fn no_caller_receives_another_callers_answer_to_the_same_request_id() -> a
                 roles: vec![pb::CoordinatorRole::Matching as i32],
                 occurred_at: None,
             };
-            async move { connect().await.register_coordinator(w.req(body)).await }
+            async move { connect().await.register_coordinator(w.request(body)).await }
         })
         .await;
 
@@ -254,11 +216,11 @@ async fn no_caller_receives_another_callers_answer_to_the_same_request_id() -> a
         let registration = full_registration("same-resident", NAME);
         replayed_by_everyone_else(r, "RegisterResident", "coordinator", &everyone, |w| {
             let body = registration.clone();
-            async move { connect().await.register_resident(w.req(body)).await }
+            async move { connect().await.register_resident(w.request(body)).await }
         })
         .await;
         let resident = client
-            .register_resident(everyone[0].req(registration.clone()))
+            .register_resident(everyone[0].request(registration.clone()))
             .await?
             .into_inner()
             .resident
@@ -271,7 +233,12 @@ async fn no_caller_receives_another_callers_answer_to_the_same_request_id() -> a
                 resident_id: resident.clone(),
                 occurred_at: None,
             };
-            async move { connect().await.confirm_proxy_agreement(w.req(body)).await }
+            async move {
+                connect()
+                    .await
+                    .confirm_proxy_agreement(w.request(body))
+                    .await
+            }
         })
         .await;
         macro_rules! on_resident {
@@ -281,7 +248,7 @@ async fn no_caller_receives_another_callers_answer_to_the_same_request_id() -> a
             ($rpc:literal, $first:literal, $method:ident, $body:expr) => {
                 replayed_by_everyone_else(r, $rpc, $first, &everyone, |w| {
                     let body = $body;
-                    async move { connect().await.$method(w.req(body)).await }
+                    async move { connect().await.$method(w.request(body)).await }
                 })
                 .await;
             };
@@ -310,7 +277,7 @@ async fn no_caller_receives_another_callers_answer_to_the_same_request_id() -> a
             }
         );
         let guest = client
-            .register_resident(everyone[0].req(pb::RegisterResidentRequest {
+            .register_resident(everyone[0].request(pb::RegisterResidentRequest {
                 mode: pb::RegistrationMode::Guest as i32,
                 profile: Some(pb::ResidentProfile {
                     channel: pb::RegistrationChannel::Web as i32,
