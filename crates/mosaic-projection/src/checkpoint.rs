@@ -74,6 +74,42 @@ pub(crate) async fn save(
     Ok(())
 }
 
+/// Within the transaction of a live batch: moves a source's checkpoint from `from` to `to`,
+/// only if the database still holds `from` (or has no row yet, for `from` = 0). False when it
+/// holds something else: a batch this runner saw commit was lost (a database crash undid an
+/// asynchronous commit), or another runner moved the checkpoint. The caller then rolls back and
+/// continues from the checkpoint the database holds.
+pub(crate) async fn advance(
+    tx: &mut DbTx,
+    projection: &str,
+    source: &str,
+    from: u64,
+    to: u64,
+) -> Result<bool, sqlx::Error> {
+    // From 0 the row may not exist yet; from anywhere else it must, holding `from`.
+    let sql = if from == 0 {
+        "INSERT INTO projection_checkpoints (projection, source, position, rebuilding, updated_at) \
+         VALUES ($1, $2, $4, NULL, $5) ON CONFLICT (projection, source) DO UPDATE \
+         SET position = excluded.position, rebuilding = NULL, updated_at = excluded.updated_at \
+         WHERE projection_checkpoints.position = $3"
+    } else {
+        "UPDATE projection_checkpoints SET position = $4, rebuilding = NULL, updated_at = $5 \
+         WHERE projection = $1 AND source = $2 AND position = $3"
+    };
+    let moved = on_tx!(tx, t => {
+        sqlx::query(sql)
+            .bind(projection)
+            .bind(source)
+            .bind(from as i64)
+            .bind(to as i64)
+            .bind(chrono::Utc::now())
+            .execute(&mut **t)
+            .await?
+            .rows_affected()
+    });
+    Ok(moved == 1)
+}
+
 /// The per-context rows of a projection.
 const CONTEXT_ROWS: &str = "SELECT source, position FROM projection_checkpoints \
                             WHERE projection = $1 AND source LIKE 'context:%'";

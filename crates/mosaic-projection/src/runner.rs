@@ -13,6 +13,14 @@ use crate::projection::apply_each;
 use crate::source::{Delivery, Reader, Replay};
 use crate::{Projection, ProjectionError, Source};
 
+/// What a batch's transaction did.
+enum Committed {
+    /// Applied; the per-context positions after it.
+    Applied(HashMap<String, u64>),
+    /// Rolled back: the database's checkpoint is not the one this runner moved last.
+    Diverged,
+}
+
 /// Why a batch's transaction did not commit.
 struct Failed {
     /// The event at fault, or the batch's checkpoint when no event was.
@@ -383,7 +391,19 @@ impl Live {
                 };
                 let short = batch.len() < self.config.batch;
                 if !batch.is_empty() {
-                    self.apply_batch(batch).await?;
+                    if !self.apply_batch(batch).await? {
+                        // What this runner applied before is not all in the database (a crash
+                        // undid a commit) or another runner moved on: start again from what the
+                        // database holds.
+                        warn!(
+                            projection = self.projection.name(),
+                            source = self.key,
+                            checkpoint = self.cursor,
+                            "the database's checkpoint is not the one this runner wrote last; \
+                             continuing from the database's"
+                        );
+                        continue 'standby;
+                    }
                     self.status.send_replace(RunnerStatus::Live {
                         checkpoint: self.cursor,
                     });
@@ -408,8 +428,9 @@ impl Live {
     }
 
     /// Applies a batch and moves the checkpoint in one transaction, retrying a bounded number of
-    /// times.
-    async fn apply_batch(&mut self, batch: Vec<Delivery>) -> Result<(), RunnerError> {
+    /// times. False when the database's checkpoint is not where this runner left it (nothing
+    /// was applied): the caller continues from the database's.
+    async fn apply_batch(&mut self, batch: Vec<Delivery>) -> Result<bool, RunnerError> {
         let last = batch.iter().map(|d| d.seq).max().unwrap_or(self.cursor);
         let fresh: Vec<&StoredEvent> = batch
             .iter()
@@ -424,10 +445,11 @@ impl Live {
                 // and first check whether the attempt they retry committed after all.
                 let retry = attempt > 1;
                 match self.commit(&fresh, last, None, retry, retry).await {
-                    Ok(applied) => {
+                    Ok(Committed::Applied(applied)) => {
                         self.applied = applied;
                         break;
                     }
+                    Ok(Committed::Diverged) => return Ok(false),
                     Err(f) if attempt >= self.config.max_attempts => {
                         return Err(f.stuck(self.projection.as_ref()));
                     }
@@ -441,7 +463,7 @@ impl Live {
             }
             self.cursor = last;
         }
-        Ok(())
+        Ok(true)
     }
 
     /// One transaction: apply every event not applied before, then write the checkpoints.
@@ -458,7 +480,7 @@ impl Live {
         rebuilding: Option<&str>,
         one_by_one: bool,
         recheck: bool,
-    ) -> Result<HashMap<String, u64>, Failed> {
+    ) -> Result<Committed, Failed> {
         let at = |e: sqlx::Error| Failed {
             position: checkpoint,
             error: e.into(),
@@ -466,8 +488,9 @@ impl Live {
         };
         let mut applied = self.applied.clone();
         let mut tx = self.db.begin().await.map_err(at)?;
-        // The effect and the checkpoint commit together, so a batch lost in a crash is only
-        // applied again from the checkpoint before it: no need to wait for the WAL flush.
+        // The effect and the checkpoint commit together, so a batch lost in a crash is lost
+        // whole; the next batch finds the checkpoint it did not move (`advance`) and the runner
+        // applies again from there. So there is no need to wait for the WAL flush.
         if let mosaic_db::DbTx::Postgres(t) = &mut tx {
             sqlx::query("SET LOCAL synchronous_commit = off")
                 .execute(&mut **t)
@@ -484,7 +507,7 @@ impl Live {
                     projection = self.projection.name(),
                     checkpoint, "the batch had committed; not applying it again"
                 );
-                return Ok(contexts);
+                return Ok(Committed::Applied(contexts));
             }
         }
         let mut todo = Vec::with_capacity(events.len());
@@ -508,15 +531,29 @@ impl Live {
             error,
             applying: true,
         })?;
-        save(
+        if rebuilding.is_some() {
+            save(
+                &mut tx,
+                self.projection.name(),
+                &self.key,
+                checkpoint,
+                rebuilding,
+            )
+            .await
+            .map_err(at)?;
+        } else if !checkpoint::advance(
             &mut tx,
             self.projection.name(),
             &self.key,
+            self.cursor,
             checkpoint,
-            rebuilding,
         )
         .await
-        .map_err(at)?;
+        .map_err(at)?
+        {
+            tx.rollback().await.map_err(at)?;
+            return Ok(Committed::Diverged);
+        }
         if rebuilding.is_none() {
             for (context, position) in &applied {
                 if self.applied.get(context) != Some(position) {
@@ -533,7 +570,7 @@ impl Live {
             }
         }
         tx.commit().await.map_err(at)?;
-        Ok(applied)
+        Ok(Committed::Applied(applied))
     }
 
     /// Resets and replays, marking the checkpoint row while under way.

@@ -601,3 +601,69 @@ async fn a_batch_that_committed_but_was_reported_failed_is_not_applied_again() -
     task.await??;
     Ok(())
 }
+
+/// Undoes the runner's last commits as a PostgreSQL crash undoes asynchronous commits: the
+/// effects and the checkpoints go back together to what they were at `position`.
+async fn lose_commits_after(db: &Db, position: u64) -> anyhow::Result<()> {
+    on_db!(db, pool => {
+        let mut tx = pool.begin().await?;
+        sqlx::query(
+            "DELETE FROM tally WHERE event_id IN \
+             (SELECT e.event_id::text FROM events e WHERE e.position > $1)",
+        )
+        .bind(position as i64)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE projection_checkpoints SET position = $1 \
+             WHERE projection = 'tally' AND source IN ('store:registry', 'context:registry')",
+        )
+        .bind(position as i64)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+    });
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_batch_the_database_lost_is_applied_again_without_a_restart() -> anyhow::Result<()> {
+    let pg = mosaic_testkit::TestDatabase::new()?;
+    let db = mosaic_db::connect(pg.url(), 10).await?;
+    prepare(&db).await?;
+    let store = Arc::new(SqlEventStore::open(db.clone(), "registry").await?);
+    append(&store, kashiwa(), "a", 50, "Counted").await?;
+    let (stop, stopped) = watch::channel(false);
+    let (handle, task) = Runner::new(
+        Arc::new(Tally { fail_on: None }),
+        db.clone(),
+        Source::Store(store.clone()),
+        config("live"),
+    )
+    .spawn(stopped);
+    tokio::time::timeout(Duration::from_secs(30), handle.caught_up_to(50)).await??;
+    assert_eq!(tallies(&db).await?, (50, 0, 50));
+
+    // The database comes back without the commits after position 18; the runner, still running,
+    // applied them and knows nothing of it.
+    lose_commits_after(&db, 18).await?;
+    append(&store, kashiwa(), "b", 10, "Counted").await?;
+    let head = store.head().await?;
+    let complete = async {
+        loop {
+            if tallies(&db).await? == (60, 0, 60)
+                && checkpoint(&db, "tally", "store:registry").await? == head
+            {
+                return anyhow::Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(30), complete)
+        .await
+        .map_err(|_| anyhow::anyhow!("the read model never recovered the lost batch"))??;
+    assert!(matches!(handle.status(), RunnerStatus::Live { .. }));
+    stop.send(true)?;
+    task.await??;
+    Ok(())
+}
