@@ -20,6 +20,8 @@ async fn the_embedded_platform_serves_over_tls_when_given_a_certificate() -> any
             cert: cert_path,
             key: key_path,
         }),
+        insecure_plaintext: false,
+        limits: Default::default(),
     };
     let platform = Embedded::start(&mosaic::modules(), options).await?;
     let addr = platform.local_addr();

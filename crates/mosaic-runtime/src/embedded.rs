@@ -6,7 +6,8 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use mosaic_api::server::{TlsFiles, bind, health, serve};
+use mosaic_api::limits::ServeLimits;
+use mosaic_api::server::{TlsFiles, Transport, bind, health, serve};
 use mosaic_auth::{SigningKeys, TokenVerifier};
 use mosaic_db::Db;
 use mosaic_eventstore::{EventStore, SqlEventStore};
@@ -31,6 +32,10 @@ pub struct EmbeddedOptions {
     pub data_dir: PathBuf,
     /// Serve TLS with these files.
     pub tls: Option<TlsFiles>,
+    /// Serve plaintext on an address beyond loopback (a proxy in front terminates TLS).
+    pub insecure_plaintext: bool,
+    /// Connection, stream, time and rate limits.
+    pub limits: ServeLimits,
 }
 
 /// The folder under the data directory holding the token signing key and its JWKS.
@@ -45,7 +50,7 @@ pub struct Embedded {
     routes: RoutesBuilder,
     health: tonic_health::pb::health_server::HealthServer<tonic_health::server::HealthService>,
     verifier: Arc<TokenVerifier>,
-    tls: Option<TlsFiles>,
+    transport: Transport,
     tasks: Tasks,
     dbs: Vec<Db>,
     /// The token keys of this data directory (to mint local tokens).
@@ -66,7 +71,14 @@ impl Embedded {
             path: dir.display().to_string(),
             reason: e.to_string(),
         };
-        // Bind first: a port in use is reported before anything is written.
+        // Plaintext, TLS files and limits are checked first, then the port is bound: either
+        // mistake is reported before anything is written.
+        let transport = Transport::prepare(
+            options.listen,
+            options.tls.as_ref(),
+            options.insecure_plaintext,
+            options.limits.clone(),
+        )?;
         let listener = bind(options.listen).await?;
         let addr = listener.local_addr().map_err(data_dir_error)?;
         std::fs::create_dir_all(dir).map_err(data_dir_error)?;
@@ -129,7 +141,7 @@ impl Embedded {
             routes,
             health,
             verifier,
-            tls: options.tls,
+            transport,
             tasks,
             dbs,
             keys,
@@ -149,7 +161,7 @@ impl Embedded {
             self.routes.routes(),
             self.health,
             self.verifier,
-            self.tls,
+            self.transport,
             shutdown,
         )
         .await;

@@ -36,6 +36,8 @@ impl Platform {
             listen: "127.0.0.1:0".parse()?,
             data_dir: dir.path().to_owned(),
             tls: None,
+            insecure_plaintext: false,
+            limits: Default::default(),
         };
         let embedded = Embedded::start(&mosaic::modules(), options).await?;
         let addr = embedded.local_addr();
