@@ -252,9 +252,7 @@ where
         .max_concurrent_streams(limits.max_concurrent_streams)
         .concurrency_limit_per_connection(limits.max_calls_per_connection)
         .http2_keepalive_interval(Some(limits.keepalive_interval))
-        .http2_keepalive_timeout(Some(limits.keepalive_timeout))
-        // Bounds the streams a client may open and reset at once (the "rapid reset" flood).
-        .http2_max_pending_accept_reset_streams(Some(limits.max_concurrent_streams as usize));
+        .http2_keepalive_timeout(Some(limits.keepalive_timeout));
     if let Some(identity) = tls {
         builder = builder
             .tls_config(

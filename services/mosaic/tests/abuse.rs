@@ -25,8 +25,9 @@ const STREAMS: usize = 10_000;
 const STREAM_CONNECTIONS: usize = 8;
 const CHECKS: usize = 20;
 const BAR: Duration = Duration::from_millis(100);
-/// How long one step of the abuse may take at most before it is given up (the abuse stops).
-const STEP_GUARD: Duration = Duration::from_secs(5);
+/// How long each part of the abuse (connections, then streams) may take at most: what is not
+/// done by then is given up, so the abuse stops by itself even against a server that hangs.
+const PHASE_GUARD: Duration = Duration::from_secs(10);
 
 /// The abusive client's own address on loopback, so per-address limits tell it from the probes.
 const ABUSER: [u8; 4] = [127, 0, 0, 2];
@@ -134,19 +135,22 @@ async fn health_checks_answer_within_100_ms_while_one_client_holds_2000_silent_c
     assert_eq!(existing.check(request()).await?.get_ref().status, 1);
 
     // 2,000 connections that never send a byte.
+    let abuse_started = Instant::now();
     let mut silent = Vec::with_capacity(SILENT_CONNECTIONS);
     let mut refused_connects = 0;
+    let deadline = tokio::time::Instant::now() + PHASE_GUARD;
     for _ in 0..SILENT_CONNECTIONS {
-        match tokio::time::timeout(STEP_GUARD, abuser_socket(server)).await {
+        match tokio::time::timeout_at(deadline, abuser_socket(server)).await {
             Ok(Ok(stream)) => silent.push(stream),
             _ => refused_connects += 1,
         }
     }
 
     // 10,000 health Watch streams over 8 connections; the ones the server admits stay open.
+    let deadline = tokio::time::Instant::now() + PHASE_GUARD;
     let mut stream_clients = Vec::new();
     for _ in 0..STREAM_CONNECTIONS {
-        if let Ok(Ok(channel)) = tokio::time::timeout(STEP_GUARD, abuser_channel(server)).await {
+        if let Ok(Ok(channel)) = tokio::time::timeout_at(deadline, abuser_channel(server)).await {
             stream_clients.push(HealthClient::new(channel));
         }
     }
@@ -156,7 +160,7 @@ async fn health_checks_answer_within_100_ms_while_one_client_holds_2000_silent_c
         let mut calls: FuturesUnordered<_> = (0..STREAMS)
             .map(|i| {
                 let mut client = stream_clients[i % stream_clients.len()].clone();
-                async move { tokio::time::timeout(STEP_GUARD, client.watch(request())).await }
+                async move { tokio::time::timeout_at(deadline, client.watch(request())).await }
             })
             .collect();
         while let Some(outcome) = calls.next().await {
@@ -166,6 +170,8 @@ async fn health_checks_answer_within_100_ms_while_one_client_holds_2000_silent_c
             }
         }
     }
+
+    let abuse_set_up = abuse_started.elapsed();
 
     // While all of that is held: checks on the old connection and on new ones, one at a time.
     let mut on_existing = Vec::new();
@@ -178,9 +184,9 @@ async fn health_checks_answer_within_100_ms_while_one_client_holds_2000_silent_c
     on_existing.sort();
     on_fresh.sort();
     eprintln!(
-        "abuse held: {} silent connections ({refused_connects} not connected), {} streams open \
-         ({refused_streams} refused); Check on the existing connection: median {:?}, max {:?}; \
-         on a new connection each: median {:?}, max {:?}",
+        "abuse held after {abuse_set_up:?}: {} silent connections ({refused_connects} not \
+         connected), {} streams open ({refused_streams} refused); Check on the existing \
+         connection: median {:?}, max {:?}; on a new connection each: median {:?}, max {:?}",
         silent.len(),
         held.len(),
         on_existing[CHECKS / 2],

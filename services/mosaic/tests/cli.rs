@@ -140,3 +140,21 @@ fn a_tls_key_of_another_certificate_is_refused_in_one_line() {
     assert!(started, "{line}");
     assert!(line.contains("with TLS"), "{line}");
 }
+
+#[test]
+fn a_bad_limit_stops_the_start_with_a_line_naming_its_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = mosaic()
+        .args(["up", "--listen", "127.0.0.1:0", "--handshake-timeout", "0s"])
+        .arg("--data-dir")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let first = stderr.lines().next().unwrap_or_default();
+    assert!(
+        first.contains("--handshake-timeout") && first.contains("longer than zero"),
+        "{stderr}"
+    );
+}
