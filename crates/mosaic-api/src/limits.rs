@@ -880,6 +880,58 @@ mod tests {
         assert_eq!(gate.open(), 1, "only the connection that spoke is left");
     }
 
+    /// Answers after `delay`, as a handler that takes its time.
+    fn slow(
+        delay: Duration,
+    ) -> impl tower::Service<
+        http::Request<()>,
+        Response = http::Response<tonic::body::Body>,
+        Error = std::convert::Infallible,
+        Future = impl Future + Send,
+    > + Clone
+    + Send
+    + 'static {
+        tower::service_fn(move |_req: http::Request<()>| async move {
+            tokio::time::sleep(delay).await;
+            Ok(http::Response::new(tonic::body::Body::empty()))
+        })
+    }
+
+    fn grpc_status(response: &http::Response<tonic::body::Body>) -> Option<&str> {
+        response
+            .headers()
+            .get("grpc-status")
+            .and_then(|v| v.to_str().ok())
+    }
+
+    #[tokio::test]
+    async fn a_call_without_an_answer_by_the_request_timeout_ends_with_deadline_exceeded() {
+        use tower::{Layer, ServiceExt};
+        let layer = LimitLayer::new(&ServeLimits {
+            request_timeout: Duration::from_millis(50),
+            ..ServeLimits::default()
+        });
+        let call = |path: &str| http::Request::builder().uri(path).body(()).unwrap();
+
+        let cut = layer
+            .layer(slow(Duration::from_secs(60)))
+            .oneshot(call("/mosaic.v1.RegistryService/GetMunicipality"))
+            .await
+            .unwrap();
+        assert_eq!(
+            grpc_status(&cut),
+            Some(format!("{}", tonic::Code::DeadlineExceeded as i32).as_str())
+        );
+
+        // An import answers after its last request, however long the client streams.
+        let import = layer
+            .layer(slow(Duration::from_millis(200)))
+            .oneshot(call("/mosaic.v1.RegistryService/ImportResidents"))
+            .await
+            .unwrap();
+        assert_eq!(grpc_status(&import), None);
+    }
+
     #[test]
     fn imports_are_known_as_client_streaming() {
         let paths = client_streaming_paths();

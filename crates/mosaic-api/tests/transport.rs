@@ -204,6 +204,23 @@ async fn a_connection_without_calls_is_closed_after_the_idle_timeout() -> anyhow
 }
 
 #[tokio::test]
+async fn a_connection_with_an_open_stream_is_not_idle() -> anyhow::Result<()> {
+    let server = Server::start(ServeLimits {
+        idle_timeout: Duration::from_millis(300),
+        ..ServeLimits::default()
+    })
+    .await?;
+    let mut client = server.client().await?;
+    let mut watch = client.watch(check()).await?.into_inner();
+    assert!(watch.message().await?.is_some(), "the first status");
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    // The same connection still answers, and the stream is still open.
+    client.check(check()).await?;
+    drop(watch);
+    server.stop().await
+}
+
+#[tokio::test]
 async fn at_the_connection_cap_silent_connections_make_room_and_talking_ones_keep_theirs()
 -> anyhow::Result<()> {
     let server = Server::start(ServeLimits {

@@ -193,3 +193,19 @@ impl ServiceConfig {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::parse_switch;
+
+    #[test]
+    fn switches_read_as_the_command_line_reads_them() {
+        for yes in ["true", "1", "yes", "on", "TRUE"] {
+            assert_eq!(parse_switch(yes), Ok(true), "{yes}");
+        }
+        for no in ["false", "0", "no", "off"] {
+            assert_eq!(parse_switch(no), Ok(false), "{no}");
+        }
+        assert!(parse_switch("maybe").is_err());
+    }
+}
