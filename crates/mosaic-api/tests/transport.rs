@@ -27,8 +27,12 @@ struct Server {
 
 impl Server {
     async fn start(limits: ServeLimits) -> anyhow::Result<Self> {
+        Self::start_with(limits, None).await
+    }
+
+    async fn start_with(limits: ServeLimits, tls: Option<TlsFiles>) -> anyhow::Result<Self> {
         let addr: SocketAddr = "127.0.0.1:0".parse()?;
-        let transport = Transport::prepare(addr, None, false, limits)?;
+        let transport = Transport::prepare(addr, tls.as_ref(), false, limits)?;
         let listener = bind(addr).await?;
         let addr = listener.local_addr()?;
         let (_, health) = health(&["mosaic.v1.RegistryService"]).await;
@@ -185,6 +189,33 @@ async fn a_connection_that_sends_nothing_is_closed_after_the_handshake_timeout()
     let mut client = server.client().await?;
     tokio::time::sleep(Duration::from_millis(600)).await;
     client.check(check()).await?;
+    server.stop().await
+}
+
+#[tokio::test]
+async fn a_tls_handshake_that_stalls_is_closed_after_the_handshake_timeout() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()])?;
+    let files = TlsFiles {
+        cert: dir.path().join("cert.pem"),
+        key: dir.path().join("key.pem"),
+    };
+    std::fs::write(&files.cert, cert.cert.pem())?;
+    std::fs::write(&files.key, cert.signing_key.serialize_pem())?;
+    let server = Server::start_with(
+        ServeLimits {
+            handshake_timeout: Duration::from_millis(300),
+            ..ServeLimits::default()
+        },
+        Some(files),
+    )
+    .await?;
+    let mut stalling = tokio::net::TcpStream::connect(server.addr).await?;
+    // The start of a handshake record announcing 512 bytes, of which only 32 follow.
+    let mut start = vec![0x16, 0x03, 0x01, 0x02, 0x00];
+    start.extend([0u8; 32]);
+    stalling.write_all(&start).await?;
+    assert!(closed_by_server(&mut stalling).await);
     server.stop().await
 }
 
