@@ -1,10 +1,9 @@
 //! `mosaic`: run the whole platform on one machine, and mint tokens for it.
 
 use std::net::SocketAddr;
+use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::process::ExitCode;
-
-use std::num::NonZeroU32;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
