@@ -35,6 +35,8 @@ async fn start(
         issuer: mosaic_auth::DEFAULT_ISSUER.into(),
         audience: mosaic_auth::DEFAULT_AUDIENCE.into(),
         tls: None,
+        insecure_plaintext: false,
+        limits: Default::default(),
         db_max_connections: 10,
         stream_replicas: 1,
         master_key: Some(mosaic_privacy::MasterKey::generate().to_base64()),

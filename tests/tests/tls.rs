@@ -14,13 +14,11 @@ async fn the_embedded_platform_serves_over_tls_when_given_a_certificate() -> any
     std::fs::write(&cert_path, cert.cert.pem())?;
     std::fs::write(&key_path, cert.signing_key.serialize_pem())?;
     let options = EmbeddedOptions {
-        listen: "127.0.0.1:0".parse()?,
-        data_dir: dir.path().join("data"),
         tls: Some(mosaic_api::server::TlsFiles {
             cert: cert_path,
             key: key_path,
         }),
-        master_key: None,
+        ..EmbeddedOptions::new("127.0.0.1:0".parse()?, dir.path().join("data"))
     };
     let platform = Embedded::start(&mosaic::modules(), options).await?;
     let addr = platform.local_addr();

@@ -15,12 +15,15 @@
 //! - [`status`]: how store errors become gRPC statuses;
 //! - [`decode_errors`]: a request body that does not decode answers `INVALID_ARGUMENT`;
 //! - [`server`]: one way to serve — health, reflection (v1 and v1alpha), the token layer, TLS,
-//!   request spans, clean shutdown.
+//!   request spans, clean shutdown;
+//! - [`limits`]: what keeps one client from locking the others out — connection cap, timeouts,
+//!   HTTP/2 settings, per-caller rates, bounded streams without a token.
 
 pub mod command;
 pub mod decode_errors;
 pub mod fields;
 pub mod filter;
+pub mod limits;
 pub mod occurred_at;
 pub mod paging;
 pub mod request;

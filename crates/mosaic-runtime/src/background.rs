@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
 
+use mosaic_api::limits::ServeLimits;
 use mosaic_auth::{SigningKeys, TokenSigner};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -12,6 +13,16 @@ use tokio::task::JoinHandle;
 use crate::config::ServiceConfig;
 use crate::embedded::{Embedded, EmbeddedOptions};
 use crate::{Module, StartError};
+
+/// The served limits, without the per-caller rate: tests and benchmarks drive one token far
+/// faster than a caller is allowed in service.
+fn unthrottled() -> ServeLimits {
+    ServeLimits {
+        calls_per_subject: None,
+        public_calls_per_peer: None,
+        ..ServeLimits::default()
+    }
+}
 
 /// A running platform and the means to stop it.
 pub struct Background {
@@ -32,10 +43,8 @@ impl Background {
         data_dir: &Path,
     ) -> Result<Self, StartError> {
         let options = EmbeddedOptions {
-            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-            data_dir: data_dir.to_owned(),
-            tls: None,
-            master_key: None,
+            limits: unthrottled(),
+            ..EmbeddedOptions::new(SocketAddr::from(([127, 0, 0, 1], 0)), data_dir.to_owned())
         };
         let embedded = Embedded::start(modules, options).await?;
         let addr = embedded.local_addr();
@@ -81,6 +90,8 @@ impl Background {
             issuer: mosaic_auth::DEFAULT_ISSUER.into(),
             audience: mosaic_auth::DEFAULT_AUDIENCE.into(),
             tls: None,
+            insecure_plaintext: false,
+            limits: unthrottled(),
             db_max_connections: 40,
             stream_replicas: 1,
             master_key,

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use mosaic_api::server::{bind, health, serve, shutdown_signal};
+use mosaic_api::server::{Transport, bind, health, serve, shutdown_signal};
 use mosaic_auth::{KeySet, TokenVerifier};
 use mosaic_bus::relay::{Relay, RelayConfig};
 use mosaic_bus::stream::{StreamSettings, connect, jetstream};
@@ -30,6 +30,12 @@ pub async fn run_with(
     config: ServiceConfig,
     shutdown: impl std::future::Future<Output = ()> + Send,
 ) -> Result<(), StartError> {
+    let transport = Transport::prepare(
+        config.listen,
+        config.tls.as_ref(),
+        config.insecure_plaintext,
+        config.limits.clone(),
+    )?;
     let verifier = Arc::new(TokenVerifier::new(
         KeySet::from_jwks_file(&config.jwks)?,
         config.issuer.clone(),
@@ -111,7 +117,7 @@ pub async fn run_with(
         routes.routes(),
         health_service,
         verifier,
-        config.tls.clone(),
+        transport,
         shutdown,
     )
     .await;

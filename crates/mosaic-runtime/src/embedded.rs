@@ -6,7 +6,8 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use mosaic_api::server::{TlsFiles, bind, health, serve};
+use mosaic_api::limits::ServeLimits;
+use mosaic_api::server::{TlsFiles, Transport, bind, health, serve};
 use mosaic_auth::{SigningKeys, TokenVerifier};
 use mosaic_db::Db;
 use mosaic_eventstore::{EventStore, SqlEventStore};
@@ -35,6 +36,25 @@ pub struct EmbeddedOptions {
     /// directory's keys folder, which suits a laptop; on a server give a path outside the data
     /// directory, so a copy of the data is no copy of the key.
     pub master_key: Option<PathBuf>,
+    /// Serve plaintext on an address beyond loopback (a proxy in front terminates TLS).
+    pub insecure_plaintext: bool,
+    /// Connection, stream, time and rate limits.
+    pub limits: ServeLimits,
+}
+
+impl EmbeddedOptions {
+    /// Plaintext on `listen` (loopback, unless a proxy terminates TLS), data and keys in
+    /// `data_dir`, the default limits.
+    pub fn new(listen: SocketAddr, data_dir: PathBuf) -> Self {
+        Self {
+            listen,
+            data_dir,
+            tls: None,
+            master_key: None,
+            insecure_plaintext: false,
+            limits: ServeLimits::default(),
+        }
+    }
 }
 
 /// The folder under the data directory holding the token signing key and its JWKS.
@@ -81,7 +101,7 @@ pub struct Embedded {
     routes: RoutesBuilder,
     health: tonic_health::pb::health_server::HealthServer<tonic_health::server::HealthService>,
     verifier: Arc<TokenVerifier>,
-    tls: Option<TlsFiles>,
+    transport: Transport,
     tasks: Tasks,
     dbs: Vec<Db>,
     /// The token keys of this data directory (to mint local tokens).
@@ -102,7 +122,14 @@ impl Embedded {
             path: dir.display().to_string(),
             reason: e.to_string(),
         };
-        // Bind first: a port in use is reported before anything is written.
+        // Plaintext, TLS files and limits are checked first, then the port is bound: either
+        // mistake is reported before anything is written.
+        let transport = Transport::prepare(
+            options.listen,
+            options.tls.as_ref(),
+            options.insecure_plaintext,
+            options.limits.clone(),
+        )?;
         let listener = bind(options.listen).await?;
         let addr = listener.local_addr().map_err(data_dir_error)?;
         private_dir(dir).map_err(data_dir_error)?;
@@ -165,7 +192,7 @@ impl Embedded {
             routes,
             health,
             verifier,
-            tls: options.tls,
+            transport,
             tasks,
             dbs,
             keys,
@@ -185,7 +212,7 @@ impl Embedded {
             self.routes.routes(),
             self.health,
             self.verifier,
-            self.tls,
+            self.transport,
             shutdown,
         )
         .await;

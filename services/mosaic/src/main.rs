@@ -1,10 +1,13 @@
 //! `mosaic`: run the whole platform on one machine, and mint tokens for it.
 
 use std::net::SocketAddr;
+use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
+use mosaic_api::limits::{ServeLimits, parse_duration};
 use mosaic_api::server::{TlsFiles, shutdown_signal};
 use mosaic_auth::{Role, SigningKeys};
 use mosaic_runtime::embedded::{Embedded, EmbeddedOptions, keys_dir};
@@ -45,6 +48,12 @@ enum Command {
         /// outside the data directory and back it up apart from the data.
         #[arg(long, env = "MOSAIC_MASTER_KEY_FILE")]
         master_key_file: Option<PathBuf>,
+        /// Serve plaintext on an address other machines can reach. Only behind a proxy that
+        /// terminates TLS: without TLS, tokens and personal data cross the network in the clear.
+        #[arg(long, env = "MOSAIC_INSECURE_PLAINTEXT", value_parser = clap::builder::BoolishValueParser::new())]
+        insecure_plaintext: bool,
+        #[command(flatten)]
+        limits: LimitArgs,
     },
     /// Print a bearer token signed with the local keys (made by `mosaic up` or `mosaic keys`).
     Token {
@@ -93,6 +102,68 @@ enum Command {
     },
 }
 
+/// The limits that keep one client from locking the others out (`deploy/README.md`, "Limits").
+#[derive(Args)]
+struct LimitArgs {
+    /// Open connections at most [default: 1000, fewer if the open-file limit is lower]. At the
+    /// cap a new connection replaces the oldest one that has sent nothing yet, or is closed.
+    #[arg(long, env = "MOSAIC_MAX_CONNECTIONS", value_parser = clap::value_parser!(u64).range(1..))]
+    max_connections: Option<u64>,
+    /// HTTP/2 streams (calls) open at once per connection.
+    #[arg(long, env = "MOSAIC_MAX_CONCURRENT_STREAMS", default_value_t = ServeLimits::default().max_concurrent_streams, value_parser = clap::value_parser!(u32).range(1..))]
+    max_concurrent_streams: u32,
+    /// Calls per connection whose handlers run at once; more wait their turn.
+    #[arg(long, env = "MOSAIC_MAX_CALLS_PER_CONNECTION", default_value_t = ServeLimits::default().max_calls_per_connection as u64, value_parser = clap::value_parser!(u64).range(1..))]
+    max_calls_per_connection: u64,
+    /// A connection that has not sent the HTTP/2 preface (or finished TLS) by then is closed.
+    #[arg(long, env = "MOSAIC_HANDSHAKE_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    handshake_timeout: Duration,
+    /// A connection without a call in flight for this long is closed.
+    #[arg(long, env = "MOSAIC_IDLE_TIMEOUT", default_value = "5m", value_parser = parse_duration)]
+    idle_timeout: Duration,
+    /// HTTP/2 PING after this long without frames, to find vanished peers.
+    #[arg(long, env = "MOSAIC_KEEPALIVE_INTERVAL", default_value = "60s", value_parser = parse_duration)]
+    keepalive_interval: Duration,
+    /// A PING not acknowledged within this closes the connection.
+    #[arg(long, env = "MOSAIC_KEEPALIVE_TIMEOUT", default_value = "20s", value_parser = parse_duration)]
+    keepalive_timeout: Duration,
+    /// A call must answer within this (imports, whose requests stream, excepted).
+    #[arg(long, env = "MOSAIC_REQUEST_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    request_timeout: Duration,
+    /// Calls per second per token subject, in bursts of as many; 0 for no limit.
+    #[arg(long, env = "MOSAIC_RATE_LIMIT", default_value = "1000")]
+    rate_limit: u32,
+    /// Calls without a token (health, reflection) per second per peer address; 0 for no limit.
+    #[arg(long, env = "MOSAIC_PUBLIC_RATE_LIMIT", default_value = "50")]
+    public_rate_limit: u32,
+    /// Streams without a token (health Watch, reflection) open at once, in all.
+    #[arg(long, env = "MOSAIC_MAX_PUBLIC_STREAMS", default_value_t = ServeLimits::default().max_public_streams as u64, value_parser = clap::value_parser!(u64).range(1..))]
+    max_public_streams: u64,
+    /// Streams without a token open at once from one peer address.
+    #[arg(long, env = "MOSAIC_MAX_PUBLIC_STREAMS_PER_PEER", default_value_t = ServeLimits::default().max_public_streams_per_peer as u64, value_parser = clap::value_parser!(u64).range(1..))]
+    max_public_streams_per_peer: u64,
+}
+
+impl LimitArgs {
+    fn limits(self) -> ServeLimits {
+        let size = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+        ServeLimits {
+            max_connections: self.max_connections.map(size),
+            max_concurrent_streams: self.max_concurrent_streams,
+            max_calls_per_connection: size(self.max_calls_per_connection),
+            handshake_timeout: self.handshake_timeout,
+            idle_timeout: self.idle_timeout,
+            keepalive_interval: self.keepalive_interval,
+            keepalive_timeout: self.keepalive_timeout,
+            request_timeout: self.request_timeout,
+            calls_per_subject: NonZeroU32::new(self.rate_limit),
+            public_calls_per_peer: NonZeroU32::new(self.public_rate_limit),
+            max_public_streams: size(self.max_public_streams),
+            max_public_streams_per_peer: size(self.max_public_streams_per_peer),
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
@@ -102,6 +173,8 @@ fn main() -> ExitCode {
             tls_cert,
             tls_key,
             master_key_file,
+            insecure_plaintext,
+            limits,
         } => {
             let tls = tls_cert
                 .zip(tls_key)
@@ -111,6 +184,8 @@ fn main() -> ExitCode {
                 data_dir,
                 tls,
                 master_key: master_key_file,
+                insecure_plaintext,
+                limits: limits.limits(),
             })
         }
         Command::Token {

@@ -32,12 +32,7 @@ impl Platform {
     pub async fn start() -> anyhow::Result<Self> {
         telemetry();
         let dir = tempfile::tempdir()?;
-        let options = EmbeddedOptions {
-            listen: "127.0.0.1:0".parse()?,
-            data_dir: dir.path().to_owned(),
-            tls: None,
-            master_key: None,
-        };
+        let options = EmbeddedOptions::new("127.0.0.1:0".parse()?, dir.path().to_owned());
         let embedded = Embedded::start(&mosaic::modules(), options).await?;
         let addr = embedded.local_addr();
         let signer = embedded
