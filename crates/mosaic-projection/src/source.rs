@@ -87,6 +87,9 @@ pub(crate) enum Reader {
     },
     JetStream {
         messages: Box<pull::Ordered>,
+        /// The client's connection count, and its value when the consumer was made.
+        stats: Arc<async_nats::Statistics>,
+        connects: u64,
     },
 }
 
@@ -143,8 +146,12 @@ impl Reader {
                     .await
                     .map_err(to_source_error)?;
                 let messages = consumer.messages().await.map_err(to_source_error)?;
+                let stats = js.client().statistics();
+                let connects = stats.connects.load(std::sync::atomic::Ordering::Relaxed);
                 Ok(Reader::JetStream {
                     messages: Box::new(messages),
+                    stats,
+                    connects,
                 })
             }
         }
@@ -183,7 +190,21 @@ impl Reader {
                     })
                     .collect())
             }
-            Reader::JetStream { messages } => {
+            Reader::JetStream {
+                messages,
+                stats,
+                connects,
+            } => {
+                // A reconnect means the server may have restarted, and an ordered consumer lives
+                // only in its memory: the library would notice the consumer missing only after
+                // two idle heartbeats (about half a minute). Reopen from the checkpoint now.
+                if stats.connects.load(std::sync::atomic::Ordering::Relaxed) != *connects {
+                    return Err(RunnerError::Source(
+                        "the NATS connection was re-established: the consumer is made again \
+                         from the checkpoint"
+                            .into(),
+                    ));
+                }
                 // `next()` is cancel-safe: a timeout loses no message.
                 let mut out = Vec::new();
                 let Ok(first) = tokio::time::timeout(wait, messages.next()).await else {
