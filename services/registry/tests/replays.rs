@@ -393,3 +393,50 @@ async fn a_request_id_shaped_like_an_import_row_key_does_not_block_the_row() -> 
     registry.stop().await;
     Ok(())
 }
+
+#[tokio::test]
+async fn an_import_row_is_one_per_municipality_and_answers_other_staff_with_its_id_only()
+-> anyhow::Result<()> {
+    use futures::StreamExt;
+    let registry = Registry::sqlite().await?;
+    let mut client = registry.client().await?;
+    kashiwa(&registry, &mut client).await?;
+    let everyone = callers(&registry);
+    let row = || pb::ImportResidentsRequest {
+        row_key: "roster-7".into(),
+        resident: Some(pb::RegisterResidentRequest {
+            proxy: None,
+            ..full_registration("", NAME)
+        }),
+    };
+    let import = |who: Who| {
+        let mut client = client.clone();
+        async move {
+            client
+                .import_residents(who.request(tokio_stream::iter(vec![row()])))
+                .await
+                .map(|r| r.into_inner())
+        }
+    };
+    let first = import(everyone[0].clone()).await?.next().await.unwrap()?;
+    assert!(first.accepted && !first.duplicate, "{first:?}");
+    for other in &everyone[1..] {
+        match import(other.clone()).await {
+            // Staff importing the same roster row: the same resident, named by id only.
+            Ok(mut answers) => {
+                let again = answers.next().await.unwrap()?;
+                assert!(again.duplicate, "{}: {again:?}", other.label);
+                assert_eq!(again.resident_id, first.resident_id);
+                assert!(!format!("{again:?}").contains(NAME));
+            }
+            Err(status) => assert_eq!(
+                status.code(),
+                tonic::Code::PermissionDenied,
+                "{}: {status:?}",
+                other.label
+            ),
+        }
+    }
+    registry.stop().await;
+    Ok(())
+}
