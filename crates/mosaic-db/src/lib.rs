@@ -10,9 +10,11 @@ mod connect;
 pub mod group;
 pub mod lease;
 mod migrate;
+mod transient;
 
 pub use connect::{DbConfigError, connect};
 pub use migrate::{Migrations, run_migrations};
+pub use transient::transient;
 
 use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
 

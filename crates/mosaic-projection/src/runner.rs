@@ -92,6 +92,9 @@ pub enum RunnerStatus {
     },
     /// Rebuilding one municipality (or all, `None`).
     Rebuilding(Option<MunicipalityCode>),
+    /// Its database is unreachable for now; the runner retries until it answers, then continues
+    /// from the checkpoint the database holds.
+    Unavailable(String),
     /// Stopped on an event it could not apply; needs an operator.
     Failed(String),
     /// Shut down.
@@ -117,6 +120,10 @@ pub enum RunnerError {
     /// The runner's database failed.
     #[error("database: {0}")]
     Database(String),
+    /// The runner's database is unreachable for now (refused or lost connections, a pool timeout,
+    /// a server shutting down): waited out, never a reason to stop.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
     /// The runner is gone.
     #[error("the runner is not running")]
     Gone,
@@ -124,9 +131,16 @@ pub enum RunnerError {
 
 impl From<sqlx::Error> for RunnerError {
     fn from(e: sqlx::Error) -> Self {
-        RunnerError::Database(e.to_string())
+        if mosaic_db::transient(&e) {
+            RunnerError::Unavailable(e.to_string())
+        } else {
+            RunnerError::Database(e.to_string())
+        }
     }
 }
+
+/// How long a runner waits before trying an unreachable database again.
+const UNAVAILABLE_RETRY: Duration = Duration::from_secs(1);
 
 /// What a rebuild did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -268,7 +282,26 @@ impl Live {
         mut control: mpsc::Receiver<Control>,
         mut shutdown: watch::Receiver<bool>,
     ) -> Result<(), RunnerError> {
-        let result = self.lead(&mut control, &mut shutdown).await;
+        let result = loop {
+            match self.lead(&mut control, &mut shutdown).await {
+                // The database is away: wait, then start again from the checkpoint it holds
+                // (`lead` reloads it), so nothing a lost commit held is skipped.
+                Err(RunnerError::Unavailable(reason)) => {
+                    warn!(
+                        projection = self.projection.name(),
+                        source = self.key,
+                        error = %reason,
+                        "database unavailable; retrying, then continuing from its checkpoint"
+                    );
+                    self.status.send_replace(RunnerStatus::Unavailable(reason));
+                    tokio::select! {
+                        _ = shutdown.changed() => {}
+                        _ = tokio::time::sleep(UNAVAILABLE_RETRY) => {}
+                    }
+                }
+                other => break other,
+            }
+        };
         let _ = lease::release_lease(&self.db, &self.lease_name(), &self.config.holder).await;
         match &result {
             Ok(()) => {
@@ -450,6 +483,13 @@ impl Live {
                         break;
                     }
                     Ok(Committed::Diverged) => return Ok(false),
+                    // The database went away: not the batch's fault, and not counted against it.
+                    Err(Failed {
+                        error: ProjectionError::Database(e),
+                        ..
+                    }) if mosaic_db::transient(&e) => {
+                        return Err(RunnerError::Unavailable(e.to_string()));
+                    }
                     Err(f) if attempt >= self.config.max_attempts => {
                         return Err(f.stuck(self.projection.as_ref()));
                     }

@@ -667,3 +667,60 @@ async fn a_batch_the_database_lost_is_applied_again_without_a_restart() -> anyho
     task.await??;
     Ok(())
 }
+
+#[tokio::test]
+async fn a_database_outage_is_waited_out_and_the_runner_goes_on_by_itself() -> anyhow::Result<()> {
+    // A cluster of its own, to crash.
+    let cluster = mosaic_testkit::PgCluster::start()?;
+    let url = format!("{}/postgres", cluster.admin_url());
+    let db = mosaic_db::connect(&url, 4).await?;
+    prepare(&db).await?;
+    let store = Arc::new(SqlEventStore::open(db.clone(), "registry").await?);
+    append(&store, kashiwa(), "a", 20, "Counted").await?;
+    let (stop, stopped) = watch::channel(false);
+    let (handle, task) = Runner::new(
+        Arc::new(Tally { fail_on: None }),
+        db.clone(),
+        Source::Store(store.clone()),
+        config("outage"),
+    )
+    .spawn(stopped);
+    tokio::time::timeout(Duration::from_secs(30), handle.caught_up_to(20)).await??;
+
+    // Longer than the runner's attempts at one batch and than a pool's wait for a connection.
+    cluster.crash()?;
+    let mut status = handle.watch();
+    tokio::time::timeout(Duration::from_secs(30), async {
+        while !matches!(*status.borrow(), RunnerStatus::Unavailable(_)) {
+            status.changed().await?;
+        }
+        anyhow::Ok(())
+    })
+    .await??;
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    assert!(
+        matches!(handle.status(), RunnerStatus::Unavailable(_)),
+        "{:?}",
+        handle.status()
+    );
+    cluster.restart()?;
+
+    // Back by itself: new events are applied, none twice.
+    let answering = async {
+        loop {
+            let up = on_db!(&db, pool => { sqlx::query("SELECT 1").execute(pool).await.is_ok() });
+            if up {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(30), answering).await?;
+    append(&store, kashiwa(), "b", 10, "Counted").await?;
+    let head = store.head().await?;
+    tokio::time::timeout(Duration::from_secs(30), handle.caught_up_to(head)).await??;
+    assert_eq!(tallies(&db).await?, (30, 0, 30));
+    stop.send(true)?;
+    task.await??;
+    Ok(())
+}

@@ -1,7 +1,8 @@
 //! What every way of running shares: startup errors, migrations, and the background tasks
 //! (relays, projection runners) that stop with the server.
 
-use std::sync::Arc;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 
 use mosaic_db::Db;
 use mosaic_projection::{Projection, Runner, RunnerConfig, RunnerStatus, Source};
@@ -9,7 +10,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
-use tracing::error;
+use tracing::{error, info, warn};
 
 use crate::Module;
 
@@ -74,6 +75,16 @@ pub(crate) async fn migrate(module: &dyn Module, db: &Db) -> Result<(), StartErr
 pub(crate) struct Tasks {
     shutdown: watch::Sender<bool>,
     handles: Vec<JoinHandle<()>>,
+    /// Per service: the runners that are down (failed for good, or waiting for their database).
+    down: HashMap<&'static str, Arc<Mutex<Down>>>,
+    runners: usize,
+}
+
+/// The runners of one service that are down, and the health last reported for it.
+#[derive(Default)]
+struct Down {
+    runners: HashSet<usize>,
+    reported_serving: bool,
 }
 
 impl Tasks {
@@ -82,6 +93,8 @@ impl Tasks {
         Self {
             shutdown,
             handles: Vec::new(),
+            down: HashMap::new(),
+            runners: 0,
         }
     }
 
@@ -93,8 +106,9 @@ impl Tasks {
         self.handles.push(handle);
     }
 
-    /// Starts a projection runner; if it stops on an event it cannot apply, the module's health
-    /// turns NOT_SERVING so an orchestrator or operator sees it.
+    /// Starts a projection runner. The module's health is NOT_SERVING while one of its runners
+    /// waits for its database, SERVING again once every one is back, and NOT_SERVING for good
+    /// when one stops on an event it cannot apply, so an orchestrator or operator sees it.
     pub(crate) fn spawn_runner(
         &mut self,
         projection: Arc<dyn Projection>,
@@ -106,17 +120,62 @@ impl Tasks {
         let (handle, task) =
             Runner::new(projection, db, source, RunnerConfig::default()).spawn(self.stopping());
         let mut status = handle.watch();
+        let id = self.runners;
+        self.runners += 1;
+        let down = self
+            .down
+            .entry(grpc_name)
+            .or_insert_with(|| {
+                Arc::new(Mutex::new(Down {
+                    reported_serving: true,
+                    ..Down::default()
+                }))
+            })
+            .clone();
         self.push(tokio::spawn(async move {
             while status.changed().await.is_ok() {
                 let current = status.borrow().clone();
-                if let RunnerStatus::Failed(reason) = current {
-                    error!(
-                        service = grpc_name,
-                        reason, "a projection stopped; service marked not serving"
-                    );
-                    health
-                        .set_service_status(grpc_name, ServingStatus::NotServing)
-                        .await;
+                let failed = matches!(current, RunnerStatus::Failed(_));
+                let serving = {
+                    let Ok(mut down) = down.lock() else { break };
+                    match &current {
+                        RunnerStatus::Failed(reason) => {
+                            error!(
+                                service = grpc_name,
+                                reason, "a projection stopped; service marked not serving"
+                            );
+                            down.runners.insert(id);
+                        }
+                        RunnerStatus::Unavailable(_) => {
+                            down.runners.insert(id);
+                        }
+                        RunnerStatus::Live { .. } | RunnerStatus::Rebuilding(_) => {
+                            down.runners.remove(&id);
+                        }
+                        _ => {}
+                    }
+                    let serving = down.runners.is_empty();
+                    let changed = serving != down.reported_serving;
+                    down.reported_serving = serving;
+                    changed.then_some(serving)
+                };
+                if let Some(serving) = serving {
+                    if serving {
+                        info!(service = grpc_name, "every projection is live; serving");
+                    } else if !failed {
+                        warn!(
+                            service = grpc_name,
+                            "a projection waits for its database; service marked not serving"
+                        );
+                    }
+                    let status = if serving {
+                        ServingStatus::Serving
+                    } else {
+                        ServingStatus::NotServing
+                    };
+                    health.set_service_status(grpc_name, status).await;
+                }
+                if failed {
                     break;
                 }
             }

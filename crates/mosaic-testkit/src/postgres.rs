@@ -13,6 +13,8 @@ pub struct PgCluster {
     dir: tempfile::TempDir,
     bin: PathBuf,
     port: u16,
+    /// The server options `pg_ctl start` passes (`-o`).
+    options: String,
 }
 
 /// A fresh, empty database for one test; its cluster lives while any database of it does.
@@ -202,22 +204,44 @@ impl PgCluster {
         let port = free_port()?;
         // Extra server settings, e.g. to load pg_stat_statements while profiling a benchmark.
         let extra = std::env::var("MOSAIC_PG_OPTIONS").unwrap_or_default();
-        let mut start = pg_command(&bin, "pg_ctl");
+        let options = format!(
+            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=on \
+             {extra}",
+            sock.display()
+        );
+        let cluster = Self {
+            dir,
+            bin,
+            port,
+            options,
+        };
+        cluster.restart()?;
+        Ok(cluster)
+    }
+
+    /// Stops the server as a crash would (`pg_ctl stop -m immediate`): no shutdown checkpoint,
+    /// and commits that were not yet flushed (asynchronous ones) are lost.
+    pub fn crash(&self) -> anyhow::Result<()> {
+        let mut stop = pg_command(&self.bin, "pg_ctl");
+        stop.arg("-D")
+            .arg(self.dir.path().join("data"))
+            .args(["-m", "immediate", "-w", "stop"]);
+        run(stop, "pg_ctl stop")
+    }
+
+    /// Starts the (stopped) server on its port and waits until it accepts connections.
+    pub fn restart(&self) -> anyhow::Result<()> {
+        let mut start = pg_command(&self.bin, "pg_ctl");
         start
             .arg("-D")
-            .arg(&data)
+            .arg(self.dir.path().join("data"))
             .arg("-l")
-            .arg(dir.path().join("server.log"))
+            .arg(self.dir.path().join("server.log"))
             .arg("-o")
-            .arg(format!(
-                "-p {port} -k {} -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=on \
-                 {extra}",
-                sock.display()
-            ))
+            .arg(&self.options)
             .args(["-w", "start"]);
         run(start, "pg_ctl start")?;
-        wait_for_port(port, Duration::from_secs(20))?;
-        Ok(Self { dir, bin, port })
+        wait_for_port(self.port, Duration::from_secs(20))
     }
 
     /// `postgres://postgres@127.0.0.1:PORT` (no database).

@@ -1,0 +1,289 @@
+#![allow(clippy::unwrap_used, missing_docs)]
+
+//! Faults under load: the registry served on its own PostgreSQL cluster while clients register
+//! residents, and the cluster crashed (`pg_ctl stop -m immediate`) again and again. Nothing
+//! acknowledged is lost or stored twice, and the directory (a read model) ends equal to the log
+//! with no restart of any service; while the database is away the service says NOT_SERVING, and
+//! SERVING again by itself once it is back.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::*;
+use mosaic_auth::{Role, SigningKeys};
+use mosaic_proto::v1 as pb;
+use mosaic_runtime::config::ServiceConfig;
+use tonic::transport::Channel;
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
+
+const CLIENTS: usize = 4;
+const CRASHES: usize = 8;
+const SERVICE: &str = "mosaic.v1.RegistryService";
+
+fn guest(request_id: &str) -> pb::RegisterResidentRequest {
+    pb::RegisterResidentRequest {
+        request_id: request_id.into(),
+        mode: pb::RegistrationMode::Guest as i32,
+        personal: Some(pb::PersonalDetails {
+            display_name: "負荷 太郎".into(),
+            ..Default::default()
+        }),
+        profile: Some(pb::ResidentProfile {
+            channel: pb::RegistrationChannel::Web as i32,
+            ..Default::default()
+        }),
+        proxy: Some(pb::ProxyAgreement {
+            method: pb::AgreementMethod::InPerson as i32,
+        }),
+        ..Default::default()
+    }
+}
+
+/// Registers residents until told to stop; a refused attempt is retried with the same
+/// `request_id` until it is answered, so each request ends acknowledged exactly once.
+async fn load(
+    channel: Channel,
+    token: String,
+    client: usize,
+    stop: Arc<AtomicBool>,
+    acknowledged: Arc<Mutex<Vec<String>>>,
+) {
+    let mut registry = Registry::new(channel);
+    let mut n = 0;
+    while !stop.load(Ordering::Relaxed) {
+        let request_id = format!("load-{client}-{n}");
+        loop {
+            match registry
+                .register_resident(authed(guest(&request_id), &token, None))
+                .await
+            {
+                Ok(answer) => {
+                    let id = answer.into_inner().resident.unwrap().resident_id;
+                    acknowledged.lock().unwrap().push(id);
+                    break;
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        }
+        n += 1;
+    }
+}
+
+async fn health(client: &mut HealthClient<Channel>) -> Option<i32> {
+    client
+        .check(HealthCheckRequest {
+            service: SERVICE.into(),
+        })
+        .await
+        .ok()
+        .map(|r| r.into_inner().status)
+}
+
+async fn until(what: &str, within: Duration, mut done: impl AsyncFnMut() -> bool) {
+    let start = Instant::now();
+    while !done().await {
+        assert!(
+            start.elapsed() < within,
+            "{what} did not happen within {within:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Every resident the directory lists.
+async fn listed(registry: &mut Registry, token: &str) -> anyhow::Result<Vec<String>> {
+    let mut ids = Vec::new();
+    let mut page_token = String::new();
+    loop {
+        let page = registry
+            .list_residents(authed(
+                pb::ListResidentsRequest {
+                    page_size: 500,
+                    page_token: page_token.clone(),
+                    ..Default::default()
+                },
+                token,
+                None,
+            ))
+            .await?
+            .into_inner();
+        ids.extend(page.residents.into_iter().map(|r| r.resident_id));
+        if page.next_page_token.is_empty() {
+            return Ok(ids);
+        }
+        page_token = page.next_page_token;
+    }
+}
+
+#[tokio::test]
+async fn immediate_postgres_crashes_under_load_leave_the_directory_equal_to_the_log()
+-> anyhow::Result<()> {
+    telemetry();
+    let cluster = mosaic_testkit::PgCluster::start()?;
+    let database_url = format!("{}/postgres", cluster.admin_url());
+    let nats = mosaic_testkit::NatsServer::start()?;
+    let keys_dir = tempfile::tempdir()?;
+    let keys = SigningKeys::generate();
+    keys.write_to_dir(keys_dir.path())?;
+    let signer = keys.signer(mosaic_auth::DEFAULT_ISSUER, mosaic_auth::DEFAULT_AUDIENCE)?;
+    let operator = signer.mint(
+        "operator-1",
+        Role::Operator,
+        None,
+        chrono::Duration::hours(1),
+    )?;
+    let coordinator = signer.mint(
+        "coordinator-1",
+        Role::Coordinator,
+        Some(code(KASHIWA)),
+        chrono::Duration::hours(1),
+    )?;
+
+    let listen = SocketAddr::from(([127, 0, 0, 1], mosaic_testkit::free_port()?));
+    let config = ServiceConfig {
+        listen,
+        database_url: database_url.clone(),
+        nats_url: nats.url(),
+        jwks: keys_dir.path().join("jwks.json"),
+        issuer: mosaic_auth::DEFAULT_ISSUER.into(),
+        audience: mosaic_auth::DEFAULT_AUDIENCE.into(),
+        tls: None,
+        insecure_plaintext: false,
+        limits: Default::default(),
+        db_max_connections: 10,
+        stream_replicas: 1,
+        master_key: Some(mosaic_privacy::MasterKey::generate().to_base64()),
+    };
+    let (stop_service, stopped) = tokio::sync::oneshot::channel::<()>();
+    let service = tokio::spawn(async move {
+        mosaic_runtime::distributed::run_with(&mosaic_registry::Module, config, async {
+            let _ = stopped.await;
+        })
+        .await
+        .unwrap();
+    });
+    let channel = loop {
+        if let Ok(channel) = Channel::from_shared(format!("http://{listen}"))?
+            .connect()
+            .await
+        {
+            break channel;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    };
+    let mut registry = Registry::new(channel.clone());
+    let mut health_client = HealthClient::new(channel.clone());
+    registry
+        .register_municipality(authed(register("m", KASHIWA), &operator, Some(KASHIWA)))
+        .await?;
+
+    // Load from several clients while the database crashes again and again.
+    let stop = Arc::new(AtomicBool::new(false));
+    let acknowledged = Arc::new(Mutex::new(Vec::new()));
+    let clients: Vec<_> = (0..CLIENTS)
+        .map(|client| {
+            tokio::spawn(load(
+                channel.clone(),
+                coordinator.clone(),
+                client,
+                stop.clone(),
+                acknowledged.clone(),
+            ))
+        })
+        .collect();
+    for _ in 0..CRASHES {
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        cluster.crash()?;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        cluster.restart()?;
+    }
+    // A longer outage: the service says it cannot serve, and serves again by itself.
+    cluster.crash()?;
+    until(
+        "NOT_SERVING while the database is away",
+        Duration::from_secs(60),
+        async || health(&mut health_client).await == Some(ServingStatus::NotServing as i32),
+    )
+    .await;
+    cluster.restart()?;
+    until(
+        "SERVING once the database is back",
+        Duration::from_secs(60),
+        async || health(&mut health_client).await == Some(ServingStatus::Serving as i32),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    stop.store(true, Ordering::Relaxed);
+    for client in clients {
+        client.await?;
+    }
+
+    // Acknowledged = stored, none twice; the directory, never restarted, lists exactly them.
+    let mut acknowledged = acknowledged.lock().unwrap().clone();
+    acknowledged.sort();
+    let acked = acknowledged.len();
+    acknowledged.dedup();
+    assert_eq!(
+        acknowledged.len(),
+        acked,
+        "a resident was acknowledged twice"
+    );
+    assert!(acked > 0);
+    let db = mosaic_db::connect(&database_url, 2).await?;
+    let store = mosaic_eventstore::SqlEventStore::open(db.clone(), "registry").await?;
+    let mut stored = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = mosaic_eventstore::EventStore::read_log(
+            &store,
+            &mosaic_eventstore::LogQuery {
+                after,
+                limit: 1_000,
+                ..Default::default()
+            },
+        )
+        .await?;
+        let Some(last) = page.last() else { break };
+        after = last.position;
+        stored.extend(
+            page.iter()
+                .filter(|e| e.event_type == "ResidentRegistered")
+                .map(|e| e.stream_id.trim_start_matches("resident-").to_owned()),
+        );
+    }
+    db.close().await;
+    stored.sort();
+    assert_eq!(
+        stored, acknowledged,
+        "the log holds exactly what was acknowledged"
+    );
+    let converged = Instant::now();
+    let mut directory = Vec::new();
+    until(
+        "the directory equal to the log",
+        Duration::from_secs(60),
+        async || {
+            directory = listed(&mut registry, &coordinator)
+                .await
+                .unwrap_or_default();
+            directory.sort();
+            directory == acknowledged
+        },
+    )
+    .await;
+    eprintln!(
+        "{CRASHES} crashes under load: {acked} registrations acknowledged and stored, 0 lost, \
+         0 duplicated, directory equal to the log {:?} after the load stopped",
+        converged.elapsed()
+    );
+
+    let _ = stop_service.send(());
+    service.await?;
+    Ok(())
+}
