@@ -124,7 +124,7 @@ impl Relay {
             .store
             .outbox_pending(self.config.batch)
             .await
-            .map_err(|e| BusError::JetStream(format!("reading the outbox: {e}")))?;
+            .map_err(|e| BusError::Store(format!("reading the outbox: {e}")))?;
         if batch.is_empty() {
             return Ok(0);
         }
@@ -133,7 +133,7 @@ impl Relay {
         self.store
             .mark_published(&positions)
             .await
-            .map_err(|e| BusError::JetStream(format!("marking the outbox: {e}")))?;
+            .map_err(|e| BusError::Store(format!("marking the outbox: {e}")))?;
         Ok(batch.len())
     }
 }

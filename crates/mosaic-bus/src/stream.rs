@@ -16,6 +16,9 @@ pub enum BusError {
     /// JetStream refused or timed out a request.
     #[error("JetStream: {0}")]
     JetStream(String),
+    /// The event store (the outbox) failed.
+    #[error("event store: {0}")]
+    Store(String),
     /// The message on the stream is not an event.
     #[error("message is not a Mosaic event: {0}")]
     Decode(String),

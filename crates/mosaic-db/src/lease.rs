@@ -39,6 +39,20 @@ pub async fn try_lease(
     Ok(taken == 1)
 }
 
+/// Who holds the lease `name`, and until when (it may have lapsed already); `None` if nobody
+/// took it.
+pub async fn lease_holder(
+    db: &Db,
+    name: &str,
+) -> Result<Option<(String, chrono::DateTime<chrono::Utc>)>, sqlx::Error> {
+    Ok(on_db!(db, pool => {
+        sqlx::query_as("SELECT holder, expires_at FROM leases WHERE name = $1")
+            .bind(name)
+            .fetch_optional(pool)
+            .await?
+    }))
+}
+
 /// Gives a lease up so a standby can take over at once.
 pub async fn release_lease(db: &Db, name: &str, holder: &str) -> Result<(), sqlx::Error> {
     on_db!(db, pool => {

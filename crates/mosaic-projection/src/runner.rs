@@ -324,6 +324,7 @@ impl Live {
     ) -> Result<(), RunnerError> {
         let lease_name = self.lease_name();
         'standby: loop {
+            let mut waiting_for = None;
             loop {
                 if *shutdown.borrow() {
                     return Ok(());
@@ -337,6 +338,19 @@ impl Live {
                 .await?
                 {
                     break;
+                }
+                // Say whom this runner waits for, and until when, each time that changes.
+                if let Some((holder, until)) = lease::lease_holder(&self.db, &lease_name).await?
+                    && waiting_for.as_ref() != Some(&holder)
+                {
+                    info!(
+                        projection = self.projection.name(),
+                        lease = lease_name,
+                        holder,
+                        until = %until,
+                        "standing by: another runner holds the lease"
+                    );
+                    waiting_for = Some(holder);
                 }
                 self.status.send_replace(RunnerStatus::Standby);
                 tokio::select! {

@@ -184,11 +184,17 @@ fn list(values: impl Iterator<Item = i32>) -> String {
     s
 }
 
-fn vault_failed(e: mosaic_privacy::PrivacyError) -> ProjectionError {
-    ProjectionError::Event {
-        event_type: "vault".into(),
-        position: 0,
-        reason: e.to_string(),
+/// A vault failure while applying the event at `position`: its database failing is the
+/// database's (waited out when it passes); anything else (a wrong master key, a damaged key) is
+/// the event's, named by its position.
+fn vault_failed(position: u64, e: mosaic_privacy::PrivacyError) -> ProjectionError {
+    match e {
+        mosaic_privacy::PrivacyError::Database(e) => ProjectionError::Database(e),
+        other => ProjectionError::Event {
+            event_type: "person key".into(),
+            position,
+            reason: other.to_string(),
+        },
     }
 }
 
@@ -351,12 +357,13 @@ impl Directory {
         m: MunicipalityCode,
         id: &str,
         personal: &SealedPersonal,
+        position: u64,
     ) -> Result<NameIndexes, ProjectionError> {
         let keys = self
             .vault
             .keys_in(tx, m, &[id.to_owned()])
             .await
-            .map_err(vault_failed)?;
+            .map_err(|e| vault_failed(position, e))?;
         Ok(self.indexes_with(keys.get(id), m, personal))
     }
 
@@ -418,7 +425,7 @@ impl Directory {
                 .vault
                 .keys_in(tx, m, &ids)
                 .await
-                .map_err(|e| (first, vault_failed(e)))?;
+                .map_err(|e| (first, vault_failed(first, e)))?;
             keys.extend(found.into_iter().map(|(id, key)| ((m, id), key)));
         }
         let rows: Vec<_> = registered
@@ -469,8 +476,9 @@ impl Directory {
         m: MunicipalityCode,
         id: &str,
         personal: &SealedPersonal,
+        position: u64,
     ) -> Result<(), ProjectionError> {
-        let (name_index, kana_index) = self.name_indexes(tx, m, id, personal).await?;
+        let (name_index, kana_index) = self.name_indexes(tx, m, id, personal, position).await?;
         on_tx!(tx, t => {
             sqlx::query(
                 "UPDATE registry_residents SET display_name = $1, name_index = $2, kana_index = $3 \
@@ -608,7 +616,7 @@ impl Projection for Directory {
             }
             E::ResidentProfileUpdated(r) => {
                 Self::write_profile(tx, m, &r.resident_id, &r.profile).await?;
-                self.write_personal(tx, code, &r.resident_id, &r.personal)
+                self.write_personal(tx, code, &r.resident_id, &r.personal, event.position)
                     .await?;
             }
             E::ConsentGranted(c) | E::ConsentRevoked(c)
