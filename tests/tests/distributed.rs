@@ -10,7 +10,6 @@ use std::time::Duration;
 use common::*;
 use mosaic_auth::{Role, SigningKeys};
 use mosaic_runtime::Module;
-use mosaic_runtime::config::ServiceConfig;
 use tonic::transport::Channel;
 
 struct Service {
@@ -27,20 +26,12 @@ async fn start(
 ) -> anyhow::Result<Service> {
     let db = mosaic_testkit::TestDatabase::new()?;
     let port = mosaic_testkit::free_port()?;
-    let config = ServiceConfig {
-        listen: SocketAddr::from(([127, 0, 0, 1], port)),
-        database_url: db.url().to_owned(),
-        nats_url: nats.to_owned(),
-        jwks: jwks.to_owned(),
-        issuer: mosaic_auth::DEFAULT_ISSUER.into(),
-        audience: mosaic_auth::DEFAULT_AUDIENCE.into(),
-        tls: None,
-        insecure_plaintext: false,
-        limits: Default::default(),
-        db_max_connections: 10,
-        stream_replicas: 1,
-        master_key: Some(mosaic_privacy::MasterKey::generate().to_base64()),
-    };
+    let config = service_config(
+        SocketAddr::from(([127, 0, 0, 1], port)),
+        db.url(),
+        nats,
+        jwks,
+    );
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         mosaic_runtime::distributed::run_with(module, config, async {

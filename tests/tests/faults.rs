@@ -16,7 +16,6 @@ use std::time::{Duration, Instant};
 use common::*;
 use mosaic_auth::{Role, SigningKeys};
 use mosaic_proto::v1 as pb;
-use mosaic_runtime::config::ServiceConfig;
 use tonic::transport::Channel;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
@@ -146,20 +145,12 @@ async fn immediate_postgres_crashes_under_load_leave_the_directory_equal_to_the_
     )?;
 
     let listen = SocketAddr::from(([127, 0, 0, 1], mosaic_testkit::free_port()?));
-    let config = ServiceConfig {
+    let config = service_config(
         listen,
-        database_url: database_url.clone(),
-        nats_url: nats.url(),
-        jwks: keys_dir.path().join("jwks.json"),
-        issuer: mosaic_auth::DEFAULT_ISSUER.into(),
-        audience: mosaic_auth::DEFAULT_AUDIENCE.into(),
-        tls: None,
-        insecure_plaintext: false,
-        limits: Default::default(),
-        db_max_connections: 10,
-        stream_replicas: 1,
-        master_key: Some(mosaic_privacy::MasterKey::generate().to_base64()),
-    };
+        &database_url,
+        &nats.url(),
+        &keys_dir.path().join("jwks.json"),
+    );
     let (stop_service, stopped) = tokio::sync::oneshot::channel::<()>();
     let service = tokio::spawn(async move {
         mosaic_runtime::distributed::run_with(&mosaic_registry::Module, config, async {

@@ -142,6 +142,30 @@ pub async fn overview_eventually(
     anyhow::bail!("the overview never appeared")
 }
 
+/// A distributed service's configuration in tests: plaintext on loopback, the default limits,
+/// a master key of its own.
+pub fn service_config(
+    listen: SocketAddr,
+    database_url: &str,
+    nats_url: &str,
+    jwks: &std::path::Path,
+) -> mosaic_runtime::config::ServiceConfig {
+    mosaic_runtime::config::ServiceConfig {
+        listen,
+        database_url: database_url.to_owned(),
+        nats_url: nats_url.to_owned(),
+        jwks: jwks.to_owned(),
+        issuer: mosaic_auth::DEFAULT_ISSUER.into(),
+        audience: mosaic_auth::DEFAULT_AUDIENCE.into(),
+        tls: None,
+        insecure_plaintext: false,
+        limits: Default::default(),
+        db_max_connections: 10,
+        stream_replicas: 1,
+        master_key: Some(mosaic_privacy::MasterKey::generate().to_base64()),
+    }
+}
+
 pub type Registry = RegistryServiceClient<Channel>;
 pub type Insights = InsightsServiceClient<Channel>;
 
