@@ -2,7 +2,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use mosaic_db::{Db, lease};
+use mosaic_db::Db;
+use mosaic_db::lease::Leader;
 use mosaic_eventstore::StoredEvent;
 use mosaic_types::MunicipalityCode;
 use tokio::sync::{mpsc, oneshot, watch};
@@ -139,6 +140,9 @@ impl From<sqlx::Error> for RunnerError {
     }
 }
 
+/// How often a standby runner tries for the lead, at most.
+const STANDBY_POLL: Duration = Duration::from_secs(1);
+
 /// How long a runner waits before trying an unreachable database again.
 const UNAVAILABLE_RETRY: Duration = Duration::from_secs(1);
 
@@ -223,6 +227,8 @@ struct Live {
     cursor: u64,
     /// Last applied store position per producing context (see `checkpoint::load_contexts`).
     applied: HashMap<String, u64>,
+    /// Only the leader among the replicas applies events.
+    leader: Leader,
 }
 
 impl Runner {
@@ -251,8 +257,15 @@ impl Runner {
     ) {
         let (control_tx, control_rx) = mpsc::channel(8);
         let (status_tx, status_rx) = watch::channel(RunnerStatus::Starting);
+        let key = self.source.key();
+        let leader = Leader::new(
+            &self.db,
+            &format!("projection:{}:{}", self.projection.name(), key),
+            &self.config.holder,
+            self.config.lease_ttl,
+        );
         let live = Live {
-            key: self.source.key(),
+            key,
             projection: self.projection,
             db: self.db,
             source: self.source,
@@ -260,6 +273,7 @@ impl Runner {
             status: status_tx,
             cursor: 0,
             applied: HashMap::new(),
+            leader,
         };
         let task = tokio::spawn(live.run(control_rx, shutdown));
         (
@@ -273,10 +287,6 @@ impl Runner {
 }
 
 impl Live {
-    fn lease_name(&self) -> String {
-        format!("projection:{}:{}", self.projection.name(), self.key)
-    }
-
     async fn run(
         mut self,
         mut control: mpsc::Receiver<Control>,
@@ -302,7 +312,7 @@ impl Live {
                 other => break other,
             }
         };
-        let _ = lease::release_lease(&self.db, &self.lease_name(), &self.config.holder).await;
+        self.leader.release().await;
         match &result {
             Ok(()) => {
                 self.status.send_replace(RunnerStatus::Stopped);
@@ -322,40 +332,34 @@ impl Live {
         control: &mut mpsc::Receiver<Control>,
         shutdown: &mut watch::Receiver<bool>,
     ) -> Result<(), RunnerError> {
-        let lease_name = self.lease_name();
+        // A standby looks often: a leader whose process died gives the lead up at once (on
+        // PostgreSQL), and the sooner a standby sees it, the shorter the pause.
+        let poll = (self.config.lease_ttl / 3).min(STANDBY_POLL);
         'standby: loop {
             let mut waiting_for = None;
             loop {
                 if *shutdown.borrow() {
                     return Ok(());
                 }
-                if lease::try_lease(
-                    &self.db,
-                    &lease_name,
-                    &self.config.holder,
-                    self.config.lease_ttl,
-                )
-                .await?
-                {
+                if self.leader.hold().await? {
                     break;
                 }
                 // Say whom this runner waits for, and until when, each time that changes.
-                if let Some((holder, until)) = lease::lease_holder(&self.db, &lease_name).await?
+                if let Some(holder) = self.leader.holder().await?
                     && waiting_for.as_ref() != Some(&holder)
                 {
                     info!(
                         projection = self.projection.name(),
-                        lease = lease_name,
-                        holder,
-                        until = %until,
-                        "standing by: another runner holds the lease"
+                        holder = holder.holder,
+                        until = %holder.until.map_or("its process or connection ends".to_owned(), |t| t.to_string()),
+                        "standing by: another runner leads this projection"
                     );
                     waiting_for = Some(holder);
                 }
                 self.status.send_replace(RunnerStatus::Standby);
                 tokio::select! {
                     _ = shutdown.changed() => {}
-                    _ = tokio::time::sleep(self.config.lease_ttl / 3) => {}
+                    _ = tokio::time::sleep(poll) => {}
                 }
             }
             let stored = checkpoint::load(&self.db, self.projection.name(), &self.key).await?;
@@ -394,14 +398,7 @@ impl Live {
                     return Ok(());
                 }
                 if renewed.elapsed() > self.config.lease_ttl / 3 {
-                    if !lease::try_lease(
-                        &self.db,
-                        &lease_name,
-                        &self.config.holder,
-                        self.config.lease_ttl,
-                    )
-                    .await?
-                    {
+                    if !self.leader.hold().await? {
                         warn!(
                             projection = self.projection.name(),
                             "lease lost; standing by"

@@ -724,3 +724,48 @@ async fn a_database_outage_is_waited_out_and_the_runner_goes_on_by_itself() -> a
     task.await??;
     Ok(())
 }
+
+#[tokio::test]
+async fn a_standby_takes_over_as_soon_as_the_leader_dies_not_when_its_lease_would_lapse()
+-> anyhow::Result<()> {
+    let pg = mosaic_testkit::TestDatabase::new()?;
+    let db = mosaic_db::connect(pg.url(), 10).await?;
+    prepare(&db).await?;
+    let store = Arc::new(SqlEventStore::open(db.clone(), "registry").await?);
+    append(&store, kashiwa(), "a", 10, "Counted").await?;
+    // A lease time far longer than the test may wait.
+    let long = |holder: &str| RunnerConfig {
+        lease_ttl: Duration::from_secs(120),
+        ..config(holder)
+    };
+    let (_stop_a, stopped_a) = watch::channel(false);
+    let (leader, leader_task) = Runner::new(
+        Arc::new(Tally { fail_on: None }),
+        db.clone(),
+        Source::Store(store.clone()),
+        long("leader"),
+    )
+    .spawn(stopped_a);
+    tokio::time::timeout(Duration::from_secs(30), leader.caught_up_to(10)).await??;
+    let (stop_b, stopped_b) = watch::channel(false);
+    let (standby, standby_task) = Runner::new(
+        Arc::new(Tally { fail_on: None }),
+        db.clone(),
+        Source::Store(store.clone()),
+        long("standby"),
+    )
+    .spawn(stopped_b);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(standby.status(), RunnerStatus::Standby);
+
+    // The leader dies (its task and connection are gone): the standby leads long before the
+    // two-minute lease would have lapsed, and goes on from the leader's checkpoint.
+    leader_task.abort();
+    let _ = leader_task.await;
+    append(&store, kashiwa(), "b", 5, "Counted").await?;
+    tokio::time::timeout(Duration::from_secs(20), standby.caught_up_to(15)).await??;
+    assert_eq!(tallies(&db).await?, (15, 0, 15));
+    stop_b.send(true)?;
+    standby_task.await??;
+    Ok(())
+}
