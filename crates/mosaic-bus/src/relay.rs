@@ -58,17 +58,16 @@ impl Relay {
     /// Publishing errors (NATS down) are retried with backoff: the outbox keeps every event.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         let lease = self.lease_name();
+        let mut lead = self
+            .store
+            .leader(&lease, &self.config.holder, self.config.lease_ttl);
         let mut head = self.store.watch_head();
         let mut leader = false;
         let mut renewed = tokio::time::Instant::now();
         let mut backoff = Duration::from_millis(100);
         while !*shutdown.borrow() {
             if !leader || renewed.elapsed() > self.config.lease_ttl / 3 {
-                match self
-                    .store
-                    .try_lease(&lease, &self.config.holder, self.config.lease_ttl)
-                    .await
-                {
+                match lead.hold().await {
                     Ok(now_leader) => {
                         if now_leader && !leader {
                             info!(lease, holder = self.config.holder, "relay is active");
@@ -97,7 +96,8 @@ impl Relay {
                     if leader {
                         self.config.poll
                     } else {
-                        self.config.lease_ttl / 3
+                        // A leader whose process died gives the lead up at once (PostgreSQL).
+                        (self.config.lease_ttl / 3).min(Duration::from_secs(1))
                     }
                 }
                 Err(e) => {
@@ -113,9 +113,7 @@ impl Relay {
                 _ = tokio::time::sleep(wait) => {}
             }
         }
-        if leader {
-            let _ = self.store.release_lease(&lease, &self.config.holder).await;
-        }
+        lead.release().await;
     }
 
     /// Publishes one batch of the outbox; returns how many events it published.

@@ -214,11 +214,9 @@ async fn only_one_of_two_relays_publishes() -> anyhow::Result<()> {
     let (stop_b, b) = spawn_relay(&store, &js, "b");
     append_many(&store, "a", 300).await?;
     wait_until_outbox_empty(&store).await?;
-    assert!(
-        !store
-            .try_lease("relay:registry", "c", Duration::from_secs(1))
-            .await?
-    );
+    let mut third = store.leader("relay:registry", "c", Duration::from_secs(1));
+    assert!(!third.hold().await?, "one of the two relays leads");
+    third.release().await;
     stop_a.send(true)?;
     stop_b.send(true)?;
     a.await?;

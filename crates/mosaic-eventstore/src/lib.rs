@@ -113,15 +113,13 @@ pub trait EventStore: Send + Sync + 'static {
     /// the range; appends only partly inside stay pending, and the prefix never shrinks.
     async fn mark_published(&self, positions: &[u64]) -> Result<(), StoreError>;
 
-    /// Takes or renews a named lease for `holder` until `now + ttl`; false when another holder
-    /// has it.
-    async fn try_lease(
+    /// A contender, as `holder`, for the lead of a job on this store (its relay): one holder at
+    /// a time, released when the holder gives it up or its process dies
+    /// ([`mosaic_db::lease::Leader`]; `ttl` is the lease time where a lease is used).
+    fn leader(
         &self,
         name: &str,
         holder: &str,
         ttl: std::time::Duration,
-    ) -> Result<bool, StoreError>;
-
-    /// Gives a lease up so a standby can take over at once.
-    async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError>;
+    ) -> mosaic_db::lease::Leader;
 }

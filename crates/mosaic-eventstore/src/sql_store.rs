@@ -488,16 +488,12 @@ impl EventStore for SqlEventStore {
         Ok(())
     }
 
-    async fn try_lease(
+    fn leader(
         &self,
         name: &str,
         holder: &str,
         ttl: std::time::Duration,
-    ) -> Result<bool, StoreError> {
-        Ok(lease::try_lease(&self.db, name, holder, ttl).await?)
-    }
-
-    async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError> {
-        Ok(lease::release_lease(&self.db, name, holder).await?)
+    ) -> mosaic_db::lease::Leader {
+        lease::Leader::new(&self.db, name, holder, ttl)
     }
 }

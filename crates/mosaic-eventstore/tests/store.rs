@@ -418,25 +418,40 @@ async fn the_outbox_holds_every_event_until_published() -> anyhow::Result<()> {
 }
 
 #[tokio::test]
-async fn a_lease_has_one_holder_until_it_lapses() -> anyhow::Result<()> {
+async fn a_lead_has_one_holder_until_it_is_given_up_or_lapses() -> anyhow::Result<()> {
     for f in both().await? {
         let s = &f.store;
         let ttl = Duration::from_millis(300);
-        assert!(s.try_lease("relay", "a", ttl).await?);
-        assert!(!s.try_lease("relay", "b", ttl).await?, "{}", f.backend);
-        assert!(
-            s.try_lease("relay", "a", ttl).await?,
-            "{}: the holder renews",
-            f.backend
-        );
-        tokio::time::sleep(Duration::from_millis(400)).await;
-        assert!(
-            s.try_lease("relay", "b", ttl).await?,
-            "{}: a lapsed lease is taken over",
-            f.backend
-        );
-        s.release_lease("relay", "b").await?;
-        assert!(s.try_lease("relay", "a", ttl).await?, "{}", f.backend);
+        let mut a = s.leader("relay", "a", ttl);
+        let mut b = s.leader("relay", "b", ttl);
+        assert!(a.hold().await?);
+        assert!(!b.hold().await?, "{}", f.backend);
+        assert!(a.hold().await?, "{}: the holder keeps it", f.backend);
+        assert_eq!(b.holder().await?.map(|h| h.holder).as_deref(), Some("a"));
+        if f.backend == "sqlite" {
+            // A lease that is not renewed lapses.
+            tokio::time::sleep(Duration::from_millis(400)).await;
+            assert!(b.hold().await?, "sqlite: a lapsed lease is taken over");
+            b.release().await;
+        } else {
+            // A lock is held as long as its holder's session, however long that is.
+            tokio::time::sleep(Duration::from_millis(400)).await;
+            assert!(!b.hold().await?, "postgres: the lock does not lapse");
+            a.release().await;
+            let mut taken = false;
+            for _ in 0..50 {
+                if b.hold().await? {
+                    taken = true;
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            assert!(taken, "postgres: a released lock is taken over");
+            b.release().await;
+        }
+        let mut again = s.leader("relay", "a", ttl);
+        assert!(again.hold().await?, "{}", f.backend);
+        again.release().await;
     }
     Ok(())
 }
