@@ -2,9 +2,10 @@
 
 //! Faults under load: the registry served on its own PostgreSQL cluster while clients register
 //! residents, and the cluster crashed (`pg_ctl stop -m immediate`) again and again. Nothing
-//! acknowledged is lost or stored twice, and the directory (a read model) ends equal to the log
-//! with no restart of any service; while the database is away the service says NOT_SERVING, and
-//! SERVING again by itself once it is back.
+//! acknowledged is lost or stored twice, and the read models (the registry's directory, and
+//! insights fed over NATS, its database crashing too) end equal to the log with no restart of any
+//! service; while the database is away the service says NOT_SERVING, and SERVING again by itself
+//! once it is back.
 
 mod common;
 
@@ -121,11 +122,12 @@ async fn listed(registry: &mut Registry, token: &str) -> anyhow::Result<Vec<Stri
 }
 
 #[tokio::test]
-async fn immediate_postgres_crashes_under_load_leave_the_directory_equal_to_the_log()
+async fn immediate_postgres_crashes_under_load_leave_every_read_model_equal_to_the_log()
 -> anyhow::Result<()> {
     telemetry();
     let cluster = mosaic_testkit::PgCluster::start()?;
-    let database_url = format!("{}/postgres", cluster.admin_url());
+    let database_url = cluster.database("registry")?;
+    let insights_url = cluster.database("insights")?;
     let nats = mosaic_testkit::NatsServer::start()?;
     let keys_dir = tempfile::tempdir()?;
     let keys = SigningKeys::generate();
@@ -155,6 +157,22 @@ async fn immediate_postgres_crashes_under_load_leave_the_directory_equal_to_the_
     let service = tokio::spawn(async move {
         mosaic_runtime::distributed::run_with(&mosaic_registry::Module, config, async {
             let _ = stopped.await;
+        })
+        .await
+        .unwrap();
+    });
+    // Insights on a database of the same cluster, reading the registry's events from NATS.
+    let insights_listen = SocketAddr::from(([127, 0, 0, 1], mosaic_testkit::free_port()?));
+    let insights_config = service_config(
+        insights_listen,
+        &insights_url,
+        &nats.url(),
+        &keys_dir.path().join("jwks.json"),
+    );
+    let (stop_insights, insights_stopped) = tokio::sync::oneshot::channel::<()>();
+    let insights_service = tokio::spawn(async move {
+        mosaic_runtime::distributed::run_with(&mosaic_insights::Module, insights_config, async {
+            let _ = insights_stopped.await;
         })
         .await
         .unwrap();
@@ -229,6 +247,7 @@ async fn immediate_postgres_crashes_under_load_leave_the_directory_equal_to_the_
     let db = mosaic_db::connect(&database_url, 2).await?;
     let store = mosaic_eventstore::SqlEventStore::open(db.clone(), "registry").await?;
     let mut stored = Vec::new();
+    let mut kashiwa_events = 0u64;
     let mut after = 0;
     loop {
         let page = mosaic_eventstore::EventStore::read_log(
@@ -242,6 +261,10 @@ async fn immediate_postgres_crashes_under_load_leave_the_directory_equal_to_the_
         .await?;
         let Some(last) = page.last() else { break };
         after = last.position;
+        kashiwa_events += page
+            .iter()
+            .filter(|e| e.municipality.as_str() == KASHIWA)
+            .count() as u64;
         stored.extend(
             page.iter()
                 .filter(|e| e.event_type == "ResidentRegistered")
@@ -268,13 +291,39 @@ async fn immediate_postgres_crashes_under_load_leave_the_directory_equal_to_the_
         },
     )
     .await;
+    // Insights, fed through NATS with its own database crashing too, counts every event once.
+    let mut insights = loop {
+        if let Ok(channel) = Channel::from_shared(format!("http://{insights_listen}"))?
+            .connect()
+            .await
+        {
+            break Insights::new(channel);
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    };
+    let mut applied = 0;
+    until(
+        "insights equal to the log",
+        Duration::from_secs(60),
+        async || {
+            applied = overview_eventually(&mut insights, &operator, KASHIWA)
+                .await
+                .map(|o| o.events_applied)
+                .unwrap_or_default();
+            applied == kashiwa_events
+        },
+    )
+    .await;
     eprintln!(
         "{CRASHES} crashes under load: {acked} registrations acknowledged and stored, 0 lost, \
-         0 duplicated, directory equal to the log {:?} after the load stopped",
+         0 duplicated, directory equal to the log and insights counting {applied} of {kashiwa_events} \
+         events {:?} after the load stopped",
         converged.elapsed()
     );
 
     let _ = stop_service.send(());
     service.await?;
+    let _ = stop_insights.send(());
+    insights_service.await?;
     Ok(())
 }

@@ -219,6 +219,12 @@ impl PgCluster {
         Ok(cluster)
     }
 
+    /// A new, empty database in this cluster; its URL.
+    pub fn database(&self, name: &str) -> anyhow::Result<String> {
+        create_database(&self.bin, &self.admin_url(), name)?;
+        Ok(format!("{}/{name}", self.admin_url()))
+    }
+
     /// Stops the server as a crash would (`pg_ctl stop -m immediate`): no shutdown checkpoint,
     /// and commits that were not yet flushed (asynchronous ones) are lost.
     pub fn crash(&self) -> anyhow::Result<()> {
