@@ -1,0 +1,393 @@
+#![allow(clippy::unwrap_used, missing_docs)]
+
+//! The distributed topology as separate processes — two registry replicas and insights, on one
+//! PostgreSQL cluster and one nats-server — under a steady registration load, through faults in
+//! turn: `kill -9` of a registry replica and of insights, a nats-server restart, immediate
+//! PostgreSQL crashes, and each registry replica paused (`SIGSTOP`) while it may lead the relay.
+//! The report: acknowledged, stored, duplicated (must be 0), lost (must be 0), read-model
+//! mismatches against the log (must be 0), and the time to converge.
+//!
+//! `MOSAIC_FAULT_ROUNDS` repeats the faults (default 1) for a longer run on demand.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::*;
+use mosaic_auth::{Role, SigningKeys};
+use mosaic_proto::v1 as pb;
+use tonic::transport::Channel;
+
+/// One service process, started again on the same port after a kill.
+struct Service {
+    name: &'static str,
+    env: Vec<(&'static str, String)>,
+    addr: SocketAddr,
+    child: Option<Child>,
+}
+
+impl Service {
+    fn start(name: &'static str, env: Vec<(&'static str, String)>) -> anyhow::Result<Self> {
+        let addr = SocketAddr::from(([127, 0, 0, 1], mosaic_testkit::free_port()?));
+        let mut service = Self {
+            name,
+            env,
+            addr,
+            child: None,
+        };
+        service.spawn()?;
+        Ok(service)
+    }
+
+    fn spawn(&mut self) -> anyhow::Result<()> {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_mosaic-service"));
+        command
+            .arg(self.name)
+            .env("MOSAIC_LISTEN", self.addr.to_string())
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        for (key, value) in &self.env {
+            command.env(key, value);
+        }
+        self.child = Some(command.spawn()?);
+        Ok(())
+    }
+
+    async fn ready(&self) -> anyhow::Result<Channel> {
+        for _ in 0..400 {
+            if let Ok(channel) = Channel::from_shared(format!("http://{}", self.addr))?
+                .connect()
+                .await
+            {
+                return Ok(channel);
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        anyhow::bail!("{} never listened on {}", self.name, self.addr)
+    }
+
+    fn kill9(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    fn signal(&self, signal: &str) -> anyhow::Result<()> {
+        let pid = self.child.as_ref().map(|c| c.id()).unwrap_or_default();
+        let status = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(pid.to_string())
+            .status()?;
+        anyhow::ensure!(status.success(), "kill -{signal} {pid} failed");
+        Ok(())
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.signal("CONT");
+        self.kill9();
+    }
+}
+
+fn guest(request_id: &str) -> pb::RegisterResidentRequest {
+    pb::RegisterResidentRequest {
+        request_id: request_id.into(),
+        mode: pb::RegistrationMode::Guest as i32,
+        personal: Some(pb::PersonalDetails {
+            display_name: "負荷 花子".into(),
+            ..Default::default()
+        }),
+        profile: Some(pb::ResidentProfile {
+            channel: pb::RegistrationChannel::Web as i32,
+            ..Default::default()
+        }),
+        proxy: Some(pb::ProxyAgreement {
+            method: pb::AgreementMethod::InPerson as i32,
+        }),
+        ..Default::default()
+    }
+}
+
+/// Registers residents on either replica until told to stop; a request that fails or hangs is
+/// sent again, with the same `request_id`, to the other replica until one answers.
+async fn load(
+    replicas: Vec<SocketAddr>,
+    token: String,
+    client: usize,
+    stop: Arc<AtomicBool>,
+    acknowledged: Arc<Mutex<Vec<String>>>,
+    retries: Arc<AtomicUsize>,
+) {
+    let mut n = 0;
+    let mut turn = client;
+    while !stop.load(Ordering::Relaxed) {
+        let request_id = format!("p-{client}-{n}");
+        loop {
+            turn += 1;
+            let addr = replicas[turn % replicas.len()];
+            let answer = async {
+                let channel = Channel::from_shared(format!("http://{addr}"))?
+                    .connect_timeout(Duration::from_millis(500))
+                    .connect()
+                    .await?;
+                let mut request = authed(guest(&request_id), &token, None);
+                request.set_timeout(Duration::from_secs(2));
+                let answer = Registry::new(channel).register_resident(request).await?;
+                anyhow::Ok(answer.into_inner().resident.unwrap().resident_id)
+            };
+            match tokio::time::timeout(Duration::from_secs(3), answer).await {
+                Ok(Ok(id)) => {
+                    acknowledged.lock().unwrap().push(id);
+                    break;
+                }
+                _ => {
+                    retries.fetch_add(1, Ordering::Relaxed);
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+        }
+        n += 1;
+    }
+}
+
+async fn until(what: &str, within: Duration, mut done: impl AsyncFnMut() -> bool) -> Duration {
+    let start = Instant::now();
+    while !done().await {
+        assert!(
+            start.elapsed() < within,
+            "{what} did not happen within {within:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    start.elapsed()
+}
+
+async fn listed(channel: Channel, token: &str) -> anyhow::Result<Vec<String>> {
+    let mut registry = Registry::new(channel);
+    let mut ids = Vec::new();
+    let mut page_token = String::new();
+    loop {
+        let page = registry
+            .list_residents(authed(
+                pb::ListResidentsRequest {
+                    page_size: 500,
+                    page_token: page_token.clone(),
+                    ..Default::default()
+                },
+                token,
+                None,
+            ))
+            .await?
+            .into_inner();
+        ids.extend(page.residents.into_iter().map(|r| r.resident_id));
+        if page.next_page_token.is_empty() {
+            ids.sort();
+            return Ok(ids);
+        }
+        page_token = page.next_page_token;
+    }
+}
+
+#[tokio::test]
+async fn every_fault_in_turn_under_load_loses_and_duplicates_nothing() -> anyhow::Result<()> {
+    let rounds: usize = std::env::var("MOSAIC_FAULT_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(1);
+    let cluster = mosaic_testkit::PgCluster::start()?;
+    let registry_url = cluster.database("registry")?;
+    let insights_url = cluster.database("insights")?;
+    let mut nats = mosaic_testkit::NatsServer::start()?;
+    let keys_dir = tempfile::tempdir()?;
+    let keys = SigningKeys::generate();
+    keys.write_to_dir(keys_dir.path())?;
+    let signer = keys.signer(mosaic_auth::DEFAULT_ISSUER, mosaic_auth::DEFAULT_AUDIENCE)?;
+    let operator = signer.mint(
+        "operator-1",
+        Role::Operator,
+        None,
+        chrono::Duration::hours(1),
+    )?;
+    let coordinator = signer.mint(
+        "coordinator-1",
+        Role::Coordinator,
+        Some(code(KASHIWA)),
+        chrono::Duration::hours(1),
+    )?;
+    let master = mosaic_privacy::MasterKey::generate().to_base64();
+    let env = |database: &str| {
+        vec![
+            ("DATABASE_URL", database.to_owned()),
+            ("NATS_URL", nats.url()),
+            (
+                "MOSAIC_JWKS",
+                keys_dir.path().join("jwks.json").display().to_string(),
+            ),
+            ("MOSAIC_MASTER_KEY", master.clone()),
+            ("MOSAIC_RATE_LIMIT", "0".to_owned()),
+            ("MOSAIC_DB_MAX_CONNECTIONS", "8".to_owned()),
+        ]
+    };
+    let mut a = Service::start("registry", env(&registry_url))?;
+    let channel_a = a.ready().await?;
+    let mut b = Service::start("registry", env(&registry_url))?;
+    b.ready().await?;
+    let mut insights = Service::start("insights", env(&insights_url))?;
+    insights.ready().await?;
+    Registry::new(channel_a.clone())
+        .register_municipality(authed(register("m", KASHIWA), &operator, Some(KASHIWA)))
+        .await?;
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let acknowledged = Arc::new(Mutex::new(Vec::new()));
+    let retries = Arc::new(AtomicUsize::new(0));
+    let clients: Vec<_> = (0..4)
+        .map(|client| {
+            tokio::spawn(load(
+                vec![a.addr, b.addr],
+                coordinator.clone(),
+                client,
+                stop.clone(),
+                acknowledged.clone(),
+                retries.clone(),
+            ))
+        })
+        .collect();
+    let pause = Duration::from_millis(700);
+    for _ in 0..rounds {
+        tokio::time::sleep(pause).await;
+        a.kill9();
+        tokio::time::sleep(pause).await;
+        a.spawn()?;
+        a.ready().await?;
+        tokio::time::sleep(pause).await;
+        insights.kill9();
+        tokio::time::sleep(pause).await;
+        insights.spawn()?;
+        insights.ready().await?;
+        tokio::time::sleep(pause).await;
+        nats.stop();
+        tokio::time::sleep(pause).await;
+        nats.resume()?;
+        for _ in 0..3 {
+            tokio::time::sleep(pause).await;
+            cluster.crash()?;
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            cluster.restart()?;
+        }
+        // One of the two leads the relay: pause each in turn.
+        for replica in [&a, &b] {
+            tokio::time::sleep(pause).await;
+            replica.signal("STOP")?;
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            replica.signal("CONT")?;
+        }
+    }
+    tokio::time::sleep(pause).await;
+    stop.store(true, Ordering::Relaxed);
+    for client in clients {
+        client.await?;
+    }
+    let stopped = Instant::now();
+
+    let mut acknowledged = acknowledged.lock().unwrap().clone();
+    acknowledged.sort();
+    let acked = acknowledged.len();
+    acknowledged.dedup();
+    let duplicated = acked - acknowledged.len();
+    // The log, read from the registry's store.
+    let db = mosaic_db::connect(&registry_url, 2).await?;
+    let store = mosaic_eventstore::SqlEventStore::open(db.clone(), "registry").await?;
+    let log = {
+        let mut all = Vec::new();
+        let mut after = 0;
+        loop {
+            let page = mosaic_eventstore::EventStore::read_log(
+                &store,
+                &mosaic_eventstore::LogQuery {
+                    after,
+                    limit: 1_000,
+                    ..Default::default()
+                },
+            )
+            .await?;
+            let Some(last) = page.last() else { break };
+            after = last.position;
+            all.extend(page);
+        }
+        all
+    };
+    db.close().await;
+    let mut stored: Vec<String> = log
+        .iter()
+        .filter(|e| e.event_type == "ResidentRegistered")
+        .map(|e| e.stream_id.trim_start_matches("resident-").to_owned())
+        .collect();
+    stored.sort();
+    let lost = acknowledged
+        .iter()
+        .filter(|id| stored.binary_search(id).is_err())
+        .count();
+
+    // Read models and the stream, once they have caught up.
+    let channel_b = b.ready().await?;
+    let directory_wait = until(
+        "the directory equal to the log",
+        Duration::from_secs(90),
+        async || {
+            listed(channel_b.clone(), &coordinator)
+                .await
+                .unwrap_or_default()
+                == stored
+        },
+    )
+    .await;
+    let mut insights_client = Insights::new(insights.ready().await?);
+    let insights_wait = until(
+        "insights equal to the log",
+        Duration::from_secs(90),
+        async || {
+            overview_eventually(&mut insights_client, &operator, KASHIWA)
+                .await
+                .map(|o| o.events_applied)
+                .unwrap_or_default()
+                == log.len() as u64
+        },
+    )
+    .await;
+    let js = mosaic_bus::stream::jetstream(mosaic_bus::connect(&nats.url(), "test").await?);
+    let stream_wait = until(
+        "the stream holding the log once",
+        Duration::from_secs(90),
+        async || match js.get_stream("MOSAIC").await {
+            Ok(mut stream) => stream
+                .info()
+                .await
+                .map(|i| i.state.messages == log.len() as u64)
+                .unwrap_or(false),
+            Err(_) => false,
+        },
+    )
+    .await;
+    eprintln!(
+        "faults ({rounds} round(s): kill -9 of a registry replica and of insights, a nats-server \
+         restart, 3 immediate PostgreSQL crashes, each registry replica paused 2 s): \
+         acknowledged {acked}, stored {}, duplicated {duplicated}, lost {lost}, read-model \
+         mismatches 0 (directory after {directory_wait:?}, insights after {insights_wait:?}, \
+         stream after {stream_wait:?}), {} client retries; converged {:?} after the load stopped",
+        stored.len(),
+        retries.load(Ordering::Relaxed),
+        stopped.elapsed()
+    );
+    assert_eq!(duplicated, 0, "acknowledged twice");
+    assert_eq!(lost, 0, "acknowledged but not stored");
+    assert_eq!(stored, acknowledged, "stored but never acknowledged");
+    Ok(())
+}
