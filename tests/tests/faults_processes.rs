@@ -237,7 +237,7 @@ async fn every_fault_in_turn_under_load_loses_and_duplicates_nothing() -> anyhow
     };
     let mut a = Service::start("registry", env(&registry_url))?;
     let channel_a = a.ready().await?;
-    let mut b = Service::start("registry", env(&registry_url))?;
+    let b = Service::start("registry", env(&registry_url))?;
     b.ready().await?;
     let mut insights = Service::start("insights", env(&insights_url))?;
     insights.ready().await?;
