@@ -35,8 +35,9 @@ impl ActivityApi {
         let Some((suspended, licences)) = row else {
             return Err(invalid(
                 "details.host_organisation_id",
-                "the registry knows no such organisation in this municipality (a registration \
-                 reaches this service a moment later: retry shortly)",
+                "no organisation with this id is known in this municipality: check the id (an \
+                 organisation registered in the last moments reaches this service a moment \
+                 later)",
             ));
         };
         if creating && suspended {
