@@ -110,6 +110,79 @@ pub(crate) async fn advance(
     Ok(moved == 1)
 }
 
+/// Within a live batch's transaction: moves a context row to `position` and adds `applied`
+/// events to its count (a count not known yet stays unknown).
+pub(crate) async fn save_context(
+    tx: &mut DbTx,
+    projection: &str,
+    context: &str,
+    position: u64,
+    applied: u64,
+) -> Result<(), sqlx::Error> {
+    on_tx!(tx, t => {
+        sqlx::query(
+            "INSERT INTO projection_checkpoints (projection, source, position, applied, updated_at) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (projection, source) DO UPDATE \
+             SET position = excluded.position, \
+                 applied = projection_checkpoints.applied + excluded.applied, \
+                 updated_at = excluded.updated_at",
+        )
+        .bind(projection)
+        .bind(format!("context:{context}"))
+        .bind(position as i64)
+        .bind(applied as i64)
+        .bind(chrono::Utc::now())
+        .execute(&mut **t)
+        .await?;
+    });
+    Ok(())
+}
+
+/// How many events of each producing context a projection has applied (`None`: not counted).
+pub(crate) async fn applied_counts(
+    db: &Db,
+    projection: &str,
+) -> Result<std::collections::HashMap<String, Option<u64>>, sqlx::Error> {
+    let rows: Vec<(String, Option<i64>)> = on_db!(db, pool => {
+        sqlx::query_as(
+            "SELECT source, applied FROM projection_checkpoints \
+             WHERE projection = $1 AND source LIKE 'context:%'",
+        )
+        .bind(projection)
+        .fetch_all(pool)
+        .await?
+    });
+    Ok(rows
+        .into_iter()
+        .filter_map(|(s, n)| {
+            s.strip_prefix("context:")
+                .map(|c| (c.to_owned(), n.map(|n| n as u64)))
+        })
+        .collect())
+}
+
+/// Sets the counts of a projection's contexts (after an audit found them unknown, or after a
+/// rebuild made the read model whole).
+pub(crate) async fn set_applied_counts(
+    db: &Db,
+    projection: &str,
+    counts: &std::collections::HashMap<String, u64>,
+) -> Result<(), sqlx::Error> {
+    for (context, n) in counts {
+        on_db!(db, pool => {
+            sqlx::query(
+                "UPDATE projection_checkpoints SET applied = $3 WHERE projection = $1 AND source = $2",
+            )
+            .bind(projection)
+            .bind(format!("context:{context}"))
+            .bind(*n as i64)
+            .execute(pool)
+            .await?;
+        });
+    }
+    Ok(())
+}
+
 /// The per-context rows of a projection.
 const CONTEXT_ROWS: &str = "SELECT source, position FROM projection_checkpoints \
                             WHERE projection = $1 AND source LIKE 'context:%'";

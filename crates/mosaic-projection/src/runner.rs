@@ -140,6 +140,9 @@ impl From<sqlx::Error> for RunnerError {
     }
 }
 
+/// Events read at once when a runner checks its read model against its source.
+const AUDIT_PAGE: usize = 5_000;
+
 /// How often a standby runner tries for the lead, at most.
 const STANDBY_POLL: Duration = Duration::from_secs(1);
 
@@ -229,6 +232,9 @@ struct Live {
     applied: HashMap<String, u64>,
     /// Only the leader among the replicas applies events.
     leader: Leader,
+    /// Check the read model against its source before going live: at start, and after the
+    /// database failed or lost a commit.
+    audit_due: bool,
 }
 
 impl Runner {
@@ -274,6 +280,7 @@ impl Runner {
             cursor: 0,
             applied: HashMap::new(),
             leader,
+            audit_due: true,
         };
         let task = tokio::spawn(live.run(control_rx, shutdown));
         (
@@ -304,6 +311,7 @@ impl Live {
                         "database unavailable; retrying, then continuing from its checkpoint"
                     );
                     self.status.send_replace(RunnerStatus::Unavailable(reason));
+                    self.audit_due = true;
                     tokio::select! {
                         _ = shutdown.changed() => {}
                         _ = tokio::time::sleep(UNAVAILABLE_RETRY) => {}
@@ -383,6 +391,10 @@ impl Live {
                 );
                 self.rebuild(municipality).await?;
             }
+            if self.audit_due {
+                self.audit().await?;
+                self.audit_due = false;
+            }
             self.status.send_replace(RunnerStatus::Live {
                 checkpoint: self.cursor,
             });
@@ -446,6 +458,7 @@ impl Live {
                             "the database's checkpoint is not the one this runner wrote last; \
                              continuing from the database's"
                         );
+                        self.audit_due = true;
                         continue 'standby;
                     }
                     self.status.send_replace(RunnerStatus::Live {
@@ -562,12 +575,14 @@ impl Live {
             }
         }
         let mut todo = Vec::with_capacity(events.len());
+        let mut counted: HashMap<&str, u64> = HashMap::new();
         for event in events {
             let seen = applied.get(&event.context).copied().unwrap_or(0);
             if rebuilding.is_none() && event.position <= seen {
                 continue;
             }
             todo.push(*event);
+            *counted.entry(event.context.as_str()).or_default() += 1;
             if event.position > seen {
                 applied.insert(event.context.clone(), event.position);
             }
@@ -608,12 +623,12 @@ impl Live {
         if rebuilding.is_none() {
             for (context, position) in &applied {
                 if self.applied.get(context) != Some(position) {
-                    save(
+                    checkpoint::save_context(
                         &mut tx,
                         self.projection.name(),
-                        &format!("context:{context}"),
+                        context,
                         *position,
-                        None,
+                        counted.get(context.as_str()).copied().unwrap_or(0),
                     )
                     .await
                     .map_err(at)?;
@@ -622,6 +637,60 @@ impl Live {
         }
         tx.commit().await.map_err(at)?;
         Ok(Committed::Applied(applied))
+    }
+
+    /// Checks the read model against its source: for each producing context, every event the
+    /// projection wants up to the position it applied must have been applied, once. The counts
+    /// kept with the checkpoints are compared with a count over the source; counts not kept yet
+    /// are filled in. A difference is logged and repaired by rebuilding the read model.
+    async fn audit(&mut self) -> Result<(), RunnerError> {
+        if self.cursor == 0 {
+            return Ok(());
+        }
+        let kept = checkpoint::applied_counts(&self.db, self.projection.name()).await?;
+        let mut expected: HashMap<String, u64> = HashMap::new();
+        // A context's events come in position order; a re-published copy comes again later, at
+        // a position already counted.
+        let mut last: HashMap<String, u64> = HashMap::new();
+        let mut replay =
+            Replay::open(&self.source, self.projection.as_ref(), None, self.cursor).await?;
+        while let Some(events) = replay.next(self.projection.as_ref(), AUDIT_PAGE).await? {
+            for event in events {
+                let up_to = self.applied.get(&event.context).copied().unwrap_or(0);
+                let counted = last.entry(event.context.clone()).or_default();
+                if event.position <= up_to && event.position > *counted {
+                    *counted = event.position;
+                    *expected.entry(event.context).or_default() += 1;
+                }
+            }
+        }
+        let mut diverged = Vec::new();
+        let mut unknown = false;
+        for context in expected.keys().chain(kept.keys()) {
+            let want = expected.get(context).copied().unwrap_or(0);
+            match kept.get(context) {
+                Some(Some(have)) if *have == want => {}
+                None if want == 0 => {}
+                Some(None) => unknown = true,
+                Some(Some(have)) => diverged.push(format!("{context}: {have} of {want}")),
+                None => diverged.push(format!("{context}: 0 of {want}")),
+            }
+        }
+        diverged.sort();
+        diverged.dedup();
+        if !diverged.is_empty() {
+            error!(
+                projection = self.projection.name(),
+                source = self.key,
+                applied_of_expected = diverged.join(", "),
+                "the read model differs from its source; rebuilding it"
+            );
+            self.rebuild(None).await?;
+        }
+        if unknown || !diverged.is_empty() {
+            checkpoint::set_applied_counts(&self.db, self.projection.name(), &expected).await?;
+        }
+        Ok(())
     }
 
     /// Resets and replays, marking the checkpoint row while under way.
