@@ -1,9 +1,10 @@
 #![allow(clippy::unwrap_used, missing_docs)]
 
-//! The distributed topology as separate processes — two registry replicas and insights, on one
-//! PostgreSQL cluster and one nats-server — under a steady registration load, through faults in
-//! turn: `kill -9` of a registry replica and of insights, a nats-server restart, immediate
-//! PostgreSQL crashes, and each registry replica paused (`SIGSTOP`) while it may lead the relay.
+//! The distributed topology as separate processes — two registry replicas, activity and
+//! insights, on one PostgreSQL cluster and one nats-server — under a steady registration load,
+//! through faults in turn: `kill -9` of a registry replica, of activity and of insights, a
+//! nats-server restart, immediate PostgreSQL crashes, and each registry replica paused
+//! (`SIGSTOP`) while it may lead the relay.
 //! The report: acknowledged, stored, duplicated (must be 0), lost (must be 0), read-model
 //! mismatches against the log (must be 0), and the time to converge.
 //!
@@ -204,6 +205,7 @@ async fn every_fault_in_turn_under_load_loses_and_duplicates_nothing() -> anyhow
     let cluster = mosaic_testkit::PgCluster::start()?;
     let registry_url = cluster.database("registry")?;
     let insights_url = cluster.database("insights")?;
+    let activity_url = cluster.database("activity")?;
     let mut nats = mosaic_testkit::NatsServer::start()?;
     let keys_dir = tempfile::tempdir()?;
     let keys = SigningKeys::generate();
@@ -241,9 +243,38 @@ async fn every_fault_in_turn_under_load_loses_and_duplicates_nothing() -> anyhow
     b.ready().await?;
     let mut insights = Service::start("insights", env(&insights_url))?;
     insights.ready().await?;
+    let mut activity = Service::start("activity", env(&activity_url))?;
+    activity.ready().await?;
     Registry::new(channel_a.clone())
         .register_municipality(authed(register("m", KASHIWA), &operator, Some(KASHIWA)))
         .await?;
+    // A host organisation, which activity learns from the registry's events.
+    let host = Registry::new(channel_a.clone())
+        .register_organisation(authed(
+            pb::RegisterOrganisationRequest {
+                request_id: "host".into(),
+                details: Some(pb::OrganisationDetails {
+                    kind: pb::OrganisationKind::SilverCenter as i32,
+                    name: "柏市シルバー人材センター".into(),
+                    fields: vec![pb::Field::Agriculture as i32],
+                    district: "柏".into(),
+                    contact: Some(pb::ContactPerson {
+                        name: "佐藤 花子".into(),
+                        phone: String::new(),
+                        email: String::new(),
+                    }),
+                    licences: vec![],
+                }),
+                occurred_at: None,
+            },
+            &coordinator,
+            None,
+        ))
+        .await?
+        .into_inner()
+        .organisation
+        .unwrap()
+        .organisation_id;
 
     let stop = Arc::new(AtomicBool::new(false));
     let acknowledged = Arc::new(Mutex::new(Vec::new()));
@@ -272,6 +303,11 @@ async fn every_fault_in_turn_under_load_loses_and_duplicates_nothing() -> anyhow
         tokio::time::sleep(pause).await;
         insights.spawn()?;
         insights.ready().await?;
+        tokio::time::sleep(pause).await;
+        activity.kill9();
+        tokio::time::sleep(pause).await;
+        activity.spawn()?;
+        activity.ready().await?;
         tokio::time::sleep(pause).await;
         nats.stop();
         tokio::time::sleep(pause).await;
@@ -376,12 +412,66 @@ async fn every_fault_in_turn_under_load_loses_and_duplicates_nothing() -> anyhow
         },
     )
     .await;
+    // Activity, killed too, learned the host through it all: it takes an activity for it.
+    let mut activities =
+        pb::activity_service_client::ActivityServiceClient::new(activity.ready().await?);
+    let activity_wait = until(
+        "activity knowing the host",
+        Duration::from_secs(90),
+        async || {
+            match activities
+                .create_activity(authed(
+                    pb::CreateActivityRequest {
+                        request_id: "after-faults".into(),
+                        details: Some(pb::ActivityDetails {
+                            host_organisation_id: host.clone(),
+                            title: "農園の収穫".into(),
+                            description: "週一回の収穫作業です。".into(),
+                            field: pb::Field::Agriculture as i32,
+                            origin: pb::ActivityOrigin::ExistingActivity as i32,
+                            engagement_form: pb::EngagementForm::Volunteer as i32,
+                            place: Some(pb::Place {
+                                district: "柏".into(),
+                                location: None,
+                                online: false,
+                            }),
+                            physical_load: pb::PhysicalLoad::Light as i32,
+                            application_mode: pb::ApplicationMode::Open as i32,
+                            period_start: Some(pb::Date {
+                                year: 2026,
+                                month: 4,
+                                day: 1,
+                            }),
+                            period_end: Some(pb::Date {
+                                year: 2027,
+                                month: 3,
+                                day: 31,
+                            }),
+                            ..Default::default()
+                        }),
+                        pieces: vec![],
+                        occurred_at: None,
+                    },
+                    &coordinator,
+                    None,
+                ))
+                .await
+            {
+                Ok(_) => true,
+                // Not learned yet; anything else is a failure of its own.
+                Err(s) if bad_fields(&s) == ["details.host_organisation_id"] => false,
+                Err(s) => panic!("CreateActivity after the faults: {s:?}"),
+            }
+        },
+    )
+    .await;
     eprintln!(
-        "faults ({rounds} round(s): kill -9 of a registry replica and of insights, a nats-server \
-         restart, 3 immediate PostgreSQL crashes, each registry replica paused 2 s): \
+        "faults ({rounds} round(s): kill -9 of a registry replica, of activity and of insights, a \
+         nats-server restart, 3 immediate PostgreSQL crashes, each registry replica paused 2 s): \
          acknowledged {acked}, stored {}, duplicated {duplicated}, lost {lost}, read-model \
          mismatches 0 (directory after {directory_wait:?}, insights after {insights_wait:?}, \
-         stream after {stream_wait:?}), {} client retries; converged {:?} after the load stopped",
+         stream after {stream_wait:?}, activity after {activity_wait:?}), {} client retries; \
+         converged {:?} after the load stopped",
         stored.len(),
         retries.load(Ordering::Relaxed),
         stopped.elapsed()
