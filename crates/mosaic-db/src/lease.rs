@@ -164,6 +164,7 @@ impl Leader {
                 let holder: Option<String> = sqlx::query_scalar(
                     "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a USING (pid) \
                      WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 \
+                     AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
                      AND l.classid::bigint = $1 AND l.objid::bigint = $2 LIMIT 1",
                 )
                 .bind((key >> 32) as i64)
