@@ -224,3 +224,22 @@ async fn only_one_of_two_relays_publishes() -> anyhow::Result<()> {
     assert_stream_holds_log_once(&js, &store, 300).await?;
     Ok(())
 }
+
+#[tokio::test]
+async fn an_outbox_failure_is_reported_as_the_event_stores_not_jetstreams() -> anyhow::Result<()> {
+    let nats = mosaic_testkit::NatsServer::start()?;
+    let js = jetstream(connect(&nats.url(), "test").await?);
+    ensure_stream(&js, &StreamSettings::default()).await?;
+    let setup = sqlite_store().await?;
+    let store = setup.store.clone();
+    append_many(&store, "a", 10).await?;
+    // The store's database goes away under the relay.
+    store.db().close().await;
+    let relay = Relay::new(store.clone(), js.clone(), config("closed"));
+    let error = relay.publish_pending().await.unwrap_err().to_string();
+    assert!(
+        error.starts_with("event store: reading the outbox"),
+        "{error}"
+    );
+    Ok(())
+}

@@ -825,3 +825,53 @@ async fn a_read_model_that_missed_events_is_found_out_and_rebuilt() -> anyhow::R
     }
     Ok(())
 }
+
+#[tokio::test]
+async fn a_jetstream_reader_resumes_soon_after_nats_restarts() -> anyhow::Result<()> {
+    let pg = mosaic_testkit::TestDatabase::new()?;
+    let mut nats = mosaic_testkit::NatsServer::start()?;
+    let db = mosaic_db::connect(pg.url(), 10).await?;
+    prepare(&db).await?;
+    let store = Arc::new(SqlEventStore::open(db.clone(), "registry").await?);
+    let js = jetstream(connect(&nats.url(), "test").await?);
+    ensure_stream(&js, &StreamSettings::default()).await?;
+    let (stop_relay, relay_stopped) = watch::channel(false);
+    let relay = tokio::spawn(
+        Relay::new(
+            store.clone(),
+            js.clone(),
+            RelayConfig {
+                poll: Duration::from_millis(10),
+                ..Default::default()
+            },
+        )
+        .run(relay_stopped),
+    );
+    append(&store, kashiwa(), "a", 10, "Counted").await?;
+    let (stop, stopped) = watch::channel(false);
+    let (handle, task) = Runner::new(
+        Arc::new(Tally { fail_on: None }),
+        db.clone(),
+        Source::JetStream(Box::new(js.clone())),
+        config("js"),
+    )
+    .spawn(stopped);
+    tokio::time::timeout(Duration::from_secs(30), handle.caught_up_to(10)).await??;
+
+    // The server restarts and loses the reader's ordered consumer (it lives in memory). The
+    // reader makes it again as soon as the client reconnects, not after missed heartbeats
+    // (about half a minute).
+    nats.stop();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    nats.resume()?;
+    append(&store, kashiwa(), "b", 10, "Counted").await?;
+    tokio::time::timeout(Duration::from_secs(10), handle.caught_up_to(20))
+        .await
+        .map_err(|_| anyhow::anyhow!("the reader did not resume within 10 s of the restart"))??;
+    assert_eq!(tallies(&db).await?, (20, 0, 20));
+    stop.send(true)?;
+    task.await??;
+    stop_relay.send(true)?;
+    relay.await?;
+    Ok(())
+}
