@@ -16,7 +16,6 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use mosaic_auth::{Role, SigningKeys};
-use mosaic_proto::v1 as pb;
 use tonic::transport::Channel;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
@@ -25,25 +24,6 @@ use tonic_health::pb::health_client::HealthClient;
 const CLIENTS: usize = 4;
 const CRASHES: usize = 8;
 const SERVICE: &str = "mosaic.v1.RegistryService";
-
-fn guest(request_id: &str) -> pb::RegisterResidentRequest {
-    pb::RegisterResidentRequest {
-        request_id: request_id.into(),
-        mode: pb::RegistrationMode::Guest as i32,
-        personal: Some(pb::PersonalDetails {
-            display_name: "負荷 太郎".into(),
-            ..Default::default()
-        }),
-        profile: Some(pb::ResidentProfile {
-            channel: pb::RegistrationChannel::Web as i32,
-            ..Default::default()
-        }),
-        proxy: Some(pb::ProxyAgreement {
-            method: pb::AgreementMethod::InPerson as i32,
-        }),
-        ..Default::default()
-    }
-}
 
 /// Registers residents until told to stop; a refused attempt is retried with the same
 /// `request_id` until it is answered, so each request ends acknowledged exactly once.
@@ -83,42 +63,6 @@ async fn health(client: &mut HealthClient<Channel>) -> Option<i32> {
         .await
         .ok()
         .map(|r| r.into_inner().status)
-}
-
-async fn until(what: &str, within: Duration, mut done: impl AsyncFnMut() -> bool) {
-    let start = Instant::now();
-    while !done().await {
-        assert!(
-            start.elapsed() < within,
-            "{what} did not happen within {within:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// Every resident the directory lists.
-async fn listed(registry: &mut Registry, token: &str) -> anyhow::Result<Vec<String>> {
-    let mut ids = Vec::new();
-    let mut page_token = String::new();
-    loop {
-        let page = registry
-            .list_residents(authed(
-                pb::ListResidentsRequest {
-                    page_size: 500,
-                    page_token: page_token.clone(),
-                    ..Default::default()
-                },
-                token,
-                None,
-            ))
-            .await?
-            .into_inner();
-        ids.extend(page.residents.into_iter().map(|r| r.resident_id));
-        if page.next_page_token.is_empty() {
-            return Ok(ids);
-        }
-        page_token = page.next_page_token;
-    }
 }
 
 #[tokio::test]
@@ -278,16 +222,14 @@ async fn immediate_postgres_crashes_under_load_leave_every_read_model_equal_to_t
         "the log holds exactly what was acknowledged"
     );
     let converged = Instant::now();
-    let mut directory = Vec::new();
     until(
         "the directory equal to the log",
         Duration::from_secs(60),
         async || {
-            directory = listed(&mut registry, &coordinator)
+            listed_residents(&mut registry, &coordinator)
                 .await
-                .unwrap_or_default();
-            directory.sort();
-            directory == acknowledged
+                .unwrap_or_default()
+                == acknowledged
         },
     )
     .await;

@@ -97,25 +97,6 @@ impl Drop for Service {
     }
 }
 
-fn guest(request_id: &str) -> pb::RegisterResidentRequest {
-    pb::RegisterResidentRequest {
-        request_id: request_id.into(),
-        mode: pb::RegistrationMode::Guest as i32,
-        personal: Some(pb::PersonalDetails {
-            display_name: "負荷 花子".into(),
-            ..Default::default()
-        }),
-        profile: Some(pb::ResidentProfile {
-            channel: pb::RegistrationChannel::Web as i32,
-            ..Default::default()
-        }),
-        proxy: Some(pb::ProxyAgreement {
-            method: pb::AgreementMethod::InPerson as i32,
-        }),
-        ..Default::default()
-    }
-}
-
 /// Registers residents on either replica until told to stop; a request that fails or hangs is
 /// sent again, with the same `request_id`, to the other replica until one answers.
 async fn load(
@@ -155,44 +136,6 @@ async fn load(
             }
         }
         n += 1;
-    }
-}
-
-async fn until(what: &str, within: Duration, mut done: impl AsyncFnMut() -> bool) -> Duration {
-    let start = Instant::now();
-    while !done().await {
-        assert!(
-            start.elapsed() < within,
-            "{what} did not happen within {within:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    start.elapsed()
-}
-
-async fn listed(channel: Channel, token: &str) -> anyhow::Result<Vec<String>> {
-    let mut registry = Registry::new(channel);
-    let mut ids = Vec::new();
-    let mut page_token = String::new();
-    loop {
-        let page = registry
-            .list_residents(authed(
-                pb::ListResidentsRequest {
-                    page_size: 500,
-                    page_token: page_token.clone(),
-                    ..Default::default()
-                },
-                token,
-                None,
-            ))
-            .await?
-            .into_inner();
-        ids.extend(page.residents.into_iter().map(|r| r.resident_id));
-        if page.next_page_token.is_empty() {
-            ids.sort();
-            return Ok(ids);
-        }
-        page_token = page.next_page_token;
     }
 }
 
@@ -373,12 +316,12 @@ async fn every_fault_in_turn_under_load_loses_and_duplicates_nothing() -> anyhow
         .count();
 
     // Read models and the stream, once they have caught up.
-    let channel_b = b.ready().await?;
+    let mut registry_b = Registry::new(b.ready().await?);
     let directory_wait = until(
         "the directory equal to the log",
         Duration::from_secs(90),
         async || {
-            listed(channel_b.clone(), &coordinator)
+            listed_residents(&mut registry_b, &coordinator)
                 .await
                 .unwrap_or_default()
                 == stored

@@ -169,6 +169,23 @@ async fn append(
     Ok(())
 }
 
+/// A relay publishing `store` into the stream, polling often; stop it with the sender.
+fn relay(
+    store: &Arc<SqlEventStore>,
+    js: &async_nats::jetstream::Context,
+) -> (watch::Sender<bool>, tokio::task::JoinHandle<()>) {
+    let (stop, stopped) = watch::channel(false);
+    let relay = Relay::new(
+        store.clone(),
+        js.clone(),
+        RelayConfig {
+            poll: Duration::from_millis(10),
+            ..Default::default()
+        },
+    );
+    (stop, tokio::spawn(relay.run(stopped)))
+}
+
 fn config(holder: &str) -> RunnerConfig {
     RunnerConfig {
         batch: 32,
@@ -193,18 +210,7 @@ async fn a_consumer_killed_between_effect_and_ack_does_not_double_apply() -> any
         ..Default::default()
     };
     ensure_stream(&js, &settings).await?;
-    let (stop_relay, relay_stopped) = watch::channel(false);
-    let relay = tokio::spawn(
-        Relay::new(
-            store.clone(),
-            js.clone(),
-            RelayConfig {
-                poll: Duration::from_millis(10),
-                ..Default::default()
-            },
-        )
-        .run(relay_stopped),
-    );
+    let (stop_relay, relay) = relay(&store, &js);
 
     append(&store, kashiwa(), "k", 600, "Counted").await?;
     // Kill the runner at many different moments while it works through the stream.
@@ -369,18 +375,7 @@ async fn rebuilding_one_municipality_leaves_the_others_untouched_over_nats() -> 
     let store = Arc::new(SqlEventStore::open(db.clone(), "registry").await?);
     let js = jetstream(connect(&nats.url(), "test").await?);
     ensure_stream(&js, &Default::default()).await?;
-    let (stop_relay, relay_stopped) = watch::channel(false);
-    let relay = tokio::spawn(
-        Relay::new(
-            store.clone(),
-            js.clone(),
-            RelayConfig {
-                poll: Duration::from_millis(10),
-                ..Default::default()
-            },
-        )
-        .run(relay_stopped),
-    );
+    let (stop_relay, relay) = relay(&store, &js);
     // With one store publishing into a fresh stream, stream sequences equal store positions.
     rebuild_touches_only_the_named_municipality(
         &db,
@@ -835,18 +830,7 @@ async fn a_jetstream_reader_resumes_soon_after_nats_restarts() -> anyhow::Result
     let store = Arc::new(SqlEventStore::open(db.clone(), "registry").await?);
     let js = jetstream(connect(&nats.url(), "test").await?);
     ensure_stream(&js, &StreamSettings::default()).await?;
-    let (stop_relay, relay_stopped) = watch::channel(false);
-    let relay = tokio::spawn(
-        Relay::new(
-            store.clone(),
-            js.clone(),
-            RelayConfig {
-                poll: Duration::from_millis(10),
-                ..Default::default()
-            },
-        )
-        .run(relay_stopped),
-    );
+    let (stop_relay, relay) = relay(&store, &js);
     append(&store, kashiwa(), "a", 10, "Counted").await?;
     let (stop, stopped) = watch::channel(false);
     let (handle, task) = Runner::new(

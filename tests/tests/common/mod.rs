@@ -176,3 +176,68 @@ static TELEMETRY: std::sync::OnceLock<Option<mosaic_telemetry::TelemetryGuard>> 
 pub fn telemetry() {
     TELEMETRY.get_or_init(|| mosaic_telemetry::init("mosaic-test").ok());
 }
+
+/// A guest registration a coordinator makes with the resident's agreement: the fault tests' load.
+pub fn guest(request_id: &str) -> mosaic_proto::v1::RegisterResidentRequest {
+    use mosaic_proto::v1 as pb;
+    pb::RegisterResidentRequest {
+        request_id: request_id.into(),
+        mode: pb::RegistrationMode::Guest as i32,
+        personal: Some(pb::PersonalDetails {
+            display_name: "負荷 太郎".into(),
+            ..Default::default()
+        }),
+        profile: Some(pb::ResidentProfile {
+            channel: pb::RegistrationChannel::Web as i32,
+            ..Default::default()
+        }),
+        proxy: Some(pb::ProxyAgreement {
+            method: pb::AgreementMethod::InPerson as i32,
+        }),
+        ..Default::default()
+    }
+}
+
+/// Waits until `done`, failing the test after `within`; how long it took.
+pub async fn until(
+    what: &str,
+    within: std::time::Duration,
+    mut done: impl AsyncFnMut() -> bool,
+) -> std::time::Duration {
+    let start = std::time::Instant::now();
+    while !done().await {
+        assert!(
+            start.elapsed() < within,
+            "{what} did not happen within {within:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    start.elapsed()
+}
+
+/// Every resident the registry's directory lists, by id, sorted.
+pub async fn listed_residents(registry: &mut Registry, token: &str) -> anyhow::Result<Vec<String>> {
+    use mosaic_proto::v1 as pb;
+    let mut ids = Vec::new();
+    let mut page_token = String::new();
+    loop {
+        let page = registry
+            .list_residents(authed(
+                pb::ListResidentsRequest {
+                    page_size: 500,
+                    page_token: page_token.clone(),
+                    ..Default::default()
+                },
+                token,
+                None,
+            ))
+            .await?
+            .into_inner();
+        ids.extend(page.residents.into_iter().map(|r| r.resident_id));
+        if page.next_page_token.is_empty() {
+            ids.sort();
+            return Ok(ids);
+        }
+        page_token = page.next_page_token;
+    }
+}
