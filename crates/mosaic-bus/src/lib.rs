@@ -3,7 +3,7 @@
 //! - [`stream`]: the `MOSAIC` stream (subjects `mosaic.<municipality>.<context>.<EventType>`,
 //!   file storage, every event kept) and how to connect to it.
 //! - [`relay`]: publishes a store's outbox in position order with `Nats-Msg-Id` = event id, one
-//!   active relay per store (a lease), marks rows published, and re-publishes any range on demand.
+//!   active relay per store (a leader, `EventStore::leader`), marks rows published, and re-publishes any range on demand.
 //! - [`message`]: the wire form of an event (the stored envelope as JSON) and its headers,
 //!   including the W3C `traceparent`.
 //!

@@ -18,11 +18,13 @@ use crate::message::{encode_event, subject_for};
 pub struct RelayConfig {
     /// Events published per round trip (whole appends, at least one).
     pub batch: u32,
-    /// Lease time; a standby takes over this long after the active relay stops renewing.
+    /// Lease time where the lead is a lease (SQLite): a standby takes over this long after the
+    /// active relay stops renewing. On PostgreSQL the lead passes as soon as the leader's
+    /// connection closes.
     pub lease_ttl: Duration,
     /// How often to look for new events when no append in this process signalled one.
     pub poll: Duration,
-    /// This relay's name in the lease table (unique per process).
+    /// This relay's name as a leader (unique per process).
     pub holder: String,
 }
 
@@ -54,7 +56,7 @@ impl Relay {
         format!("relay:{}", self.store.context())
     }
 
-    /// Runs until `shutdown` turns true. Only the lease holder publishes; the others wait.
+    /// Runs until `shutdown` turns true. Only the leader publishes; the others wait.
     /// Publishing errors (NATS down) are retried with backoff: the outbox keeps every event.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         let lease = self.lease_name();

@@ -1,5 +1,6 @@
-//! Named leases with an expiry: the leader election of relays and projection runners. A holder
-//! renews well inside the lease time; a crashed holder's lease lapses and a standby takes over.
+//! The leader election of relays and projection runners ([`Leader`]): on PostgreSQL a session
+//! advisory lock, released with a dead holder's connection; on SQLite (one process) named leases
+//! with an expiry, which a holder renews well inside the lease time and which lapse when it stops.
 
 use crate::{Db, Migrations, on_db};
 

@@ -11,9 +11,12 @@
 //!
 //! Catch-up and live are one loop. Rebuilds (one municipality or all) run inside that loop, so
 //! they never race it: the read model is reset and the log replayed up to the checkpoint, then
-//! live reading resumes. One runner per projection and source is active (a lease); a failing
+//! live reading resumes. One runner per projection and source is active (a leader); a failing
 //! event is retried a bounded number of times, then the runner stops and reports
-//! [`RunnerStatus::Failed`] — it never skips an event silently.
+//! [`RunnerStatus::Failed`] — it never skips an event silently. A database that is away is
+//! waited out ([`RunnerStatus::Unavailable`]), and the runner then continues from the
+//! checkpoint the database holds; a runner checks its read model against its source at start
+//! and after a database fault, and rebuilds it when they differ.
 
 mod checkpoint;
 mod projection;

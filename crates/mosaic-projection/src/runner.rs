@@ -50,11 +50,13 @@ pub struct RunnerConfig {
     pub batch: usize,
     /// How long to wait for new events before looking again.
     pub idle_wait: Duration,
-    /// Lease time; a standby runner takes over this long after the active one stops.
+    /// Lease time where the lead is a lease (SQLite): a standby takes over this long after the
+    /// active runner stops renewing. On PostgreSQL the lead passes as soon as the leader's
+    /// connection closes; the leader checks its lock every third of this time.
     pub lease_ttl: Duration,
     /// Attempts at one batch before the runner stops and reports the failure.
     pub max_attempts: u32,
-    /// This runner's name in the lease table (unique per process).
+    /// This runner's name as a leader (unique per process).
     pub holder: String,
 }
 
@@ -84,7 +86,7 @@ fn process_and_instant() -> String {
 pub enum RunnerStatus {
     /// Not yet running.
     Starting,
-    /// Another process holds the lease; this one waits.
+    /// Another runner leads; this one waits.
     Standby,
     /// Applying events; `checkpoint` is the last applied position or stream sequence.
     Live {
@@ -334,7 +336,7 @@ impl Live {
         result
     }
 
-    /// Waits for the lease, then reads until shut down; goes back to standby if the lease is lost.
+    /// Waits for the lead, then reads until shut down; goes back to standby if the lead is lost.
     async fn lead(
         &mut self,
         control: &mut mpsc::Receiver<Control>,
