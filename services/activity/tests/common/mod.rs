@@ -70,7 +70,7 @@ impl Platform {
                 &activity_db,
             ),
         ] {
-            let listen = SocketAddr::from(([127, 0, 0, 1], mosaic_testkit::free_port()?));
+            let listen = SocketAddr::from(([127, 0, 0, 1], 0));
             running.push(
                 Background::distributed(
                     module,

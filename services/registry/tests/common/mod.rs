@@ -61,7 +61,7 @@ impl Registry {
         let dir = tempfile::tempdir()?;
         let nats = mosaic_testkit::NatsServer::start()?;
         let db = mosaic_testkit::TestDatabase::new()?;
-        let listen = SocketAddr::from(([127, 0, 0, 1], mosaic_testkit::free_port()?));
+        let listen = SocketAddr::from(([127, 0, 0, 1], 0));
         let master_key = mosaic_privacy::MasterKey::generate().to_base64();
         let running = Background::distributed(
             &MODULE,
@@ -91,7 +91,7 @@ impl Registry {
         let (Some(pg), Some(nats)) = (&self.pg, &self.nats) else {
             anyhow::bail!("only a distributed registry has replicas");
         };
-        let listen = SocketAddr::from(([127, 0, 0, 1], mosaic_testkit::free_port()?));
+        let listen = SocketAddr::from(([127, 0, 0, 1], 0));
         Ok(Background::distributed(
             &MODULE,
             listen,
