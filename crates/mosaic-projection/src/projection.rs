@@ -53,6 +53,18 @@ pub enum ProjectionError {
         /// What was wrong.
         reason: String,
     },
+    /// The projection's code panicked while applying an event: a bug, never retried.
+    #[error("panicked: {0}")]
+    Panicked(String),
+}
+
+impl ProjectionError {
+    /// Whether trying the same event again may succeed: only a database failure may pass.
+    /// An event the projection does not understand, or code that panics on it, fails the same
+    /// way every time.
+    pub fn retryable(&self) -> bool {
+        matches!(self, ProjectionError::Database(_))
+    }
 }
 
 /// The span of applying one event: a child of the trace that wrote it.

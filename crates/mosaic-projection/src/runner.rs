@@ -1,7 +1,9 @@
 use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::FutureExt;
 use mosaic_db::Db;
 use mosaic_db::lease::Leader;
 use mosaic_eventstore::StoredEvent;
@@ -107,12 +109,14 @@ pub enum RunnerStatus {
 /// Why a runner stopped or a rebuild failed.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum RunnerError {
-    /// An event could not be applied after every attempt.
+    /// An event could not be read or applied: it is unreadable (a poison message), the
+    /// projection does not understand it or panicked on it, or its database kept failing.
     #[error("projection {projection} stopped at position {position}: {reason}")]
     Stuck {
         /// The projection.
         projection: String,
-        /// The first event it could not apply.
+        /// The first event it could not read or apply: its log position (store source) or its
+        /// stream sequence (NATS source).
         position: u64,
         /// The last error.
         reason: String,
@@ -439,10 +443,12 @@ impl Live {
                     .await
                 {
                     Ok(batch) => batch,
+                    // An event that can never be read: stop and say which.
+                    Err(e @ RunnerError::Stuck { .. }) => return Err(e),
                     Err(e) => {
                         // The source is down (NATS restarting, store busy): reopen from the
-                        // checkpoint once it answers again. Only an event that cannot be applied
-                        // stops a runner.
+                        // checkpoint once it answers again. Only an event that cannot be read or
+                        // applied stops a runner.
                         self.wait_after_source_error(&e, shutdown).await;
                         continue 'standby;
                     }
@@ -516,20 +522,42 @@ impl Live {
                     }) if mosaic_db::transient(&e) => {
                         return Err(RunnerError::Unavailable(e.to_string()));
                     }
-                    Err(f) if attempt >= self.config.max_attempts => {
+                    // A bug or an event the projection cannot read fails the same way again:
+                    // stop at once, once the retry one event at a time has named the event.
+                    Err(f)
+                        if attempt >= self.config.max_attempts
+                            || (retry && !f.error.retryable()) =>
+                    {
                         return Err(f.stuck(self.projection.as_ref()));
                     }
                     Err(Failed {
                         position, error: e, ..
                     }) => {
                         warn!(projection = self.projection.name(), position, attempt, error = %e, "retrying");
-                        tokio::time::sleep(Duration::from_millis(100 << attempt.min(6))).await;
+                        if e.retryable() {
+                            tokio::time::sleep(Duration::from_millis(100 << attempt.min(6))).await;
+                        }
                     }
                 }
             }
             self.cursor = last;
         }
         Ok(true)
+    }
+
+    /// Applies events one at a time, so that an error or a panic names its event.
+    async fn apply_one_by_one(
+        &self,
+        tx: &mut mosaic_db::DbTx,
+        events: &[&StoredEvent],
+    ) -> Result<(), (u64, ProjectionError)> {
+        for event in events {
+            AssertUnwindSafe(apply_each(self.projection.as_ref(), tx, &[event]))
+                .catch_unwind()
+                .await
+                .unwrap_or_else(|panic| Err((event.position, panicked(panic))))?;
+        }
+        Ok(())
     }
 
     /// One transaction: apply every event not applied before, then write the checkpoints.
@@ -590,9 +618,13 @@ impl Live {
             }
         }
         let applying = if one_by_one {
-            apply_each(self.projection.as_ref(), &mut tx, &todo).await
+            self.apply_one_by_one(&mut tx, &todo).await
         } else {
-            self.projection.apply_all(&mut tx, &todo).await
+            let first = todo.first().map_or(checkpoint, |e| e.position);
+            AssertUnwindSafe(self.projection.apply_all(&mut tx, &todo))
+                .catch_unwind()
+                .await
+                .unwrap_or_else(|panic| Err((first, panicked(panic))))
         };
         applying.map_err(|(position, error)| Failed {
             position,
@@ -758,4 +790,14 @@ impl Live {
         );
         Ok(RebuildReport { replayed, up_to })
     }
+}
+
+/// The message of a caught panic.
+fn panicked(panic: Box<dyn std::any::Any + Send>) -> ProjectionError {
+    let message = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".into());
+    ProjectionError::Panicked(message)
 }

@@ -64,15 +64,22 @@ impl Buffered {
             .map_or(self.reader.position(), |e| e.position - 1)
     }
 
-    /// Up to `max` next events; empty at the end of what is committed.
-    async fn take(&mut self, max: usize) -> Result<Vec<StoredEvent>, RunnerError> {
+    /// Up to `max` next events; empty at the end of what is committed. A stored event that
+    /// cannot be read stops `projection` there.
+    async fn take(
+        &mut self,
+        projection: &dyn Projection,
+        max: usize,
+    ) -> Result<Vec<StoredEvent>, RunnerError> {
         if self.buffer.is_empty() {
-            self.buffer = self
-                .reader
-                .next_page()
-                .await
-                .map_err(to_source_error)?
-                .into();
+            let after = self.reader.position();
+            self.buffer = match self.reader.next_page().await {
+                Ok(page) => page.into(),
+                Err(e @ mosaic_eventstore::StoreError::Corrupt(_)) => {
+                    return Err(unreadable(projection, after + 1, e));
+                }
+                Err(e) => return Err(to_source_error(e)),
+            };
         }
         let n = max.min(self.buffer.len());
         Ok(self.buffer.drain(..n).collect())
@@ -102,6 +109,20 @@ fn subjects(interests: &[Interest], municipality: Option<MunicipalityCode>) -> V
 
 fn to_source_error(e: impl std::fmt::Display) -> RunnerError {
     RunnerError::Source(e.to_string())
+}
+
+/// An event that can never be read (a poison message): reading it again fails the same way, so
+/// the projection stops there and says where.
+fn unreadable(
+    projection: &dyn Projection,
+    position: u64,
+    e: impl std::fmt::Display,
+) -> RunnerError {
+    RunnerError::Stuck {
+        projection: projection.name().into(),
+        position,
+        reason: format!("unreadable event: {e}"),
+    }
 }
 
 impl Reader {
@@ -177,7 +198,7 @@ impl Reader {
                         },
                     );
                 }
-                let events = log.take(max).await?;
+                let events = log.take(projection, max).await?;
                 if events.is_empty() {
                     // Woken by an append in this process, or by the poll for other writers.
                     let _ = tokio::time::timeout(wait, head.changed()).await;
@@ -214,7 +235,8 @@ impl Reader {
                 while let Some(message) = next {
                     let message = message.map_err(to_source_error)?;
                     let seq = message.info().map_err(to_source_error)?.stream_sequence;
-                    let event = decode_event(&message.payload).map_err(to_source_error)?;
+                    let event = decode_event(&message.payload)
+                        .map_err(|e| unreadable(projection, seq, e))?;
                     if seq > after {
                         out.push(Delivery {
                             seq,
@@ -299,7 +321,7 @@ impl Replay {
         match self {
             Replay::Empty => Ok(None),
             Replay::Store(log) => {
-                let events = log.take(max).await?;
+                let events = log.take(projection, max).await?;
                 if events.is_empty() {
                     return Ok(None);
                 }
@@ -332,7 +354,8 @@ impl Replay {
                         *done = true;
                         break;
                     }
-                    let event = decode_event(&message.payload).map_err(to_source_error)?;
+                    let event = decode_event(&message.payload)
+                        .map_err(|e| unreadable(projection, info.stream_sequence, e))?;
                     if projection.wants(&event) {
                         events.push(event);
                     }

@@ -117,6 +117,7 @@ impl Tasks {
         health: HealthReporter,
         grpc_name: &'static str,
     ) {
+        let name = projection.name();
         let (handle, task) =
             Runner::new(projection, db, source, RunnerConfig::default()).spawn(self.stopping());
         let mut status = handle.watch();
@@ -132,9 +133,21 @@ impl Tasks {
                 }))
             })
             .clone();
+        let stopping = self.stopping();
         self.push(tokio::spawn(async move {
-            while status.changed().await.is_ok() {
-                let current = status.borrow().clone();
+            loop {
+                // A runner whose status channel closed without saying it stopped has died
+                // (a panic outside an event's application): a failure like any other.
+                let current = match status.changed().await {
+                    Ok(()) => status.borrow().clone(),
+                    Err(_) if *stopping.borrow() => break,
+                    Err(_) => match status.borrow().clone() {
+                        RunnerStatus::Stopped | RunnerStatus::Failed(_) => break,
+                        _ => {
+                            RunnerStatus::Failed(format!("the runner of {name} ended unexpectedly"))
+                        }
+                    },
+                };
                 let failed = matches!(current, RunnerStatus::Failed(_));
                 let serving = {
                     let Ok(mut down) = down.lock() else { break };
@@ -142,7 +155,9 @@ impl Tasks {
                         RunnerStatus::Failed(reason) => {
                             error!(
                                 service = grpc_name,
-                                reason, "a projection stopped; service marked not serving"
+                                projection = name,
+                                reason,
+                                "a projection stopped; service marked not serving"
                             );
                             down.runners.insert(id);
                         }
