@@ -112,6 +112,10 @@ where
             .map_err(from_store)?
     };
     let (state, version) = replay::<A>(&history)?;
+    // The answer rests on the stream as read, at least.
+    if let Some(last) = history.last() {
+        crate::consistency::record(store.context(), last.position);
+    }
     // Who may act is checked before a saved answer is returned: a caller that may not act on
     // the stream now learns nothing from an earlier answer.
     guard(&state)?;
@@ -152,8 +156,14 @@ where
         response: Some(serde_json::json!({ "proto": STANDARD.encode(answer.encode_to_vec()) })),
     };
     match store.append(request).await.map_err(from_store)? {
-        AppendOutcome::Appended(_) => Ok(Answer::Fresh(answer, after)),
-        AppendOutcome::Duplicate(first) => decode_answer(&first).map(Answer::Replayed),
+        AppendOutcome::Appended(done) => {
+            record_written(store, &done);
+            Ok(Answer::Fresh(answer, after))
+        }
+        AppendOutcome::Duplicate(first) => {
+            record_written(store, &first);
+            decode_answer(&first).map(Answer::Replayed)
+        }
     }
 }
 
@@ -172,8 +182,18 @@ pub async fn first_answer<R: prost::Message + Default>(
         .await
         .map_err(from_store)?
     {
-        Some(first) => decode_answer(&first).map(Some),
+        Some(first) => {
+            record_written(store, &first);
+            decode_answer(&first).map(Some)
+        }
         None => Ok(None),
+    }
+}
+
+/// The answer rests on what `committed` wrote (see [`crate::consistency`]).
+fn record_written(store: &dyn EventStore, committed: &Committed) {
+    if let Some((_, last)) = committed.positions {
+        crate::consistency::record(store.context(), last);
     }
 }
 

@@ -6,6 +6,8 @@
 //! - [`request`]: the request context — caller, municipality, `request_id` (the idempotency key,
 //!   scoped by caller),
 //!   a fingerprint of the request, correlation and trace ids;
+//! - [`pipeline`]: one way to wire RPCs, read a command's common fields, get an entity by id
+//!   and stamp it;
 //! - [`command`]: the command pipeline — load the stream, check who may act, replay the first
 //!   answer of the same caller's retried request, `decide`, append with the expected version,
 //!   answer;
@@ -13,6 +15,8 @@
 //! - [`wire`]: shared wire values (skills, weekly windows, ids, expected versions) validated;
 //! - [`occurred_at`], [`paging`]: `occurred_at` in the past only; `page_size` / `page_token`;
 //! - [`status`]: how store errors become gRPC statuses;
+//! - [`consistency`]: read your own writes across services — each command's answer carries the
+//!   log position it rests on, and a request that names positions waits for the read models;
 //! - [`decode_errors`]: a request body that does not decode answers `INVALID_ARGUMENT`;
 //! - [`server`]: one way to serve — health, reflection (v1 and v1alpha), the token layer, TLS,
 //!   request spans, clean shutdown;
@@ -20,12 +24,14 @@
 //!   HTTP/2 settings, per-caller rates, bounded streams without a token.
 
 pub mod command;
+pub mod consistency;
 pub mod decode_errors;
 pub mod fields;
 pub mod filter;
 pub mod limits;
 pub mod occurred_at;
 pub mod paging;
+pub mod pipeline;
 pub mod request;
 pub mod server;
 pub mod status;

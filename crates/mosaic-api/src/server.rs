@@ -223,6 +223,7 @@ pub async fn serve<H>(
     health: tonic_health::pb::health_server::HealthServer<H>,
     verifier: Arc<TokenVerifier>,
     transport: Transport,
+    consistency: crate::consistency::ConsistencyLayer,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), ServeError>
 where
@@ -290,6 +291,8 @@ where
         // After the token layer: rates are counted per token subject once it is known.
         .layer(limit_layer)
         .layer(crate::decode_errors::layer())
+        // After the token and rate layers: only a caller who may call waits for read models.
+        .layer(consistency)
         .add_routes(routes)
         .serve_with_incoming_shutdown(incoming, shutdown)
         .await

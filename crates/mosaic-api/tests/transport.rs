@@ -49,6 +49,7 @@ impl Server {
             health,
             verifier,
             transport,
+            Default::default(),
             async {
                 let _ = stopped.await;
             },

@@ -235,10 +235,12 @@ fn contexts(rows: Vec<(String, i64)>) -> std::collections::HashMap<String, u64> 
         .collect()
 }
 
-/// The last applied store position per producing context (`context:<name>` rows). Each store's
-/// events reach the stream in position order, so a copy re-published after JetStream's
-/// de-duplication window (with a new stream sequence) is recognised by its store position.
-pub(crate) async fn load_contexts(
+/// How far a projection has read each producing context's log (`context:<name>` rows): the
+/// store position of the last event it read there, wanted or not. Each store's events reach the
+/// stream in position order, so a copy re-published after JetStream's de-duplication window
+/// (with a new stream sequence) is recognised by its store position; and a request that waits
+/// for a write (`mosaic-consistency`) compares its position with this.
+pub async fn load_contexts(
     db: &Db,
     projection: &str,
 ) -> Result<std::collections::HashMap<String, u64>, sqlx::Error> {

@@ -23,7 +23,7 @@ mod projection;
 mod runner;
 mod source;
 
-pub use checkpoint::{checkpoint, migrate, migrations};
+pub use checkpoint::{checkpoint, load_contexts as read_up_to, migrate, migrations};
 pub use projection::{
     Interest, Projection, ProjectionError, apply_each, apply_many_span, apply_span,
 };

@@ -21,19 +21,14 @@ impl Interest {
                 || self.event_types.contains(&event.event_type.as_str()))
     }
 
-    /// NATS subject filters for this interest, optionally for one municipality.
+    /// NATS subject filters for this interest, optionally for one municipality: every event of
+    /// the context, so that the projection knows how far it has read the context's log even
+    /// where it wants few of its types (the types are filtered by [`Interest::matches`]).
     pub fn subjects(&self, municipality: Option<MunicipalityCode>) -> Vec<String> {
         let m = municipality
             .map(|m| m.to_string())
             .unwrap_or_else(|| "*".into());
-        if self.event_types.is_empty() {
-            vec![format!("mosaic.{m}.{}.>", self.context)]
-        } else {
-            self.event_types
-                .iter()
-                .map(|t| format!("mosaic.{m}.{}.{t}", self.context))
-                .collect()
-        }
+        vec![format!("mosaic.{m}.{}.>", self.context)]
     }
 }
 

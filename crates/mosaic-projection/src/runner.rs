@@ -497,6 +497,11 @@ impl Live {
     /// was applied): the caller continues from the database's.
     async fn apply_batch(&mut self, batch: Vec<Delivery>) -> Result<bool, RunnerError> {
         let last = batch.iter().map(|d| d.seq).max().unwrap_or(self.cursor);
+        let mut read: HashMap<String, u64> = HashMap::new();
+        for d in batch.iter().filter(|d| d.seq > self.cursor) {
+            let at = read.entry(d.read.0.clone()).or_default();
+            *at = (*at).max(d.read.1);
+        }
         let fresh: Vec<&StoredEvent> = batch
             .iter()
             .filter(|d| d.seq > self.cursor)
@@ -509,7 +514,7 @@ impl Live {
                 // Retries write one event at a time, so a failure that persists names its event,
                 // and first check whether the attempt they retry committed after all.
                 let retry = attempt > 1;
-                match self.commit(&fresh, last, None, retry, retry).await {
+                match self.commit(&fresh, &read, last, None, retry, retry).await {
                     Ok(Committed::Applied(applied)) => {
                         self.applied = applied;
                         break;
@@ -570,6 +575,7 @@ impl Live {
     async fn commit(
         &self,
         events: &[&StoredEvent],
+        read: &HashMap<String, u64>,
         checkpoint: u64,
         rebuilding: Option<&str>,
         one_by_one: bool,
@@ -615,6 +621,12 @@ impl Live {
             *counted.entry(event.context.as_str()).or_default() += 1;
             if event.position > seen {
                 applied.insert(event.context.clone(), event.position);
+            }
+        }
+        // Events the projection does not want were read too: its position in their contexts moves.
+        for (context, position) in read {
+            if applied.get(context).is_none_or(|at| at < position) {
+                applied.insert(context.clone(), *position);
             }
         }
         let applying = if one_by_one {
@@ -761,7 +773,10 @@ impl Live {
             .await?
         {
             let refs: Vec<&StoredEvent> = events.iter().collect();
-            match self.commit(&refs, up_to, Some(&label), false, false).await {
+            match self
+                .commit(&refs, &HashMap::new(), up_to, Some(&label), false, false)
+                .await
+            {
                 Ok(_) => {}
                 // Applying failed and nothing committed: once more, one event at a time, so the
                 // batch passes or the failure names its event. (A failure around the apply, such
@@ -769,7 +784,7 @@ impl Live {
                 // twice, so the rebuild stops there.)
                 Err(f) if f.applying => {
                     warn!(projection = self.projection.name(), position = f.position, error = %f.error, "retrying the batch one event at a time");
-                    self.commit(&refs, up_to, Some(&label), true, false)
+                    self.commit(&refs, &HashMap::new(), up_to, Some(&label), true, false)
                         .await
                         .map_err(|f| f.stuck(self.projection.as_ref()))?;
                 }

@@ -31,9 +31,12 @@ impl Source {
     }
 }
 
-/// One event as read: its position in the source and, when the projection wants it, the event.
+/// One event as read: its position in the source, the context and log position it has (wanted
+/// or not: how far the projection has read a context is what a waiting request asks), and, when
+/// the projection wants it, the event.
 pub(crate) struct Delivery {
     pub seq: u64,
+    pub read: (String, u64),
     pub event: Option<StoredEvent>,
 }
 
@@ -101,10 +104,13 @@ pub(crate) enum Reader {
 }
 
 fn subjects(interests: &[Interest], municipality: Option<MunicipalityCode>) -> Vec<String> {
-    interests
+    let mut subjects: Vec<String> = interests
         .iter()
         .flat_map(|i| i.subjects(municipality))
-        .collect()
+        .collect();
+    subjects.sort();
+    subjects.dedup();
+    subjects
 }
 
 fn to_source_error(e: impl std::fmt::Display) -> RunnerError {
@@ -207,6 +213,7 @@ impl Reader {
                     .into_iter()
                     .map(|e| Delivery {
                         seq: e.position,
+                        read: (e.context.clone(), e.position),
                         event: projection.wants(&e).then_some(e),
                     })
                     .collect())
@@ -240,6 +247,7 @@ impl Reader {
                     if seq > after {
                         out.push(Delivery {
                             seq,
+                            read: (event.context.clone(), event.position),
                             event: projection.wants(&event).then_some(event),
                         });
                     }

@@ -107,7 +107,16 @@ pub(crate) async fn run_on(
     };
     let mut routes = RoutesBuilder::default();
     module.add_routes(&mut routes, &env);
-    for projection in module.projections(&env) {
+    let projections = module.projections(&env);
+    let consistency = mosaic_api::consistency::ConsistencyLayer::new(
+        [(
+            module.grpc_name().to_owned(),
+            Arc::new(crate::progress::ReadModels::new(db.clone(), &projections))
+                as Arc<dyn mosaic_api::consistency::Progress>,
+        )]
+        .into(),
+    );
+    for projection in projections {
         // A projection of the module's own events tails its own store: no round trip through NATS,
         // and its read model keeps up even while NATS is away.
         let own = projection
@@ -138,6 +147,7 @@ pub(crate) async fn run_on(
         health_service,
         verifier,
         transport,
+        consistency,
         shutdown,
     )
     .await;

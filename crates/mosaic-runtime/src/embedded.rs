@@ -1,11 +1,13 @@
 //! Every module in one process: one port, one SQLite file per context in a data directory,
 //! consumers tailing the stores directly. What a newcomer runs first.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use mosaic_api::consistency::{ConsistencyLayer, Progress};
 use mosaic_api::limits::ServeLimits;
 use mosaic_api::server::{TlsFiles, Transport, bind, health, serve};
 use mosaic_auth::{SigningKeys, TokenVerifier};
@@ -16,6 +18,7 @@ use mosaic_projection::Source;
 use tokio::net::TcpListener;
 use tonic::service::RoutesBuilder;
 
+use crate::progress::ReadModels;
 use crate::supervise::{Tasks, migrate};
 use crate::{Module, ModuleEnv, StartError, StoreMap};
 
@@ -98,6 +101,7 @@ fn private_file(path: &Path) -> std::io::Result<()> {
 pub struct Embedded {
     listener: TcpListener,
     addr: SocketAddr,
+    consistency: ConsistencyLayer,
     routes: RoutesBuilder,
     health: tonic_health::pb::health_server::HealthServer<tonic_health::server::HealthService>,
     verifier: Arc<TokenVerifier>,
@@ -162,6 +166,7 @@ impl Embedded {
         let (reporter, health) = health(&names).await;
         let mut routes = RoutesBuilder::default();
         let mut tasks = Tasks::new();
+        let mut read_models: HashMap<String, Arc<dyn Progress>> = HashMap::new();
         for (module, db) in modules.iter().zip(&dbs) {
             let env = ModuleEnv {
                 db: db.clone(),
@@ -169,7 +174,12 @@ impl Embedded {
                 vault: Vault::new(db.clone(), master.clone()),
             };
             module.add_routes(&mut routes, &env);
-            for projection in module.projections(&env) {
+            let projections = module.projections(&env);
+            read_models.insert(
+                module.grpc_name().to_owned(),
+                Arc::new(ReadModels::new(db.clone(), &projections)),
+            );
+            for projection in projections {
                 let mut contexts: Vec<&str> =
                     projection.interests().iter().map(|i| i.context).collect();
                 contexts.dedup();
@@ -190,6 +200,7 @@ impl Embedded {
             listener,
             addr,
             routes,
+            consistency: ConsistencyLayer::new(read_models),
             health,
             verifier,
             transport,
@@ -213,6 +224,7 @@ impl Embedded {
             self.health,
             self.verifier,
             self.transport,
+            self.consistency,
             shutdown,
         )
         .await;

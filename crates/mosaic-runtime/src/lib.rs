@@ -12,6 +12,7 @@ pub mod config;
 pub mod distributed;
 pub mod embedded;
 mod module;
+mod progress;
 mod supervise;
 
 pub use module::{Module, ModuleEnv, StoreMap};

@@ -4,6 +4,8 @@
 
 mod common;
 
+use std::time::Duration;
+
 use common::*;
 use mosaic_auth::Role;
 use mosaic_proto::v1 as pb;
@@ -563,7 +565,7 @@ async fn hosts_are_learned_from_registry_events() -> anyhow::Result<()> {
             ))
             .await
             .unwrap_err();
-        assert_bad(&unknown, "details.host_organisation_id");
+        assert_eq!(unknown.code(), Code::NotFound, "{unknown:?}");
 
         // Known in Chigasaki, so unknown in Kashiwa (the same answer).
         let theirs = host(&p, &mut registry, CHIGASAKI, &[]).await?;
@@ -580,7 +582,7 @@ async fn hosts_are_learned_from_registry_events() -> anyhow::Result<()> {
             ))
             .await
             .unwrap_err();
-        assert_bad(&foreign, "details.host_organisation_id");
+        assert_eq!(foreign.code(), Code::NotFound, "{foreign:?}");
 
         // Dispatch and placement need the licence.
         let plain = host(&p, &mut registry, KASHIWA, &[]).await?;
@@ -1236,6 +1238,74 @@ async fn a_host_sees_its_own_drafts_and_mentors_and_not_another_hosts() -> anyho
             assert_eq!(refused.code(), Code::PermissionDenied);
         }
         p.stop().await;
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_activity_for_a_host_registered_a_moment_ago_is_created_at_once_with_its_token()
+-> anyhow::Result<()> {
+    for p in Platform::both().await? {
+        let (mut registry, mut client) = (p.registry().await?, p.activities().await?);
+        municipalities(&p, &mut registry).await?;
+        let staff = p.token(Role::Coordinator, Some(KASHIWA));
+        for n in 0..5 {
+            let (host, token) = host_with_token(&p, &mut registry, KASHIWA, &[]).await?;
+            let mut request = authed(
+                create_request(&format!("c-now-{n}"), &host, pb::EngagementForm::Volunteer),
+                &staff,
+            );
+            request
+                .metadata_mut()
+                .insert(mosaic_api::consistency::HEADER, token.parse()?);
+            let created = client.create_activity(request).await?;
+            // Its own answer carries activity's token in turn.
+            let own = created
+                .metadata()
+                .get(mosaic_api::consistency::HEADER)
+                .unwrap()
+                .to_str()?;
+            assert!(own.starts_with("activity:"), "{own} ({})", p.backend);
+        }
+        // A host of another municipality, waited for with its token: definitely not found.
+        let (theirs, token) = host_with_token(&p, &mut registry, CHIGASAKI, &[]).await?;
+        let mut request = authed(
+            create_request("c-foreign", &theirs, pb::EngagementForm::Volunteer),
+            &staff,
+        );
+        request
+            .metadata_mut()
+            .insert(mosaic_api::consistency::HEADER, token.parse()?);
+        let foreign = client.create_activity(request).await.unwrap_err();
+        assert_eq!(
+            foreign.code(),
+            Code::NotFound,
+            "{foreign:?} ({})",
+            p.backend
+        );
+
+        // A token further than the log goes: UNAVAILABLE by the deadline, naming the read model.
+        let mut request = authed(
+            create_request("c-later", &theirs, pb::EngagementForm::Volunteer),
+            &staff,
+        );
+        request
+            .metadata_mut()
+            .insert(mosaic_api::consistency::HEADER, "registry:999999".parse()?);
+        request.set_timeout(Duration::from_millis(300));
+        let later = client.create_activity(request).await.unwrap_err();
+        assert_eq!(later.code(), Code::Unavailable, "{later:?}");
+        assert!(later.message().contains("activity.hosts"), "{later:?}");
+        // A malformed token is bad input, named.
+        let mut request = authed(
+            create_request("c-bad", &theirs, pb::EngagementForm::Volunteer),
+            &staff,
+        );
+        request
+            .metadata_mut()
+            .insert(mosaic_api::consistency::HEADER, "registry".parse()?);
+        let bad = client.create_activity(request).await.unwrap_err();
+        assert_bad(&bad, mosaic_api::consistency::HEADER);
     }
     Ok(())
 }

@@ -1,53 +1,15 @@
 //! The RPCs that design an activity: create, update, pieces, lifecycle, internship.
 
-use chrono::{DateTime, Utc};
+use mosaic_api::RequestContext;
 use mosaic_api::command::{first_answer, load};
-use mosaic_api::occurred_at::occurred_at;
+use mosaic_api::pipeline::{CommandRequest, Preamble};
 use mosaic_api::wire;
-use mosaic_api::{FieldErrors, RequestContext};
-use mosaic_auth::Caller;
 use mosaic_proto::v1 as pb;
 use tonic::{Request, Status};
 
 use super::{ActivityApi, DESIGNERS, MENTOR_FIELD, not_found, validate, vault_error};
 use crate::domain::activity::{Activity, ActivityCommand, stream_id};
 use crate::domain::{CloseReason, Internship};
-
-/// What every mutation on an existing activity starts with.
-pub(super) struct Mutation {
-    pub ctx: RequestContext,
-    pub errors: FieldErrors,
-    pub at: DateTime<Utc>,
-    pub id: Option<String>,
-}
-
-impl Mutation {
-    /// Checks the caller, `request_id`, `occurred_at` and `activity_id` (when given).
-    pub(super) fn begin<T: prost::Message>(
-        request: &Request<T>,
-        request_id: &str,
-        activity_id: Option<&str>,
-        at: Option<&prost_types::Timestamp>,
-    ) -> Result<Self, Status> {
-        Caller::from_request(request)?.require_role(DESIGNERS)?;
-        let mut errors = FieldErrors::new();
-        let ctx = RequestContext::command(request, request_id, &mut errors)?;
-        let id = activity_id.and_then(|id| wire::id(&mut errors, "activity_id", id));
-        let at = occurred_at(&mut errors, "occurred_at", at, ctx.received_at);
-        Ok(Self {
-            ctx,
-            errors,
-            at,
-            id,
-        })
-    }
-
-    /// Answers every violation found, or the valid activity id.
-    pub(super) fn finish(self) -> Result<(RequestContext, DateTime<Utc>, String), Status> {
-        self.errors.finish()?;
-        Ok((self.ctx, self.at, self.id.unwrap_or_default()))
-    }
-}
 
 /// New piece ids (UUIDv7, so they sort in the order they were made).
 pub(super) fn new_ids<T>(items: Vec<T>) -> Vec<(String, T)> {
@@ -77,7 +39,7 @@ impl ActivityApi {
         request: Request<pb::CreateActivityRequest>,
     ) -> Result<pb::CreateActivityResponse, Status> {
         let body = request.get_ref();
-        let mut m = Mutation::begin(&request, &body.request_id, None, body.occurred_at.as_ref())?;
+        let mut m = Preamble::begin(&request, DESIGNERS)?;
         if let Some(first) = first_answer::<pb::Activity>(self.store.as_ref(), &m.ctx).await? {
             let state = self.require_activity(&m.ctx, &first.activity_id).await?;
             let mut first = first;
@@ -116,12 +78,7 @@ impl ActivityApi {
         request: Request<pb::UpdateActivityRequest>,
     ) -> Result<pb::UpdateActivityResponse, Status> {
         let body = request.get_ref();
-        let mut m = Mutation::begin(
-            &request,
-            &body.request_id,
-            Some(&body.activity_id),
-            body.occurred_at.as_ref(),
-        )?;
+        let mut m = Preamble::begin(&request, DESIGNERS)?;
         let details = validate::details(&mut m.errors, "details", body.details.as_ref(), false);
         let (ctx, at, id) = m.finish()?;
         let Some(mut details) = details else {
@@ -156,12 +113,7 @@ impl ActivityApi {
         request: Request<pb::AddPieceRequest>,
     ) -> Result<pb::AddPieceResponse, Status> {
         let body = request.get_ref();
-        let mut m = Mutation::begin(
-            &request,
-            &body.request_id,
-            Some(&body.activity_id),
-            body.occurred_at.as_ref(),
-        )?;
+        let mut m = Preamble::begin(&request, DESIGNERS)?;
         let piece = validate::piece(&mut m.errors, "piece", body.piece.as_ref());
         let (ctx, at, id) = m.finish()?;
         let Some(piece) = piece else {
@@ -197,12 +149,7 @@ impl ActivityApi {
         request: Request<pb::RevisePieceRequest>,
     ) -> Result<pb::RevisePieceResponse, Status> {
         let body = request.get_ref();
-        let mut m = Mutation::begin(
-            &request,
-            &body.request_id,
-            Some(&body.activity_id),
-            body.occurred_at.as_ref(),
-        )?;
+        let mut m = Preamble::begin(&request, DESIGNERS)?;
         let piece_id = wire::id(&mut m.errors, "piece_id", &body.piece_id);
         let piece = validate::piece(&mut m.errors, "piece", body.piece.as_ref());
         let (ctx, at, id) = m.finish()?;
@@ -228,12 +175,7 @@ impl ActivityApi {
         request: Request<pb::RemovePieceRequest>,
     ) -> Result<pb::RemovePieceResponse, Status> {
         let body = request.get_ref();
-        let mut m = Mutation::begin(
-            &request,
-            &body.request_id,
-            Some(&body.activity_id),
-            body.occurred_at.as_ref(),
-        )?;
+        let mut m = Preamble::begin(&request, DESIGNERS)?;
         let piece_id = wire::id(&mut m.errors, "piece_id", &body.piece_id);
         let (ctx, at, id) = m.finish()?;
         let command = ActivityCommand::RemovePiece {
@@ -254,16 +196,13 @@ impl ActivityApi {
     }
 
     /// A lifecycle command that carries nothing but the activity.
-    async fn lifecycle<T: prost::Message>(
+    async fn lifecycle<T: CommandRequest>(
         &self,
         request: &Request<T>,
-        request_id: &str,
-        activity_id: &str,
         expected: u64,
-        at: Option<&prost_types::Timestamp>,
         command: ActivityCommand,
     ) -> Result<pb::Activity, Status> {
-        let m = Mutation::begin(request, request_id, Some(activity_id), at)?;
+        let m = Preamble::begin(request, DESIGNERS)?;
         let (ctx, at, id) = m.finish()?;
         self.run(&ctx, &id, wire::expected_version(expected), at, command)
             .await
@@ -275,14 +214,7 @@ impl ActivityApi {
     ) -> Result<pb::PublishActivityResponse, Status> {
         let b = request.get_ref();
         let activity = self
-            .lifecycle(
-                &request,
-                &b.request_id,
-                &b.activity_id,
-                b.expected_version,
-                b.occurred_at.as_ref(),
-                ActivityCommand::Publish,
-            )
+            .lifecycle(&request, b.expected_version, ActivityCommand::Publish)
             .await?;
         Ok(pb::PublishActivityResponse {
             activity: Some(activity),
@@ -295,14 +227,7 @@ impl ActivityApi {
     ) -> Result<pb::PauseActivityResponse, Status> {
         let b = request.get_ref();
         let activity = self
-            .lifecycle(
-                &request,
-                &b.request_id,
-                &b.activity_id,
-                b.expected_version,
-                b.occurred_at.as_ref(),
-                ActivityCommand::Pause,
-            )
+            .lifecycle(&request, b.expected_version, ActivityCommand::Pause)
             .await?;
         Ok(pb::PauseActivityResponse {
             activity: Some(activity),
@@ -315,14 +240,7 @@ impl ActivityApi {
     ) -> Result<pb::ResumeActivityResponse, Status> {
         let b = request.get_ref();
         let activity = self
-            .lifecycle(
-                &request,
-                &b.request_id,
-                &b.activity_id,
-                b.expected_version,
-                b.occurred_at.as_ref(),
-                ActivityCommand::Resume,
-            )
+            .lifecycle(&request, b.expected_version, ActivityCommand::Resume)
             .await?;
         Ok(pb::ResumeActivityResponse {
             activity: Some(activity),
@@ -334,12 +252,7 @@ impl ActivityApi {
         request: Request<pb::CloseActivityRequest>,
     ) -> Result<pb::CloseActivityResponse, Status> {
         let b = request.get_ref();
-        let mut m = Mutation::begin(
-            &request,
-            &b.request_id,
-            Some(&b.activity_id),
-            b.occurred_at.as_ref(),
-        )?;
+        let mut m = Preamble::begin(&request, DESIGNERS)?;
         let reason = m
             .errors
             .required("reason", b.reason, CloseReason::from_wire);
@@ -366,12 +279,7 @@ impl ActivityApi {
         request: Request<pb::CancelActivityRequest>,
     ) -> Result<pb::CancelActivityResponse, Status> {
         let b = request.get_ref();
-        let mut m = Mutation::begin(
-            &request,
-            &b.request_id,
-            Some(&b.activity_id),
-            b.occurred_at.as_ref(),
-        )?;
+        let mut m = Preamble::begin(&request, DESIGNERS)?;
         m.errors.text("reason", &b.reason, validate::REASON_MAX);
         let (ctx, at, id) = m.finish()?;
         let command = ActivityCommand::Cancel {
@@ -396,12 +304,7 @@ impl ActivityApi {
         request: Request<pb::DefineInternshipRequest>,
     ) -> Result<pb::DefineInternshipResponse, Status> {
         let b = request.get_ref();
-        let mut m = Mutation::begin(
-            &request,
-            &b.request_id,
-            Some(&b.activity_id),
-            b.occurred_at.as_ref(),
-        )?;
+        let mut m = Preamble::begin(&request, DESIGNERS)?;
         let parts = validate::internship(&mut m.errors, "internship", b.internship.as_ref());
         let (ctx, at, id) = m.finish()?;
         let Some(parts) = parts else {

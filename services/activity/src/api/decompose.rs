@@ -2,13 +2,14 @@
 //! to an activity in one command, so a coordinator confirms exactly what was proposed.
 
 use mosaic_api::fields::invalid;
+use mosaic_api::pipeline::Preamble;
 use mosaic_api::wire;
 use mosaic_api::{FieldErrors, RequestContext};
 use mosaic_auth::Caller;
 use mosaic_proto::v1 as pb;
 use tonic::{Request, Status};
 
-use super::commands::{Mutation, new_ids};
+use super::commands::new_ids;
 use super::{ActivityApi, DESIGNERS, validate, view};
 use crate::domain::activity::ActivityCommand;
 use crate::domain::decompose::{ProposedPiece, decompose};
@@ -69,12 +70,7 @@ impl ActivityApi {
                 activity: None,
             });
         }
-        let mut m = Mutation::begin(
-            &request,
-            &b.request_id,
-            Some(&b.activity_id),
-            b.occurred_at.as_ref(),
-        )?;
+        let mut m = Preamble::begin(&request, DESIGNERS)?;
         let job = validate::job(&mut m.errors, b);
         let from = validate::date(&mut m.errors, "from", b.from.as_ref());
         let to = validate::date(&mut m.errors, "to", b.to.as_ref());

@@ -33,12 +33,11 @@ impl ActivityApi {
             .map_err(from_db)?
         });
         let Some((suspended, licences)) = row else {
-            return Err(invalid(
-                "details.host_organisation_id",
-                "no organisation with this id is known in this municipality: check the id (an \
-                 organisation registered in the last moments reaches this service a moment \
-                 later)",
-            ));
+            return Err(Status::not_found(format!(
+                "organisation {host} does not exist in this municipality (to create an activity \
+                 for one registered a moment ago, send the registration's {} header)",
+                mosaic_api::consistency::HEADER
+            )));
         };
         if creating && suspended {
             return Err(Status::failed_precondition(format!(

@@ -20,7 +20,7 @@ use mosaic_eventstore::EventStore;
 use mosaic_privacy::Vault;
 use mosaic_proto::v1 as pb;
 use mosaic_proto::v1::activity_service_server::ActivityService;
-use tonic::{Request, Response, Status};
+use tonic::Status;
 
 use crate::domain::activity::{Activity, ActivityCommand, stream_id};
 
@@ -149,42 +149,28 @@ impl ActivityApi {
 
 /// NOT_FOUND for an activity, whether it does not exist or belongs to another municipality.
 pub(crate) fn not_found(id: &str) -> Status {
-    Status::not_found(format!("activity {id} does not exist in this municipality"))
+    mosaic_api::pipeline::not_found("activity", id)
 }
 
 pub(crate) use mosaic_api::status::from_vault as vault_error;
 
-macro_rules! rpc {
-    ($($name:ident, $imp:ident, $req:ident, $resp:ident;)+) => {
-        #[tonic::async_trait]
-        impl ActivityService for ActivityApi {
-            $(
-                async fn $name(
-                    &self,
-                    request: Request<pb::$req>,
-                ) -> Result<Response<pb::$resp>, Status> {
-                    self.$imp(request).await.map(Response::new)
-                }
-            )+
-        }
-    };
-}
-
-rpc! {
-    create_activity, create_activity_impl, CreateActivityRequest, CreateActivityResponse;
-    update_activity, update_activity_impl, UpdateActivityRequest, UpdateActivityResponse;
-    add_piece, add_piece_impl, AddPieceRequest, AddPieceResponse;
-    revise_piece, revise_piece_impl, RevisePieceRequest, RevisePieceResponse;
-    remove_piece, remove_piece_impl, RemovePieceRequest, RemovePieceResponse;
-    publish_activity, publish_activity_impl, PublishActivityRequest, PublishActivityResponse;
-    pause_activity, pause_activity_impl, PauseActivityRequest, PauseActivityResponse;
-    resume_activity, resume_activity_impl, ResumeActivityRequest, ResumeActivityResponse;
-    close_activity, close_activity_impl, CloseActivityRequest, CloseActivityResponse;
-    cancel_activity, cancel_activity_impl, CancelActivityRequest, CancelActivityResponse;
-    define_internship, define_internship_impl, DefineInternshipRequest, DefineInternshipResponse;
-    decompose_job, decompose_job_impl, DecomposeJobRequest, DecomposeJobResponse;
-    get_activity, get_activity_impl, GetActivityRequest, GetActivityResponse;
-    list_activities, list_activities_impl, ListActivitiesRequest, ListActivitiesResponse;
-    list_pieces_open, list_pieces_open_impl, ListPiecesOpenRequest, ListPiecesOpenResponse;
-    list_host_activities, list_host_activities_impl, ListHostActivitiesRequest, ListHostActivitiesResponse;
+mosaic_api::rpcs! {
+    impl ActivityService for ActivityApi {
+        create_activity => create_activity_impl(CreateActivityRequest) -> CreateActivityResponse;
+        update_activity => update_activity_impl(UpdateActivityRequest) -> UpdateActivityResponse;
+        add_piece => add_piece_impl(AddPieceRequest) -> AddPieceResponse;
+        revise_piece => revise_piece_impl(RevisePieceRequest) -> RevisePieceResponse;
+        remove_piece => remove_piece_impl(RemovePieceRequest) -> RemovePieceResponse;
+        publish_activity => publish_activity_impl(PublishActivityRequest) -> PublishActivityResponse;
+        pause_activity => pause_activity_impl(PauseActivityRequest) -> PauseActivityResponse;
+        resume_activity => resume_activity_impl(ResumeActivityRequest) -> ResumeActivityResponse;
+        close_activity => close_activity_impl(CloseActivityRequest) -> CloseActivityResponse;
+        cancel_activity => cancel_activity_impl(CancelActivityRequest) -> CancelActivityResponse;
+        define_internship => define_internship_impl(DefineInternshipRequest) -> DefineInternshipResponse;
+        decompose_job => decompose_job_impl(DecomposeJobRequest) -> DecomposeJobResponse;
+        get_activity => get_activity_impl(GetActivityRequest) -> GetActivityResponse;
+        list_activities => list_activities_impl(ListActivitiesRequest) -> ListActivitiesResponse;
+        list_pieces_open => list_pieces_open_impl(ListPiecesOpenRequest) -> ListPiecesOpenResponse;
+        list_host_activities => list_host_activities_impl(ListHostActivitiesRequest) -> ListHostActivitiesResponse;
+    }
 }

@@ -226,6 +226,18 @@ pub async fn host(
     municipality: &str,
     licences: &[pb::Licence],
 ) -> anyhow::Result<String> {
+    Ok(host_with_token(p, registry, municipality, licences)
+        .await?
+        .0)
+}
+
+/// Registers a host organisation; its id and the answer's consistency token.
+pub async fn host_with_token(
+    p: &Platform,
+    registry: &mut Registry,
+    municipality: &str,
+    licences: &[pb::Licence],
+) -> anyhow::Result<(String, String)> {
     let coordinator = p.token(Role::Coordinator, Some(municipality));
     let org = registry
         .register_organisation(authed(
@@ -247,11 +259,17 @@ pub async fn host(
             },
             &coordinator,
         ))
-        .await?
-        .into_inner()
-        .organisation
-        .unwrap();
-    Ok(org.organisation_id)
+        .await?;
+    let token = org
+        .metadata()
+        .get(mosaic_api::consistency::HEADER)
+        .expect("a command's answer carries its consistency token")
+        .to_str()?
+        .to_owned();
+    Ok((
+        org.into_inner().organisation.unwrap().organisation_id,
+        token,
+    ))
 }
 
 pub fn weekly_piece(title: &str, weekday: pb::Weekday, start: u32, end: u32) -> pb::PieceDetails {
@@ -331,10 +349,7 @@ pub async fn create(
     for _ in 0..400 {
         match client.create_activity(authed(request.clone(), token)).await {
             Ok(r) => return Ok(Ok(r.into_inner().activity.unwrap())),
-            Err(s)
-                if s.code() == Code::InvalidArgument
-                    && bad_fields(&s) == ["details.host_organisation_id"] =>
-            {
+            Err(s) if s.code() == Code::NotFound => {
                 tokio::time::sleep(Duration::from_millis(25)).await;
             }
             Err(s) => return Ok(Err(s)),

@@ -66,9 +66,7 @@ pub fn check(
         return if own {
             Ok(())
         } else {
-            Err(Status::not_found(format!(
-                "resident {id} does not exist in this municipality"
-            )))
+            Err(mosaic_api::pipeline::not_found("resident", &id))
         };
     }
     let officer = matches!(caller.role, Role::MunicipalityOfficer | Role::Operator);

@@ -1,5 +1,5 @@
 use mosaic_api::command::{first_answer, load, replay};
-use mosaic_api::occurred_at::occurred_at;
+use mosaic_api::pipeline::Preamble;
 use mosaic_api::wire;
 use mosaic_api::{Execute, FieldErrors, RequestContext, execute_with};
 use mosaic_auth::Caller;
@@ -40,11 +40,10 @@ impl RegistryApi {
         &self,
         request: Request<pb::RegisterCoordinatorRequest>,
     ) -> Result<pb::RegisterCoordinatorResponse, Status> {
-        Caller::from_request(&request)?.require_role(access::OFFICERS)?;
-        let mut errors = FieldErrors::new();
-        let ctx = RequestContext::command(&request, &request.get_ref().request_id, &mut errors)?;
+        let mut p = Preamble::begin(&request, access::OFFICERS)?;
         let body = request.get_ref();
-        let organisation = wire::id(&mut errors, "organisation_id", &body.organisation_id);
+        let errors = &mut p.errors;
+        let organisation = wire::id(errors, "organisation_id", &body.organisation_id);
         errors.text("display_name", &body.display_name, validate::NAME_MAX);
         errors.max_len(
             "account_subject",
@@ -55,13 +54,7 @@ impl RegistryApi {
         if body.roles.is_empty() {
             errors.add("roles", "name at least one role");
         }
-        let at = occurred_at(
-            &mut errors,
-            "occurred_at",
-            body.occurred_at.as_ref(),
-            ctx.received_at,
-        );
-        errors.finish()?;
+        let (ctx, at, _) = p.finish()?;
         if let Some(mut first) =
             first_answer::<pb::RegisterCoordinatorResponse>(self.store.as_ref(), &ctx).await?
         {
@@ -144,11 +137,8 @@ impl RegistryApi {
             .map_err(mosaic_api::status::from_store)?;
         let (state, version) = replay::<Coordinator>(&history)?;
         let stamps = Stamps::of_history(&history)?;
-        let mut c = view::coordinator(&state, version, &stamps).ok_or_else(|| {
-            Status::not_found(format!(
-                "coordinator {id} does not exist in this municipality"
-            ))
-        })?;
+        let mut c = view::coordinator(&state, version, &stamps)
+            .ok_or_else(|| mosaic_api::pipeline::not_found("coordinator", &id))?;
         self.fill_coordinator_name(&ctx, &mut c, &state).await?;
         Ok(pb::GetCoordinatorResponse {
             coordinator: Some(c),

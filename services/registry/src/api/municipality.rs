@@ -1,5 +1,6 @@
 use mosaic_api::command::replay;
 use mosaic_api::occurred_at::occurred_at;
+use mosaic_api::pipeline::Preamble;
 use mosaic_api::wire;
 use mosaic_api::{Execute, FieldErrors, RequestContext, execute};
 use mosaic_auth::{Caller, Role};
@@ -112,18 +113,11 @@ impl RegistryApi {
         &self,
         request: Request<pb::UpdateMunicipalityProfileRequest>,
     ) -> Result<pb::UpdateMunicipalityProfileResponse, Status> {
-        Caller::from_request(&request)?.require_role(access::OFFICERS)?;
-        let mut errors = FieldErrors::new();
-        let ctx = RequestContext::command(&request, &request.get_ref().request_id, &mut errors)?;
+        let mut p = Preamble::begin(&request, access::OFFICERS)?;
         let body = request.get_ref();
-        let profile = validate::municipality_profile(&mut errors, "profile", body.profile.as_ref());
-        let at = occurred_at(
-            &mut errors,
-            "occurred_at",
-            body.occurred_at.as_ref(),
-            ctx.received_at,
-        );
-        errors.finish()?;
+        let profile =
+            validate::municipality_profile(&mut p.errors, "profile", body.profile.as_ref());
+        let (ctx, at, _) = p.finish()?;
         let exec = Execute::<Municipality> {
             stream_id: stream_id(ctx.municipality),
             expected_version: wire::expected_version(body.expected_version),
@@ -143,7 +137,7 @@ impl RegistryApi {
             |done| {
                 let stamps = Stamps::of_done(&done, now)?;
                 Ok(pb::UpdateMunicipalityProfileResponse {
-                    municipality: to_proto(done.state, done.version, stamps.registered),
+                    municipality: to_proto(done.state, done.version, stamps.life.created),
                 })
             },
         )
@@ -163,7 +157,7 @@ impl RegistryApi {
             .map_err(mosaic_api::status::from_store)?;
         let (state, version) = replay::<Municipality>(&events)?;
         let stamps = Stamps::of_history(&events)?;
-        let municipality = to_proto(&state, version, stamps.registered).ok_or_else(|| {
+        let municipality = to_proto(&state, version, stamps.life.created).ok_or_else(|| {
             Status::not_found(format!(
                 "municipality {} is not registered",
                 ctx.municipality

@@ -1,5 +1,5 @@
 use mosaic_api::command::{first_answer, load, replay};
-use mosaic_api::occurred_at::occurred_at;
+use mosaic_api::pipeline::{CommandRequest, Preamble, not_found};
 use mosaic_api::wire;
 use mosaic_api::{Done, Execute, FieldErrors, RequestContext, execute_with};
 use mosaic_auth::{Caller, Role};
@@ -8,7 +8,7 @@ use tonic::{Request, Status};
 
 use super::personal::{open_contact, seal_contact};
 use super::view::{self, Stamps, request_stamp};
-use super::{EntityRequest, RegistryApi, access, validate};
+use super::{RegistryApi, access, validate};
 use crate::domain::OrganisationDetails;
 use crate::domain::organisation::{Organisation, OrganisationCommand, stream_id};
 
@@ -114,31 +114,24 @@ impl RegistryApi {
         &self,
         request: Request<pb::RegisterOrganisationRequest>,
     ) -> Result<pb::RegisterOrganisationResponse, Status> {
-        Caller::from_request(&request)?.require_role(access::STAFF)?;
-        let mut errors = FieldErrors::new();
-        let ctx = RequestContext::command(&request, &request.get_ref().request_id, &mut errors)?;
+        let mut p = Preamble::begin(&request, access::STAFF)?;
         let body = request.get_ref();
-        let at = occurred_at(
-            &mut errors,
-            "occurred_at",
-            body.occurred_at.as_ref(),
-            ctx.received_at,
-        );
-        if let Some(mut first) = first_answer::<pb::Organisation>(self.store.as_ref(), &ctx).await?
+        if let Some(mut first) =
+            first_answer::<pb::Organisation>(self.store.as_ref(), &p.ctx).await?
         {
             let state = self
-                .require_organisation(&ctx, &first.organisation_id)
+                .require_organisation(&p.ctx, &first.organisation_id)
                 .await?;
-            self.fill_contact(&ctx, &mut first, &state).await?;
+            self.fill_contact(&p.ctx, &mut first, &state).await?;
             return Ok(pb::RegisterOrganisationResponse {
                 organisation: Some(first),
             });
         }
         let id = uuid::Uuid::now_v7().to_string();
         let details = self
-            .organisation_details(&ctx, &id, &mut errors, body.details.as_ref())
+            .organisation_details(&p.ctx, &id, &mut p.errors, body.details.as_ref())
             .await?;
-        errors.finish()?;
+        let (ctx, at, _) = p.finish()?;
         let Some(details) = details else {
             return Err(Status::invalid_argument("details are required"));
         };
@@ -158,28 +151,19 @@ impl RegistryApi {
         &self,
         request: Request<pb::UpdateOrganisationRequest>,
     ) -> Result<pb::UpdateOrganisationResponse, Status> {
-        Caller::from_request(&request)?.require_role(access::STAFF)?;
-        let mut errors = FieldErrors::new();
-        let ctx = RequestContext::command(&request, &request.get_ref().request_id, &mut errors)?;
+        let mut p = Preamble::begin(&request, access::STAFF)?;
         let body = request.get_ref();
-        let id = wire::id(&mut errors, "organisation_id", &body.organisation_id);
-        let at = occurred_at(
-            &mut errors,
-            "occurred_at",
-            body.occurred_at.as_ref(),
-            ctx.received_at,
-        );
-        let Some(id) = id else {
-            return Err(errors
+        let Some(id) = p.entity().map(str::to_owned) else {
+            return Err(p
                 .finish()
                 .err()
-                .unwrap_or_else(|| Status::invalid_argument("organisation_id")));
+                .unwrap_or_else(|| not_found("organisation", "")));
         };
-        self.require_organisation(&ctx, &id).await?;
+        self.require_organisation(&p.ctx, &id).await?;
         let details = self
-            .organisation_details(&ctx, &id, &mut errors, body.details.as_ref())
+            .organisation_details(&p.ctx, &id, &mut p.errors, body.details.as_ref())
             .await?;
-        errors.finish()?;
+        let (ctx, at, _) = p.finish()?;
         let Some(details) = details else {
             return Err(Status::invalid_argument("details are required"));
         };
@@ -232,25 +216,14 @@ impl RegistryApi {
 
     /// The shape of a status change of one organisation: check the request's id,
     /// `organisation_id` and `occurred_at`, let `command` read the rest, then run it.
-    async fn on_organisation<T: EntityRequest>(
+    async fn on_organisation<T: CommandRequest>(
         &self,
         request: &Request<T>,
         command: impl FnOnce(&mut FieldErrors, &T) -> (OrganisationCommand, u64),
     ) -> Result<pb::Organisation, Status> {
-        Caller::from_request(request)?.require_role(access::STAFF)?;
-        let mut errors = FieldErrors::new();
-        let body = request.get_ref();
-        let ctx = RequestContext::command(request, body.request_id(), &mut errors)?;
-        let id = wire::id(&mut errors, "organisation_id", body.entity_id());
-        let at = occurred_at(
-            &mut errors,
-            "occurred_at",
-            body.occurred_at(),
-            ctx.received_at,
-        );
-        let (command, expected) = command(&mut errors, body);
-        errors.finish()?;
-        let id = id.unwrap_or_default();
+        let mut p = Preamble::begin(request, access::STAFF)?;
+        let (command, expected) = command(&mut p.errors, request.get_ref());
+        let (ctx, at, id) = p.finish()?;
         self.organisation_command(&ctx, id, wire::expected_version(expected), at, command)
             .await
     }
@@ -264,9 +237,7 @@ impl RegistryApi {
         let (state, _) =
             load::<Organisation>(self.store.as_ref(), ctx.municipality, &stream_id(id)).await?;
         if state.registered.is_none() {
-            return Err(Status::not_found(format!(
-                "organisation {id} does not exist in this municipality"
-            )));
+            return Err(not_found("organisation", id));
         }
         Ok(state)
     }
@@ -292,16 +263,11 @@ impl RegistryApi {
             .map_err(mosaic_api::status::from_store)?;
         let (state, version) = replay::<Organisation>(&history)?;
         let stamps = Stamps::of_history(&history)?;
-        let mut org = view::organisation(&state, version, &stamps).ok_or_else(|| {
-            Status::not_found(format!(
-                "organisation {id} does not exist in this municipality"
-            ))
-        })?;
+        let mut org = view::organisation(&state, version, &stamps)
+            .ok_or_else(|| not_found("organisation", &id))?;
         self.fill_contact(&ctx, &mut org, &state).await?;
         Ok(pb::GetOrganisationResponse {
             organisation: Some(org),
         })
     }
 }
-
-entity_request!(organisation_id => pb::SuspendOrganisationRequest, pb::ReinstateOrganisationRequest);

@@ -1,10 +1,11 @@
 use chrono::{DateTime, Utc};
 use mosaic_api::command::{first_answer, load, replay};
-use mosaic_api::occurred_at::{occurred_at, timestamp};
+use mosaic_api::occurred_at::timestamp;
+use mosaic_api::pipeline::{CommandRequest, Preamble, not_found};
 use mosaic_api::request::caller_scope;
 use mosaic_api::wire;
 use mosaic_api::{Answer, Done, Execute, FieldErrors, RequestContext, execute_with};
-use mosaic_auth::{Caller, Role};
+use mosaic_auth::Role;
 use mosaic_privacy::PersonKey;
 use mosaic_proto::v1 as pb;
 use tonic::{Request, Status};
@@ -12,7 +13,7 @@ use tonic::{Request, Status};
 use super::access::{self, Needs};
 use super::personal::{kept, open_personal, seal_personal};
 use super::view::{self, Stamps, request_stamp};
-use super::{EntityRequest, RegistryApi, this_year, validate};
+use super::{RegistryApi, this_year, validate};
 use crate::domain::coordinator::{self, Coordinator, CoordinatorCommand};
 use crate::domain::resident::{LoginRef, Resident, ResidentCommand, stream_id};
 use crate::domain::{
@@ -316,18 +317,10 @@ impl RegistryApi {
         &self,
         request: Request<pb::RegisterResidentRequest>,
     ) -> Result<pb::RegisterResidentResponse, Status> {
-        Caller::from_request(&request)?.require_role(access::RESIDENT_OR_STAFF)?;
-        let mut errors = FieldErrors::new();
-        let ctx = RequestContext::command(&request, &request.get_ref().request_id, &mut errors)?;
+        let mut p = Preamble::begin(&request, access::RESIDENT_OR_STAFF)?;
         let body = request.get_ref();
-        let registration = Self::validate_registration(&ctx, &mut errors, "", body, false);
-        let at = occurred_at(
-            &mut errors,
-            "occurred_at",
-            body.occurred_at.as_ref(),
-            ctx.received_at,
-        );
-        errors.finish()?;
+        let registration = Self::validate_registration(&p.ctx, &mut p.errors, "", body, false);
+        let (ctx, at, _) = p.finish()?;
         let registration =
             registration.ok_or_else(|| Status::invalid_argument("mode is required"))?;
         let id = match registration.account_subject.as_deref() {
@@ -417,29 +410,22 @@ impl RegistryApi {
         &self,
         request: Request<pb::UpdateResidentProfileRequest>,
     ) -> Result<pb::UpdateResidentProfileResponse, Status> {
-        let mut errors = FieldErrors::new();
-        let ctx = RequestContext::command(&request, &request.get_ref().request_id, &mut errors)?;
+        // Who may act is decided on the resident, for every role.
+        let mut p = Preamble::begin(&request, &Role::ALL)?;
         let body = request.get_ref();
-        let id = wire::id(&mut errors, "resident_id", &body.resident_id);
-        validate::personal(&mut errors, "personal", body.personal.as_ref());
-        let at = occurred_at(
-            &mut errors,
-            "occurred_at",
-            body.occurred_at.as_ref(),
-            ctx.received_at,
-        );
-        let id = id.unwrap_or_default();
+        validate::personal(&mut p.errors, "personal", body.personal.as_ref());
+        let id = p.entity().unwrap_or_default().to_owned();
         // The mode decides which parts of the profile are required.
         let (state, _) =
-            load::<Resident>(self.store.as_ref(), ctx.municipality, &stream_id(&id)).await?;
+            load::<Resident>(self.store.as_ref(), p.ctx.municipality, &stream_id(&id)).await?;
         let profile = validate::resident_profile(
-            &mut errors,
+            &mut p.errors,
             "profile",
             body.profile.as_ref(),
             state.mode,
-            this_year(&ctx),
+            this_year(&p.ctx),
         );
-        errors.finish()?;
+        let (ctx, at, _) = p.finish()?;
         // Checked on a retry too, before its first answer is returned.
         access::check(
             &ctx.caller,
@@ -612,7 +598,7 @@ impl RegistryApi {
 
     /// The shape of most commands on one resident: check the request's id, `resident_id` and
     /// `occurred_at`, let `command` read the rest (recording violations), then run it.
-    async fn on_resident<T: EntityRequest>(
+    async fn on_resident<T: CommandRequest>(
         &self,
         request: &Request<T>,
         command: impl FnOnce(
@@ -621,19 +607,11 @@ impl RegistryApi {
             &RequestContext,
         ) -> Option<(ResidentCommand, Needs, u64)>,
     ) -> Result<pb::Resident, Status> {
-        let mut errors = FieldErrors::new();
-        let body = request.get_ref();
-        let ctx = RequestContext::command(request, body.request_id(), &mut errors)?;
-        let id = wire::id(&mut errors, "resident_id", body.entity_id());
-        let at = occurred_at(
-            &mut errors,
-            "occurred_at",
-            body.occurred_at(),
-            ctx.received_at,
-        );
-        let command = command(&mut errors, body, &ctx);
-        errors.finish()?;
-        let (Some(id), Some((command, needs, expected))) = (id, command) else {
+        // Who may act is decided on the resident (`Needs`), for every role.
+        let mut p = Preamble::begin(request, &Role::ALL)?;
+        let command = command(&mut p.errors, request.get_ref(), &p.ctx);
+        let (ctx, at, id) = p.finish()?;
+        let Some((command, needs, expected)) = command else {
             return Err(Status::invalid_argument("the request is incomplete"));
         };
         self.resident_command(
@@ -651,18 +629,8 @@ impl RegistryApi {
         &self,
         request: Request<pb::ErasePersonalDataRequest>,
     ) -> Result<pb::ErasePersonalDataResponse, Status> {
-        let mut errors = FieldErrors::new();
-        let ctx = RequestContext::command(&request, &request.get_ref().request_id, &mut errors)?;
-        let body = request.get_ref();
-        let id = wire::id(&mut errors, "subject_id", &body.subject_id);
-        let at = occurred_at(
-            &mut errors,
-            "occurred_at",
-            body.occurred_at.as_ref(),
-            ctx.received_at,
-        );
-        errors.finish()?;
-        let id = id.unwrap_or_default();
+        // Who may erase is decided on the subject (residents and officers).
+        let (ctx, at, id) = Preamble::begin(&request, &Role::ALL)?.finish()?;
         let answer = pb::ErasePersonalDataResponse {
             subject_id: id.clone(),
             erased_at: Some(timestamp(at)),
@@ -691,9 +659,7 @@ impl RegistryApi {
         } else {
             // Only officers erase coordinators; anyone else learns nothing about the id.
             if !access::OFFICERS.contains(&ctx.caller.role) {
-                return Err(Status::not_found(format!(
-                    "resident {id} does not exist in this municipality"
-                )));
+                return Err(not_found("resident", &id));
             }
             let exec = Execute::<Coordinator> {
                 stream_id: coordinator::stream_id(&id),
@@ -754,9 +720,7 @@ impl RegistryApi {
             .map_err(mosaic_api::status::from_store)?;
         let (state, version) = replay::<Resident>(&history)?;
         if state.resident_id.is_none() {
-            return Err(Status::not_found(format!(
-                "resident {id} does not exist in this municipality"
-            )));
+            return Err(not_found("resident", id));
         }
         access::check(&ctx.caller, &self.login_index(ctx), &state, needs)?;
         let stamps = Stamps::of_history(&history)?;
@@ -799,8 +763,6 @@ impl RegistryApi {
         })
     }
 }
-
-entity_request!(resident_id => pb::UpgradeResidentRequest, pb::SetConsentRequest, pb::RecordGuardianConsentRequest, pb::SetProxyAgreementRequest, pb::ConfirmProxyAgreementRequest, pb::WithdrawResidentRequest, pb::RejoinResidentRequest);
 
 /// The purpose of the keyed hash that finds a resident by their login subject.
 const LOGIN_INDEX: &str = "login";

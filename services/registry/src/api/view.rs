@@ -3,9 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Utc};
-use mosaic_api::occurred_at::timestamp;
-use mosaic_api::{Done, RequestContext};
+use mosaic_api::Done;
+use mosaic_api::pipeline::Lifetime;
 use mosaic_eventstore::StoredEvent;
 use mosaic_proto::v1 as pb;
 use tonic::Status;
@@ -15,31 +14,13 @@ use crate::domain::organisation::Organisation;
 use crate::domain::resident::Resident;
 use crate::domain::{ConsentPurpose, RegistryEvent, ResidentProfile};
 
-/// Who acted and when, from a stored event.
-pub fn stamp(event: &StoredEvent) -> pb::AuditStamp {
-    pb::AuditStamp {
-        occurred_at: Some(timestamp(event.occurred_at)),
-        recorded_at: Some(timestamp(event.recorded_at)),
-        actor: event.actor.clone(),
-    }
-}
-
-/// The stamp events of this request will carry.
-pub fn request_stamp(ctx: &RequestContext, occurred_at: DateTime<Utc>) -> pb::AuditStamp {
-    pb::AuditStamp {
-        occurred_at: Some(timestamp(occurred_at)),
-        recorded_at: Some(timestamp(ctx.received_at)),
-        actor: ctx.actor(),
-    }
-}
+pub use mosaic_api::pipeline::{request_stamp, stamp};
 
 /// When an entity was registered and last changed, and when each consent last changed.
 #[derive(Debug, Default, Clone)]
 pub struct Stamps {
-    /// The first event's stamp.
-    pub registered: Option<pb::AuditStamp>,
-    /// The last event's stamp.
-    pub updated: Option<pb::AuditStamp>,
+    /// The first and last events' stamps.
+    pub life: Lifetime,
     /// The last change of each consent purpose.
     pub consents: BTreeMap<ConsentPurpose, prost_types::Timestamp>,
 }
@@ -59,10 +40,7 @@ impl Stamps {
             }
             _ => {}
         }
-        if self.registered.is_none() {
-            self.registered = Some(stamp.clone());
-        }
-        self.updated = Some(stamp);
+        self.life.note(stamp);
     }
 
     /// The stamps of stored events.
@@ -163,8 +141,8 @@ pub fn resident(state: &Resident, version: u64, stamps: &Stamps, this_year: i32)
         },
         matchable: state.matchable(this_year),
         version,
-        registered: stamps.registered.clone(),
-        updated: stamps.updated.clone(),
+        registered: stamps.life.created.clone(),
+        updated: stamps.life.updated.clone(),
     }
 }
 
@@ -193,7 +171,7 @@ pub fn organisation(
         },
         suspension_reason: state.suspended.clone().unwrap_or_default(),
         version,
-        registered: stamps.registered.clone(),
+        registered: stamps.life.created.clone(),
     })
 }
 
@@ -208,6 +186,6 @@ pub fn coordinator(state: &Coordinator, version: u64, stamps: &Stamps) -> Option
         roles: r.roles.iter().map(|x| x.wire()).collect(),
         erased: state.erased,
         version,
-        registered: stamps.registered.clone(),
+        registered: stamps.life.created.clone(),
     })
 }
