@@ -1266,6 +1266,11 @@ async fn an_activity_for_a_host_registered_a_moment_ago_is_created_at_once_with_
                 .unwrap()
                 .to_str()?;
             assert!(own.starts_with("activity:"), "{own} ({})", p.backend);
+            // Activities carry audit stamps like every entity: made and last changed now.
+            let activity = created.into_inner().activity.unwrap();
+            let stamp = activity.created.clone().unwrap();
+            assert!(!stamp.actor.is_empty() && stamp.recorded_at.is_some());
+            assert_eq!(activity.updated, activity.created);
         }
         // A host of another municipality, waited for with its token: definitely not found.
         let (theirs, token) = host_with_token(&p, &mut registry, CHIGASAKI, &[]).await?;

@@ -94,8 +94,10 @@ impl ActivityApi {
             }
             Ok(())
         };
+        let now = mosaic_api::pipeline::request_stamp(ctx, at);
         let respond = |done: mosaic_api::Done<'_, Activity>| {
-            view::activity(done.state, done.version)
+            let life = mosaic_api::pipeline::Lifetime::after(&done, &now);
+            view::activity(done.state, done.version, &life)
                 .ok_or_else(|| Status::internal("activity missing after its command"))
         };
         let answer = execute_with(self.store.as_ref(), ctx, exec, guard, respond).await?;

@@ -3,9 +3,8 @@
 //! caller's municipality.
 
 use chrono::NaiveDate;
-use mosaic_api::command::replay;
+use mosaic_api::pipeline::{Lifetime, get};
 use mosaic_api::filter::{Arg, Filter};
-use mosaic_api::status::from_store;
 use mosaic_api::wire;
 use mosaic_api::{FieldErrors, RequestContext};
 use mosaic_auth::{Caller, Role};
@@ -197,12 +196,8 @@ impl ActivityApi {
         let id = wire::id(&mut errors, "activity_id", &request.get_ref().activity_id);
         errors.finish()?;
         let id = id.unwrap_or_default();
-        let history = self
-            .store
-            .read_stream(ctx.municipality, &stream_id(&id))
-            .await
-            .map_err(from_store)?;
-        let (state, version) = replay::<Activity>(&history)?;
+        let (state, version, history) =
+            get::<Activity>(self.store.as_ref(), &ctx, "activity", &id, &stream_id(&id)).await?;
         // A draft is seen by staff and its own host only; residents and other hosts see
         // activities once they are published.
         let host = state
@@ -214,7 +209,9 @@ impl ActivityApi {
         {
             return Err(not_found(&id));
         }
-        let mut activity = view::activity(&state, version).ok_or_else(|| not_found(&id))?;
+        let life = Lifetime::of_history(&history);
+        let mut activity =
+            view::activity(&state, version, &life).ok_or_else(|| not_found(&id))?;
         self.fill_mentor(&ctx, &mut activity, &state).await?;
         Ok(pb::GetActivityResponse {
             activity: Some(activity),

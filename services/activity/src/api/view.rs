@@ -3,6 +3,7 @@
 
 use chrono::{Datelike, NaiveDate};
 use mosaic_api::occurred_at::timestamp;
+use mosaic_api::pipeline::Lifetime;
 use mosaic_proto::v1 as pb;
 
 use crate::domain::activity::Activity;
@@ -98,7 +99,7 @@ fn details(d: &ActivityDetails) -> pb::ActivityDetails {
 }
 
 /// An activity on the wire (mentor's name left empty), `None` if it does not exist.
-pub fn activity(a: &Activity, version: u64) -> Option<pb::Activity> {
+pub fn activity(a: &Activity, version: u64, life: &Lifetime) -> Option<pb::Activity> {
     let (id, d, status) = (a.activity_id.as_ref()?, a.details.as_ref()?, a.status?);
     Some(pb::Activity {
         activity_id: id.clone(),
@@ -128,6 +129,8 @@ pub fn activity(a: &Activity, version: u64) -> Option<pb::Activity> {
             }),
         }),
         version,
+        created: life.created.clone(),
+        updated: life.updated.clone(),
     })
 }
 
