@@ -7,6 +7,7 @@ use std::time::Duration;
 use async_nats::jetstream;
 use futures::future::try_join_all;
 use mosaic_eventstore::{EventStore, LogQuery, StoredEvent};
+use mosaic_types::Backoff;
 use tokio::sync::watch;
 use tracing::{info, warn};
 
@@ -66,7 +67,7 @@ impl Relay {
         let mut head = self.store.watch_head();
         let mut leader = false;
         let mut renewed = tokio::time::Instant::now();
-        let mut backoff = Duration::from_millis(100);
+        let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(5));
         while !*shutdown.borrow() {
             if !leader || renewed.elapsed() > self.config.lease_ttl / 3 {
                 match lead.hold().await {
@@ -90,11 +91,11 @@ impl Relay {
             };
             let wait = match published {
                 Ok(n) if n >= self.config.batch as usize => {
-                    backoff = Duration::from_millis(100);
+                    backoff.reset();
                     continue;
                 }
                 Ok(_) => {
-                    backoff = Duration::from_millis(100);
+                    backoff.reset();
                     if leader {
                         self.config.poll
                     } else {
@@ -103,10 +104,9 @@ impl Relay {
                     }
                 }
                 Err(e) => {
-                    warn!(error = %e, retry_in = ?backoff, "relay could not publish; events stay in the outbox");
-                    let b = backoff;
-                    backoff = (backoff * 2).min(Duration::from_secs(5));
-                    b
+                    let retry_in = backoff.next_delay();
+                    warn!(error = %e, ?retry_in, "relay could not publish; events stay in the outbox");
+                    retry_in
                 }
             };
             tokio::select! {

@@ -394,7 +394,11 @@ impl Vault {
     pub async fn scrub(&self) -> Result<(), PrivacyError> {
         match &self.inner.db {
             Db::Sqlite(pool) => {
-                for attempt in 0..SCRUB_ATTEMPTS {
+                let mut backoff = mosaic_types::Backoff::new(
+                    std::time::Duration::from_millis(20),
+                    std::time::Duration::from_millis(320),
+                );
+                for _ in 0..SCRUB_ATTEMPTS {
                     let (busy, _, _): (i64, i64, i64) =
                         sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)")
                             .fetch_one(pool)
@@ -402,8 +406,7 @@ impl Vault {
                     if busy == 0 {
                         return Ok(());
                     }
-                    tokio::time::sleep(std::time::Duration::from_millis(20 << attempt.min(4)))
-                        .await;
+                    tokio::time::sleep(backoff.next_delay()).await;
                 }
                 tracing::warn!(
                     "the SQLite write-ahead log could not be truncated after an erasure: readers \

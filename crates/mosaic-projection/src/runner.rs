@@ -7,7 +7,7 @@ use futures::FutureExt;
 use mosaic_db::Db;
 use mosaic_db::lease::Leader;
 use mosaic_eventstore::StoredEvent;
-use mosaic_types::MunicipalityCode;
+use mosaic_types::{Backoff, MunicipalityCode};
 use tokio::sync::{mpsc, oneshot, watch};
 use tracing::{error, info, warn};
 
@@ -509,6 +509,7 @@ impl Live {
             .collect();
         if last > self.cursor {
             let mut attempt = 0;
+            let mut backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(6));
             loop {
                 attempt += 1;
                 // Retries write one event at a time, so a failure that persists names its event,
@@ -540,7 +541,7 @@ impl Live {
                     }) => {
                         warn!(projection = self.projection.name(), position, attempt, error = %e, "retrying");
                         if e.retryable() {
-                            tokio::time::sleep(Duration::from_millis(100 << attempt.min(6))).await;
+                            tokio::time::sleep(backoff.next_delay()).await;
                         }
                     }
                 }

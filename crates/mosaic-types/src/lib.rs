@@ -4,6 +4,7 @@
 //! re-checks them: a [`MunicipalityCode`] always carries a correct check digit, a typed id is
 //! never confused with another kind of id, and Japan-time helpers agree on one offset.
 
+mod backoff;
 mod ids;
 mod municipality;
 mod schema;
@@ -12,6 +13,7 @@ mod time;
 mod vocab;
 mod weekly;
 
+pub use backoff::Backoff;
 pub use ids::{EventId, IdParseError, OrganisationId};
 pub use municipality::{MunicipalityCode, MunicipalityCodeError};
 pub use skill::{Skill, SkillError, SkillLevel, SkillTag};

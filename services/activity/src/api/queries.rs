@@ -3,8 +3,8 @@
 //! caller's municipality.
 
 use chrono::NaiveDate;
-use mosaic_api::pipeline::{Lifetime, get};
 use mosaic_api::filter::{Arg, Filter};
+use mosaic_api::pipeline::{Lifetime, get};
 use mosaic_api::wire;
 use mosaic_api::{FieldErrors, RequestContext};
 use mosaic_auth::{Caller, Role};
@@ -210,8 +210,7 @@ impl ActivityApi {
             return Err(not_found(&id));
         }
         let life = Lifetime::of_history(&history);
-        let mut activity =
-            view::activity(&state, version, &life).ok_or_else(|| not_found(&id))?;
+        let mut activity = view::activity(&state, version, &life).ok_or_else(|| not_found(&id))?;
         self.fill_mentor(&ctx, &mut activity, &state).await?;
         Ok(pb::GetActivityResponse {
             activity: Some(activity),
