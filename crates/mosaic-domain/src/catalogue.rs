@@ -19,6 +19,9 @@ pub struct Catalogue {
     pub schema: Value,
     /// The schema version written for new events, per stored type.
     pub versions: Vec<(String, u32)>,
+    /// The read models and reactions that read each stored type (filled in by whoever knows
+    /// every context's projections).
+    pub consumers: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 impl Catalogue {
@@ -32,6 +35,7 @@ impl Catalogue {
             context,
             schema,
             versions,
+            consumers: Default::default(),
         }
     }
 
@@ -65,6 +69,18 @@ impl Catalogue {
             let _ = writeln!(out, "### `{name}` (schema version {version})\n");
             if let Some(d) = description(variant) {
                 let _ = writeln!(out, "{d}\n");
+            }
+            match self.consumers.get(name).filter(|c| !c.is_empty()) {
+                Some(readers) => {
+                    let readers: Vec<String> = readers.iter().map(|r| format!("`{r}`")).collect();
+                    let _ = writeln!(out, "`{name}` is read by: {}.\n", readers.join(", "));
+                }
+                None => {
+                    let _ = writeln!(
+                        out,
+                        "`{name}` is read by no read model yet (analysts read it from the log).\n"
+                    );
+                }
             }
             let data = variant.pointer("/properties/data").unwrap_or(&Value::Null);
             let body = resolve(data, defs);

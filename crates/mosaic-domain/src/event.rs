@@ -27,7 +27,7 @@ pub enum EventCodecError {
 /// Implementors are enums with `#[serde(tag = "type", content = "data")]` and an explicit
 /// `#[serde(rename = "StoredName")]` on every variant.
 pub trait DomainEvent: Serialize + DeserializeOwned + Clone + Debug + PartialEq {
-    /// The schema version written for new events of a stored type (bump it with an upcaster).
+    /// The schema version written for new events of a stored type (bump it when a payload changes; the payload type keeps reading the older versions).
     fn schema_version(_event_type: &str) -> u32 {
         1
     }
@@ -52,7 +52,7 @@ pub trait DomainEvent: Serialize + DeserializeOwned + Clone + Debug + PartialEq 
         Ok((tagged.event_type, data))
     }
 
-    /// The domain event of a stored type name and (already upcast) payload, given as JSON text.
+    /// The domain event of a stored type name and payload, given as JSON text.
     fn from_stored(
         event_type: &str,
         schema_version: u32,

@@ -27,8 +27,8 @@
 //! appends ran one after another; a conflict or a duplicate is answered alone, and an append the
 //! database refuses is retried alone, so it never makes the others fail (see `append.rs`).
 //!
-//! It does not interpret payloads: domain crates own their event types and upcast old schema
-//! versions on read ([`Upcaster`]).
+//! It does not interpret payloads: domain crates own their event types, and their payload types
+//! read every schema version the log holds.
 
 mod append;
 mod commit;
@@ -37,7 +37,6 @@ mod error;
 mod payload;
 mod reader;
 mod sql_store;
-mod upcast;
 mod writer;
 
 pub use envelope::{
@@ -48,7 +47,6 @@ pub use error::StoreError;
 pub use payload::Payload;
 pub use reader::{LogReader, READ_AHEAD_PAGE};
 pub use sql_store::{MIGRATIONS_TABLE, SqlEventStore, migrate, migrations};
-pub use upcast::{Upcaster, Upcasters};
 
 use async_trait::async_trait;
 use mosaic_types::MunicipalityCode;

@@ -111,7 +111,7 @@ pub async fn apply_each<P: Projection + ?Sized>(
 /// A read model or reaction built from events.
 #[async_trait]
 pub trait Projection: Send + Sync + 'static {
-    /// Stable name: the checkpoint key and the durable consumer's name. Never rename.
+    /// Stable name: the checkpoint key (and the name operators rebuild it by). Never rename.
     fn name(&self) -> &'static str;
 
     /// The events it reacts to.

@@ -13,6 +13,7 @@ use tracing::{error, info, warn};
 
 use crate::checkpoint::{self, save};
 use crate::projection::apply_each;
+use crate::requests;
 use crate::source::{Delivery, Reader, Replay};
 use crate::{Projection, ProjectionError, Source};
 
@@ -152,6 +153,12 @@ const AUDIT_PAGE: usize = 5_000;
 /// How often a standby runner tries for the lead, at most.
 const STANDBY_POLL: Duration = Duration::from_secs(1);
 
+/// How often a live runner looks for a rebuild an operator asked for.
+const REQUEST_POLL: Duration = Duration::from_secs(1);
+
+/// How often a requested rebuild records its progress.
+const REPORT_EVERY: Duration = Duration::from_millis(250);
+
 /// How long a runner waits before trying an unreachable database again.
 const UNAVAILABLE_RETRY: Duration = Duration::from_secs(1);
 
@@ -241,6 +248,8 @@ struct Live {
     /// Check the read model against its source before going live: at start, and after the
     /// database failed or lost a commit.
     audit_due: bool,
+    /// When this runner last looked for an operator's rebuild request.
+    requests_checked: tokio::time::Instant,
 }
 
 impl Runner {
@@ -287,6 +296,7 @@ impl Runner {
             applied: HashMap::new(),
             leader,
             audit_due: true,
+            requests_checked: tokio::time::Instant::now(),
         };
         let task = tokio::spawn(live.run(control_rx, shutdown));
         (
@@ -433,6 +443,7 @@ impl Live {
                         checkpoint: self.cursor,
                     });
                 }
+                self.take_request().await?;
                 let batch = match reader
                     .next_batch(
                         self.projection.as_ref(),
@@ -745,6 +756,45 @@ impl Live {
         &mut self,
         municipality: Option<MunicipalityCode>,
     ) -> Result<RebuildReport, RunnerError> {
+        self.rebuild_reporting(municipality, None).await
+    }
+
+    /// Takes an operator's rebuild request, if one waits (looked for at most every
+    /// [`REQUEST_POLL`]), runs it and records how it ended.
+    async fn take_request(&mut self) -> Result<(), RunnerError> {
+        if self.requests_checked.elapsed() < REQUEST_POLL {
+            return Ok(());
+        }
+        self.requests_checked = tokio::time::Instant::now();
+        let Some((id, municipality)) = requests::claim(&self.db, self.projection.name()).await?
+        else {
+            return Ok(());
+        };
+        info!(
+            projection = self.projection.name(),
+            request = id,
+            municipality = municipality.map(|m| m.to_string()),
+            "rebuild requested by an operator"
+        );
+        let outcome = self.rebuild_reporting(municipality, Some(id)).await;
+        requests::finish(
+            &self.db,
+            id,
+            outcome.as_ref().err().map(ToString::to_string),
+        )
+        .await?;
+        self.status.send_replace(RunnerStatus::Live {
+            checkpoint: self.cursor,
+        });
+        outcome.map(|_| ())
+    }
+
+    /// A rebuild, recording its progress on request `request` when an operator asked for it.
+    async fn rebuild_reporting(
+        &mut self,
+        municipality: Option<MunicipalityCode>,
+        request: Option<i64>,
+    ) -> Result<RebuildReport, RunnerError> {
         self.status
             .send_replace(RunnerStatus::Rebuilding(municipality));
         let label = municipality
@@ -769,6 +819,7 @@ impl Live {
         let mut replay =
             Replay::open(&self.source, self.projection.as_ref(), municipality, up_to).await?;
         let mut replayed = 0;
+        let mut reported = tokio::time::Instant::now();
         while let Some(events) = replay
             .next(self.projection.as_ref(), self.config.batch)
             .await?
@@ -792,6 +843,15 @@ impl Live {
                 Err(f) => return Err(f.stuck(self.projection.as_ref())),
             }
             replayed += events.len() as u64;
+            if let Some(id) = request
+                && reported.elapsed() >= REPORT_EVERY
+            {
+                requests::report(&self.db, id, up_to, replay.reached(), replayed).await?;
+                reported = tokio::time::Instant::now();
+            }
+        }
+        if let Some(id) = request {
+            requests::report(&self.db, id, up_to, up_to, replayed).await?;
         }
 
         let mut tx = self.db.begin().await?;

@@ -17,7 +17,8 @@ use crate::{Interest, Projection};
 pub enum Source {
     /// Tail a store's own log (embedded: no NATS).
     Store(Arc<dyn EventStore>),
-    /// A durable consumer on the `MOSAIC` JetStream stream (distributed).
+    /// The `MOSAIC` JetStream stream (distributed), read through an ordered consumer made
+    /// from the checkpoint (see [`Reader::open`]).
     JetStream(Box<jetstream::Context>),
 }
 
@@ -273,6 +274,8 @@ pub(crate) enum Replay {
         consumer: Box<jetstream::consumer::Consumer<pull::Config>>,
         up_to: u64,
         done: bool,
+        /// The stream sequence of the last message read.
+        reached: u64,
     },
     Empty,
 }
@@ -315,8 +318,19 @@ impl Replay {
                     consumer: Box::new(consumer),
                     up_to,
                     done: false,
+                    reached: 0,
                 })
             }
+        }
+    }
+
+    /// The source position (store) or stream sequence (NATS) of the last event read, wanted or
+    /// not: how far the replay has come towards its end.
+    pub(crate) fn reached(&self) -> u64 {
+        match self {
+            Replay::Store(log) => log.position(),
+            Replay::JetStream { reached, .. } => *reached,
+            Replay::Empty => 0,
         }
     }
 
@@ -341,6 +355,7 @@ impl Replay {
                 consumer,
                 up_to,
                 done,
+                reached,
             } => {
                 if *done {
                     return Ok(None);
@@ -362,6 +377,7 @@ impl Replay {
                         *done = true;
                         break;
                     }
+                    *reached = info.stream_sequence;
                     let event = decode_event(&message.payload)
                         .map_err(|e| unreadable(projection, info.stream_sequence, e))?;
                     if projection.wants(&event) {

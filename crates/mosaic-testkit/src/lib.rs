@@ -6,8 +6,11 @@
 //! script already runs a cluster it exports `MOSAIC_TEST_PG` (a superuser URL without database),
 //! and each [`TestDatabase`] is then a fresh database in that cluster instead of a new cluster.
 //!
-//! [`replay`] checks that a request replayed by other callers never answers them.
+//! [`grpc`] holds what every service's tests do with gRPC (authenticated requests, field
+//! violations, waiting for read models); [`replay`] checks that a request replayed by other
+//! callers never answers them.
 
+pub mod grpc;
 mod nats;
 mod net;
 mod postgres;

@@ -33,7 +33,7 @@ macro_rules! vocabulary {
             }
 
             /// The stored name.
-            pub fn as_str(self) -> &'static str {
+            pub const fn as_str(self) -> &'static str {
                 match self {
                     $($name::$variant => $stored,)+
                 }

@@ -245,7 +245,7 @@ async fn project(db: mosaic_db::Db, args: &Args) -> Result<()> {
         let pieces = args.pieces_per_activity;
         tasks.spawn(async move {
             let mut rng = StdRng::seed_from_u64(w as u64);
-            let projection = mosaic_activity::projections::Search;
+            let projection = mosaic_projection::Typed(mosaic_activity::projections::Search);
             let mut done = 0;
             while done < count {
                 let mut tx = db.begin().await?;
@@ -328,12 +328,12 @@ fn shapes() -> Vec<(&'static str, pb::ActivityFilter)> {
         (
             "date range (one month)",
             pb::ActivityFilter {
-                from: Some(pb::Date {
+                first_day: Some(pb::Date {
                     year: 2026,
                     month: 6,
                     day: 1,
                 }),
-                to: Some(pb::Date {
+                last_day: Some(pb::Date {
                     year: 2026,
                     month: 6,
                     day: 30,

@@ -71,6 +71,9 @@ impl mosaic_runtime::Module for Module {
         }
     }
     fn projections(&self, _env: &ModuleEnv) -> Vec<Arc<dyn mosaic_projection::Projection>> {
-        vec![Arc::new(projections::Hosts), Arc::new(projections::Search)]
+        vec![
+            Arc::new(mosaic_projection::Typed(projections::Hosts)),
+            Arc::new(mosaic_projection::Typed(projections::Search)),
+        ]
     }
 }

@@ -781,8 +781,8 @@ async fn internships_and_decomposed_jobs_are_defined_through_the_api() -> anyhow
                 String::new()
             },
             expected_version: 0,
-            from: date(2026, 4, 6),
-            to: date(2027, 3, 29),
+            first_day: date(2026, 4, 6),
+            last_day: date(2027, 3, 29),
             occurred_at: None,
             skip_national_holidays: true,
         };
@@ -874,8 +874,8 @@ async fn published_activities_and_open_pieces_are_searched_by_every_filter() -> 
         if let Some(pb::schedule::Kind::Weekly(w)) =
             care.schedule.as_mut().and_then(|s| s.kind.as_mut())
         {
-            w.from = date(2026, 10, 1);
-            w.to = date(2027, 3, 25);
+            w.first_day = date(2026, 10, 1);
+            w.last_day = date(2027, 3, 25);
         }
         welfare.pieces = vec![care];
         let welfare = create(&mut client, &staff, welfare).await??;
@@ -983,7 +983,7 @@ async fn published_activities_and_open_pieces_are_searched_by_every_filter() -> 
             ),
             (
                 pb::ActivityFilter {
-                    to: date(2026, 5, 1),
+                    last_day: date(2026, 5, 1),
                     ..Default::default()
                 },
                 &farm.activity_id,

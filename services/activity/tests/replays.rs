@@ -233,8 +233,8 @@ async fn no_caller_receives_another_callers_answer_to_the_same_request_id() -> a
                 }),
                 define: true,
                 activity_id: second.clone(),
-                from: date(2026, 4, 6),
-                to: date(2026, 9, 28),
+                first_day: date(2026, 4, 6),
+                last_day: date(2026, 9, 28),
                 ..Default::default()
             };
             async move { connect().await.decompose_job(w.request(body)).await }

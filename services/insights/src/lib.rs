@@ -46,6 +46,8 @@ impl mosaic_runtime::Module for Module {
         )));
     }
     fn projections(&self, _env: &ModuleEnv) -> Vec<Arc<dyn mosaic_projection::Projection>> {
-        vec![Arc::new(projections::MunicipalityOverview)]
+        vec![Arc::new(mosaic_projection::Typed(
+            projections::MunicipalityOverview,
+        ))]
     }
 }

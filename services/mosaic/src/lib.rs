@@ -1,6 +1,8 @@
 //! The all-in-one `mosaic` binary: every context in one process ([`modules`]), plus local
 //! token and key tools. `main.rs` only parses the command line.
 
+pub mod rebuild;
+
 use mosaic_runtime::Module;
 
 /// Every context of the platform, in the order they start.
@@ -18,9 +20,25 @@ pub fn modules() -> [&'static dyn Module; 5] {
 pub const CATALOGUE_DIR: &str = "docs/events";
 
 /// The event catalogue's files, as (file name, content): a `README.md` describing every event
-/// type of every context that writes events, and each context's JSON Schema.
-pub fn catalogue_files() -> Vec<(String, String)> {
-    let catalogues: Vec<_> = modules().iter().filter_map(|m| m.catalogue()).collect();
+/// type of every context that writes events — with the read models of every context that read
+/// it — and each context's JSON Schema.
+pub async fn catalogue_files() -> anyhow::Result<Vec<(String, String)>> {
+    let readers = readers().await?;
+    let mut catalogues: Vec<_> = modules().iter().filter_map(|m| m.catalogue()).collect();
+    for c in &mut catalogues {
+        for (event_type, _) in &c.versions {
+            let names = readers
+                .iter()
+                .filter(|(i, _)| {
+                    i.context == c.context
+                        && (i.event_types.is_empty()
+                            || i.event_types.contains(&event_type.as_str()))
+                })
+                .map(|(_, name)| (*name).to_owned())
+                .collect();
+            c.consumers.insert(event_type.clone(), names);
+        }
+    }
     let mut readme = String::from(CATALOGUE_HEADER);
     let mut files = Vec::new();
     for c in &catalogues {
@@ -29,7 +47,35 @@ pub fn catalogue_files() -> Vec<(String, String)> {
         files.push((format!("{}.schema.json", c.context), c.schema_json()));
     }
     files.insert(0, ("README.md".into(), readme.trim_end().to_owned() + "\n"));
-    files
+    Ok(files)
+}
+
+/// The names of every projection of every context (`registry.directory`, ...).
+pub async fn projection_names() -> anyhow::Result<Vec<&'static str>> {
+    let mut names: Vec<&'static str> = readers().await?.into_iter().map(|(_, n)| n).collect();
+    names.dedup();
+    Ok(names)
+}
+
+/// Every projection of every context with what it reads: the projections as the modules build
+/// them, over a throwaway in-memory database.
+async fn readers() -> anyhow::Result<Vec<(mosaic_projection::Interest, &'static str)>> {
+    let mut readers = Vec::new();
+    for module in modules() {
+        let db = mosaic_db::connect("sqlite::memory:", 1).await?;
+        let env = mosaic_runtime::ModuleEnv {
+            db: db.clone(),
+            store: None,
+            vault: mosaic_privacy::Vault::new(db.clone(), mosaic_privacy::MasterKey::generate()),
+        };
+        for projection in module.projections(&env) {
+            for interest in projection.interests() {
+                readers.push((interest, projection.name()));
+            }
+        }
+        db.close().await;
+    }
+    Ok(readers)
 }
 
 const CATALOGUE_HEADER: &str = "\
@@ -50,7 +96,7 @@ Each event is stored and published with this envelope (JSON):
 | `stream_id` | The aggregate's stream, e.g. `resident-<id>`. |
 | `version` | Version within the stream, from 1. |
 | `event_type` | The stored type name: a heading below. |
-| `schema_version` | The payload's schema version. Older versions stay in the log and are upcast when read. |
+| `schema_version` | The payload's schema version. Older versions stay in the log as written; the payload types read every version (what a later version added is optional in them). |
 | `occurred_at` | When it happened (UTC; may be in the past for records entered late). |
 | `recorded_at` | When the platform recorded it (UTC). |
 | `actor` | Who acted: the token subject, and on whose behalf when a proxy acted. |
@@ -62,6 +108,9 @@ The SQL view `events` of each store shows the same fields one event per row. On 
 `mosaic.<municipality>.<context>.<event_type>`. Personal data (names, contact details, addresses,
 free text about a person) appears only sealed under the person's key (type `Sealed`): it cannot be
 read without the key and becomes unreadable for good when the person is erased.
+
+Under each event, the read models and reactions of every context that read it are named by their
+projection names (the names their checkpoints and `mosaic projections` use).
 
 Each context's `<context>.schema.json` is a JSON Schema of its events in the tagged form
 `{\"type\": event_type, \"data\": payload}`.

@@ -93,12 +93,44 @@ enum Command {
         #[arg(long)]
         dir: PathBuf,
     },
+    /// Operate on read models.
+    Projections {
+        #[command(subcommand)]
+        action: ProjectionsCommand,
+    },
     /// Write the event catalogue: every stored event type, its schema version, meaning and
     /// payload fields (`README.md`), and each context's JSON Schema.
     Catalogue {
         /// Directory to write to (created if missing).
         #[arg(long, default_value = mosaic::CATALOGUE_DIR)]
         out: PathBuf,
+    },
+}
+
+/// What `mosaic projections` does.
+#[derive(Subcommand)]
+enum ProjectionsCommand {
+    /// List the projections (read models) of every context.
+    List,
+    /// Rebuild one projection from the event log, for one municipality or all, through the
+    /// running service that leads it: the embedded platform (`--data-dir`) or a distributed
+    /// service (`--database-url`, the service's own database). Shows a progress bar on a
+    /// terminal.
+    Rebuild {
+        /// The projection, e.g. `registry.directory` (`mosaic projections list`).
+        name: String,
+        /// Only this municipality (six digits); all without it.
+        #[arg(long)]
+        municipality: Option<MunicipalityCode>,
+        /// The data directory of `mosaic up`.
+        #[arg(long, env = "MOSAIC_DATA_DIR", default_value = "./mosaic-data")]
+        data_dir: PathBuf,
+        /// A distributed service's database (its DATABASE_URL) instead of a data directory.
+        #[arg(long)]
+        database_url: Option<String>,
+        /// How long to wait for a running service to take the request.
+        #[arg(long, default_value = "60s", value_parser = parse_duration)]
+        wait: Duration,
     },
 }
 
@@ -208,7 +240,10 @@ fn main() -> ExitCode {
             key,
         ),
         Command::Keys { dir } => keys(&dir),
-        Command::Catalogue { out } => catalogue(&out),
+        Command::Projections { action } => projections(action),
+        Command::Catalogue { out } => tokio::runtime::Runtime::new()
+            .map_err(|e| e.to_string())
+            .and_then(|rt| rt.block_on(catalogue(&out))),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -354,9 +389,47 @@ fn say(line: &str) {
     let _ = out.flush();
 }
 
-fn catalogue(out: &std::path::Path) -> Result<(), String> {
+fn projections(action: ProjectionsCommand) -> Result<(), String> {
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    runtime.block_on(async {
+        match action {
+            ProjectionsCommand::List => {
+                for name in mosaic::projection_names()
+                    .await
+                    .map_err(|e| e.to_string())?
+                {
+                    say(name);
+                }
+                Ok(())
+            }
+            ProjectionsCommand::Rebuild {
+                name,
+                municipality,
+                data_dir,
+                database_url,
+                wait,
+            } => {
+                let done = mosaic::rebuild::rebuild(mosaic::rebuild::RebuildArgs {
+                    name,
+                    municipality,
+                    data_dir,
+                    database_url,
+                    wait,
+                })
+                .await?;
+                say(&done);
+                Ok(())
+            }
+        }
+    })
+}
+
+async fn catalogue(out: &std::path::Path) -> Result<(), String> {
     std::fs::create_dir_all(out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
-    for (name, content) in mosaic::catalogue_files() {
+    let files = mosaic::catalogue_files()
+        .await
+        .map_err(|e| format!("cannot build the catalogue: {e}"))?;
+    for (name, content) in files {
         let path = out.join(&name);
         std::fs::write(&path, content)
             .map_err(|e| format!("cannot write {}: {e}", path.display()))?;

@@ -1,14 +1,14 @@
 //! The published event catalogue (`docs/events`) describes what the code writes.
-#![allow(missing_docs)]
+#![allow(missing_docs, clippy::unwrap_used)]
 
 use std::path::Path;
 
-#[test]
-fn the_event_catalogue_is_current() {
+#[tokio::test]
+async fn the_event_catalogue_is_current() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../..")
         .join(mosaic::CATALOGUE_DIR);
-    let files = mosaic::catalogue_files();
+    let files = mosaic::catalogue_files().await.unwrap();
     assert!(files.len() >= 3, "a README and a schema per context");
     for (name, generated) in files {
         let path = dir.join(&name);
@@ -21,9 +21,9 @@ fn the_event_catalogue_is_current() {
     }
 }
 
-#[test]
-fn every_event_type_is_described_with_its_fields() {
-    let files = mosaic::catalogue_files();
+#[tokio::test]
+async fn every_event_type_is_described_with_its_fields() {
+    let files = mosaic::catalogue_files().await.unwrap();
     let readme = &files[0].1;
     for heading in [
         "### `ResidentRegistered` (schema version 2)",
@@ -32,6 +32,18 @@ fn every_event_type_is_described_with_its_fields() {
     ] {
         assert!(readme.contains(heading), "missing {heading}");
     }
+    // Each event names who reads it, in every context.
+    let registered = readme
+        .split("### `OrganisationRegistered`")
+        .nth(1)
+        .and_then(|rest| rest.lines().find(|l| l.contains("is read by:")))
+        .unwrap();
+    assert!(
+        registered.contains("`activity.hosts`")
+            && registered.contains("`registry.directory`")
+            && registered.contains("`insights.municipality_overview`"),
+        "{registered}"
+    );
     // Every event and every field has a meaning.
     for line in readme.lines().filter(|l| l.starts_with("| `")) {
         assert!(!line.ends_with("|  |"), "undescribed: {line}");

@@ -153,7 +153,7 @@ async fn bodies_that_do_not_decode_answer_invalid_argument_and_write_nothing() -
     // A streamed import whose row does not decode ends with INVALID_ARGUMENT in the trailers.
     let mut grpc = raw(&registry).await;
     grpc.ready().await?;
-    let rows = tokio_stream::iter(vec![field(2, &field(1, &[0xff]))]);
+    let rows = tokio_stream::iter(vec![field(2, &field(3, &field(1, &[0xff])))]);
     let mut answers = grpc
         .streaming(authed(rows, &coordinator), path("ImportResidents"), Raw)
         .await?
@@ -165,7 +165,7 @@ async fn bodies_that_do_not_decode_answer_invalid_argument_and_write_nothing() -
             Err(status) => break status,
         }
     };
-    assert_invalid(&status, "resident.request_id");
+    assert_invalid(&status, "resident.personal.display_name");
 
     // Without a token the caller learns nothing about the body.
     let status = unary_bytes(&registry, "RegisterResident", vec![0x0f], "not-a-token").await;

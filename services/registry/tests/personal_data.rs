@@ -313,7 +313,7 @@ fn row(key: &str, name: &str) -> pb::ImportResidentsRequest {
     });
     pb::ImportResidentsRequest {
         row_key: key.into(),
-        resident: Some(resident),
+        resident: Some(imported(resident)),
     }
 }
 

@@ -377,10 +377,7 @@ async fn a_request_id_shaped_like_an_import_row_key_does_not_block_the_row() -> 
         .unwrap();
     let row = pb::ImportResidentsRequest {
         row_key: "roster-43".into(),
-        resident: Some(pb::RegisterResidentRequest {
-            proxy: None,
-            ..full_registration("", "鈴木 花子")
-        }),
+        resident: Some(imported(full_registration("", "鈴木 花子"))),
     };
     let mut answers = client
         .import_residents(authed(tokio_stream::iter(vec![row]), &coordinator))
@@ -404,10 +401,7 @@ async fn an_import_row_is_one_per_municipality_and_answers_other_staff_with_its_
     let everyone = callers(&registry);
     let row = || pb::ImportResidentsRequest {
         row_key: "roster-7".into(),
-        resident: Some(pb::RegisterResidentRequest {
-            proxy: None,
-            ..full_registration("", NAME)
-        }),
+        resident: Some(imported(full_registration("", NAME))),
     };
     let import = |who: Who| {
         let mut client = client.clone();

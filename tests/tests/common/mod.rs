@@ -1,4 +1,4 @@
-#![allow(dead_code, missing_docs, clippy::unwrap_used)]
+#![allow(dead_code, unused_imports, missing_docs, clippy::unwrap_used)]
 
 use std::net::SocketAddr;
 
@@ -9,7 +9,8 @@ use mosaic_proto::v1::{GetMunicipalityOverviewRequest, RegisterMunicipalityReque
 use mosaic_runtime::embedded::{Embedded, EmbeddedOptions};
 use mosaic_types::MunicipalityCode;
 use tonic::transport::Channel;
-use tonic::{Request, Status};
+
+pub use mosaic_testkit::grpc::{bad_fields, scoped as authed, until};
 
 pub const KASHIWA: &str = "122173";
 pub const CHIGASAKI: &str = "142077";
@@ -85,19 +86,6 @@ impl Platform {
     }
 }
 
-pub fn authed<T>(body: T, token: &str, municipality: Option<&str>) -> Request<T> {
-    let mut request = Request::new(body);
-    request
-        .metadata_mut()
-        .insert("authorization", format!("Bearer {token}").parse().unwrap());
-    if let Some(m) = municipality {
-        request
-            .metadata_mut()
-            .insert(mosaic_auth::MUNICIPALITY_HEADER, m.parse().unwrap());
-    }
-    request
-}
-
 pub fn register(request_id: &str, code: &str) -> RegisterMunicipalityRequest {
     RegisterMunicipalityRequest {
         request_id: request_id.into(),
@@ -107,15 +95,6 @@ pub fn register(request_id: &str, code: &str) -> RegisterMunicipalityRequest {
         occurred_at: None,
         profile: None,
     }
-}
-
-/// The field names of a BadRequest detail.
-pub fn bad_fields(status: &Status) -> Vec<String> {
-    use tonic_types::StatusExt;
-    status
-        .get_details_bad_request()
-        .map(|b| b.field_violations.into_iter().map(|v| v.field).collect())
-        .unwrap_or_default()
 }
 
 pub async fn overview_eventually(
@@ -196,23 +175,6 @@ pub fn guest(request_id: &str) -> mosaic_proto::v1::RegisterResidentRequest {
         }),
         ..Default::default()
     }
-}
-
-/// Waits until `done`, failing the test after `within`; how long it took.
-pub async fn until(
-    what: &str,
-    within: std::time::Duration,
-    mut done: impl AsyncFnMut() -> bool,
-) -> std::time::Duration {
-    let start = std::time::Instant::now();
-    while !done().await {
-        assert!(
-            start.elapsed() < within,
-            "{what} did not happen within {within:?}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    start.elapsed()
 }
 
 /// Every resident the registry's directory lists, by id, sorted.

@@ -54,18 +54,13 @@ impl ActivityApi {
         let Some(details) = details else {
             return Err(Status::invalid_argument("details are required"));
         };
-        self.check_host(
-            &ctx,
-            &details.host_organisation_id,
-            details.engagement_form,
-            true,
-        )
-        .await?;
+        let host = self.host_facts(&ctx, &details.host_organisation_id).await?;
         let id = uuid::Uuid::now_v7().to_string();
         let command = ActivityCommand::Create {
             activity_id: id.clone(),
             details,
             pieces: new_ids(pieces),
+            host,
         };
         let activity = self.run(&ctx, &id, None, at, command).await?;
         Ok(pb::CreateActivityResponse {
@@ -91,8 +86,7 @@ impl ActivityApi {
             .as_ref()
             .map(|d| d.host_organisation_id.clone())
             .unwrap_or_default();
-        self.check_host(&ctx, &host, details.engagement_form, false)
-            .await?;
+        let facts = self.host_facts(&ctx, &host).await?;
         details.host_organisation_id = host;
         let activity = self
             .run(
@@ -100,7 +94,10 @@ impl ActivityApi {
                 &id,
                 wire::expected_version(body.expected_version),
                 at,
-                ActivityCommand::Update { details },
+                ActivityCommand::Update {
+                    details,
+                    host: facts,
+                },
             )
             .await?;
         Ok(pb::UpdateActivityResponse {

@@ -72,12 +72,12 @@ impl ActivityApi {
         }
         let mut m = Preamble::begin(&request, DESIGNERS)?;
         let job = validate::job(&mut m.errors, b);
-        let from = validate::date(&mut m.errors, "from", b.from.as_ref());
-        let to = validate::date(&mut m.errors, "to", b.to.as_ref());
+        let from = validate::date(&mut m.errors, "first_day", b.first_day.as_ref());
+        let to = validate::date(&mut m.errors, "last_day", b.last_day.as_ref());
         if let (Some(f), Some(t)) = (from, to)
             && t < f
         {
-            m.errors.add("to", "must be on or after from");
+            m.errors.add("last_day", "must be on or after first_day");
         }
         let (ctx, at, id) = m.finish()?;
         let (Some(job), Some(from), Some(to)) = (job, from, to) else {

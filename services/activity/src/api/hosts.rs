@@ -1,27 +1,24 @@
-//! The host rules of activity design, read from `activity.hosts` (learned from registry events):
-//! the host must be known in the caller's municipality and not suspended, and dispatch and
-//! placement need the matching licence.
+//! What this context knows of a host organisation, read from `activity.hosts` (learned from the
+//! registry's events) and placed in a command as facts for `decide`, which holds the rules.
 
 use mosaic_api::RequestContext;
-use mosaic_api::fields::invalid;
 use mosaic_api::status::from_db;
 use mosaic_db::on_db;
-use mosaic_types::EngagementForm;
+use mosaic_events::registry::Licence;
 use tonic::Status;
 
 use super::ActivityApi;
-use crate::projections::hosts::{DISPATCH_LICENCE, PLACEMENT_LICENCE};
+use crate::domain::activity::HostFacts;
 
 impl ActivityApi {
-    /// Checks `host` may offer an activity of `form`. `creating`: a suspended host is refused
-    /// (an existing activity of a host suspended since keeps its details editable).
-    pub(super) async fn check_host(
+    /// The facts of `host` in the caller's municipality; `NOT_FOUND` when it is not known here
+    /// (another municipality's, none, or registered after the last registry event this service
+    /// read: the registration's consistency token waits for it).
+    pub(super) async fn host_facts(
         &self,
         ctx: &RequestContext,
         host: &str,
-        form: EngagementForm,
-        creating: bool,
-    ) -> Result<(), Status> {
+    ) -> Result<HostFacts, Status> {
         let row: Option<(bool, String)> = on_db!(&self.db, pool => {
             sqlx::query_as(
                 "SELECT suspended, licences FROM activity_hosts WHERE municipality = $1 AND organisation_id = $2",
@@ -39,24 +36,12 @@ impl ActivityApi {
                 mosaic_api::consistency::HEADER
             )));
         };
-        if creating && suspended {
-            return Err(Status::failed_precondition(format!(
-                "organisation {host} is suspended: it can offer no new activities"
-            )));
-        }
-        let needed = match form {
-            EngagementForm::Dispatch => Some(DISPATCH_LICENCE),
-            EngagementForm::Placement => Some(PLACEMENT_LICENCE),
-            _ => None,
-        };
-        if let Some(licence) = needed
-            && !licences.contains(&format!(",{licence},"))
-        {
-            return Err(invalid(
-                "details.engagement_form",
-                format!("the host does not hold the {licence} licence this form needs"),
-            ));
-        }
-        Ok(())
+        Ok(HostFacts {
+            suspended,
+            licences: [Licence::WorkerDispatch, Licence::PaidPlacement]
+                .into_iter()
+                .filter(|l| licences.contains(&format!(",{},", l.as_str())))
+                .collect(),
+        })
     }
 }

@@ -176,3 +176,24 @@ mosaic_api::rpcs! {
         list_host_activities => list_host_activities_impl(ListHostActivitiesRequest) -> ListHostActivitiesResponse;
     }
 }
+
+/// How a domain refusal is answered on the wire (the domain knows nothing of gRPC).
+impl From<crate::domain::ActivityError> for Status {
+    fn from(e: crate::domain::ActivityError) -> Self {
+        use crate::domain::ActivityError::*;
+        match e {
+            NotFound(_) | PieceNotFound(_) => Status::not_found(e.to_string()),
+            Exists(_) => Status::already_exists(e.to_string()),
+            LicenceMissing(_) => {
+                mosaic_api::fields::invalid("details.engagement_form", e.to_string())
+            }
+            HostSuspended(_)
+            | WrongState { .. }
+            | PieceHasConfirmations { .. }
+            | NoPieces(_)
+            | InternshipMissing(_)
+            | NotAnInternship(_)
+            | TooManyPieces { .. } => Status::failed_precondition(e.to_string()),
+        }
+    }
+}

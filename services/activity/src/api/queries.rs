@@ -120,10 +120,10 @@ fn shared_filters(
     } else {
         ("a.period_start", "a.period_end")
     };
-    if let Some(from) = validate::optional_date(errors, "filter.from", q.from.as_ref()) {
+    if let Some(from) = validate::optional_date(errors, "filter.first_day", q.first_day.as_ref()) {
         f.text(&format!("{end_col} >= ?"), from.to_string());
     }
-    if let Some(to) = validate::optional_date(errors, "filter.to", q.to.as_ref()) {
+    if let Some(to) = validate::optional_date(errors, "filter.last_day", q.last_day.as_ref()) {
         f.text(&format!("{start_col} <= ?"), to.to_string());
     }
     if !q.skill.is_empty() {

@@ -129,15 +129,18 @@ fn schedule(errors: &mut FieldErrors, field: &str, s: Option<&pb::Schedule>) -> 
         Kind::Weekly(w) => {
             let f = format!("{field}.weekly");
             let window = wire::window(errors, &f, w.weekday, w.start_minute, w.end_minute);
-            let from = date(errors, &format!("{f}.from"), w.from.as_ref());
-            let to = date(errors, &format!("{f}.to"), w.to.as_ref());
+            let from = date(errors, &format!("{f}.first_day"), w.first_day.as_ref());
+            let to = date(errors, &format!("{f}.last_day"), w.last_day.as_ref());
             let (from, to) = (from?, to?);
             if to < from {
-                errors.add(format!("{f}.to"), "must be on or after from");
+                errors.add(format!("{f}.last_day"), "must be on or after first_day");
                 return None;
             }
             if (to - from).num_days() > RECURRENCE_DAYS_MAX {
-                errors.add(format!("{f}.to"), "a recurrence lasts at most two years");
+                errors.add(
+                    format!("{f}.last_day"),
+                    "a recurrence lasts at most two years",
+                );
                 return None;
             }
             if !errors.at_most(

@@ -17,6 +17,9 @@
 
 use mosaic_domain::Aggregate;
 
+use mosaic_events::registry::Licence;
+use mosaic_types::EngagementForm;
+
 use crate::domain::{
     ActivityCancelled, ActivityClosed, ActivityCreated, ActivityDetails, ActivityError,
     ActivityEvent, ActivityRef, CloseReason, Internship, InternshipDefined, PieceAdded,
@@ -40,6 +43,41 @@ pub struct Piece {
     pub details: PieceDetails,
     /// Seats confirmed by matching (0 until matching's events are consumed).
     pub confirmed: u32,
+}
+
+/// What this context knows of an activity's host organisation when a command is decided (learned
+/// from the registry's events, placed in the command by the handler).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostFacts {
+    /// Suspended hosts offer no new activities.
+    pub suspended: bool,
+    /// The licences it holds.
+    pub licences: Vec<Licence>,
+}
+
+impl HostFacts {
+    /// A host in good standing with the given licences.
+    pub fn licensed(licences: Vec<Licence>) -> Self {
+        Self {
+            suspended: false,
+            licences,
+        }
+    }
+
+    /// Refuses a form of engagement the host has no licence for: worker dispatch
+    /// (労働者派遣事業) and paid placement (有料職業紹介事業) need theirs.
+    fn allows(&self, form: EngagementForm) -> Result<(), ActivityError> {
+        let needed = match form {
+            EngagementForm::Dispatch => Licence::WorkerDispatch,
+            EngagementForm::Placement => Licence::PaidPlacement,
+            _ => return Ok(()),
+        };
+        if self.licences.contains(&needed) {
+            Ok(())
+        } else {
+            Err(ActivityError::LicenceMissing(needed.as_str()))
+        }
+    }
 }
 
 /// What the activity context knows of an activity.
@@ -72,11 +110,15 @@ pub enum ActivityCommand {
         details: ActivityDetails,
         /// New piece ids and details.
         pieces: Vec<(String, PieceDetails)>,
+        /// The host as this context knows it.
+        host: HostFacts,
     },
     /// Replace the details (the host stays).
     Update {
         /// Validated details.
         details: ActivityDetails,
+        /// The host as this context knows it.
+        host: HostFacts,
     },
     /// Add pieces (one, or those of a decomposition).
     AddPieces {
@@ -180,11 +222,18 @@ impl Aggregate for Activity {
             activity_id,
             details,
             pieces,
+            host,
         } = command
         {
             if self.activity_id.is_some() {
                 return Err(ActivityError::Exists(activity_id.clone()));
             }
+            if host.suspended {
+                return Err(ActivityError::HostSuspended(
+                    details.host_organisation_id.clone(),
+                ));
+            }
+            host.allows(details.engagement_form)?;
             self.check_room(activity_id, pieces.len())?;
             let mut events = vec![E::ActivityCreated(ActivityCreated {
                 activity_id: activity_id.clone(),
@@ -206,10 +255,12 @@ impl Aggregate for Activity {
         };
         match command {
             Create { .. } => Ok(vec![]),
-            Update { details } => {
+            Update { details, host } => {
                 if !open {
                     return refuse();
                 }
+                // A host suspended since keeps its activities editable, within its licences.
+                host.allows(details.engagement_form)?;
                 let mut details = details.clone();
                 details.host_organisation_id = current.host_organisation_id.clone();
                 Ok(vec![E::ActivityUpdated(ActivityCreated {
@@ -514,6 +565,7 @@ pub(crate) mod tests {
                 activity_id: a(),
                 details: details(EngagementForm::Volunteer),
                 pieces: vec![("p1".into(), piece(2))],
+                host: HostFacts::licensed(vec![]),
             })
             .then(draft());
         given::<Activity>(draft())
@@ -521,8 +573,61 @@ pub(crate) mod tests {
                 activity_id: a(),
                 details: details(EngagementForm::Volunteer),
                 pieces: vec![],
+                host: HostFacts::licensed(vec![]),
             })
             .then_error(ActivityError::Exists(a()));
+    }
+
+    #[test]
+    fn a_suspended_host_offers_nothing_new_and_licensed_forms_need_their_licence() {
+        let create = |form, host| ActivityCommand::Create {
+            activity_id: a(),
+            details: details(form),
+            pieces: vec![],
+            host,
+        };
+        given::<Activity>([])
+            .when(create(
+                EngagementForm::Volunteer,
+                HostFacts {
+                    suspended: true,
+                    licences: vec![],
+                },
+            ))
+            .then_error(ActivityError::HostSuspended("h1".into()));
+        given::<Activity>([])
+            .when(create(
+                EngagementForm::Dispatch,
+                HostFacts::licensed(vec![]),
+            ))
+            .then_error(ActivityError::LicenceMissing("worker_dispatch"));
+        given::<Activity>([])
+            .when(create(
+                EngagementForm::Placement,
+                HostFacts::licensed(vec![Licence::WorkerDispatch]),
+            ))
+            .then_error(ActivityError::LicenceMissing("paid_placement"));
+        let mut created = details(EngagementForm::Dispatch);
+        created.host_organisation_id = "h1".into();
+        given::<Activity>([])
+            .when(create(
+                EngagementForm::Dispatch,
+                HostFacts::licensed(vec![Licence::WorkerDispatch]),
+            ))
+            .then([ActivityEvent::ActivityCreated(ActivityCreated {
+                activity_id: a(),
+                details: created,
+            })]);
+        // Editing an existing activity of a host suspended since is allowed, within its licences.
+        given::<Activity>(live())
+            .when(ActivityCommand::Update {
+                details: details(EngagementForm::Placement),
+                host: HostFacts {
+                    suspended: true,
+                    licences: vec![],
+                },
+            })
+            .then_error(ActivityError::LicenceMissing("paid_placement"));
     }
 
     #[test]
@@ -539,7 +644,10 @@ pub(crate) mod tests {
         let mut expected = new.clone();
         expected.host_organisation_id = "h1".into();
         given::<Activity>(live())
-            .when(ActivityCommand::Update { details: new })
+            .when(ActivityCommand::Update {
+                details: new,
+                host: HostFacts::licensed(vec![]),
+            })
             .then([ActivityEvent::ActivityUpdated(ActivityCreated {
                 activity_id: a(),
                 details: expected,
@@ -547,6 +655,7 @@ pub(crate) mod tests {
         given::<Activity>(with(live(), closed()))
             .when(ActivityCommand::Update {
                 details: details(EngagementForm::Volunteer),
+                host: HostFacts::licensed(vec![]),
             })
             .then_error(wrong("update", Status::Closed));
     }

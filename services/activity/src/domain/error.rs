@@ -1,6 +1,4 @@
-use tonic::Status;
-
-use crate::domain::values::Status as Lifecycle;
+use crate::domain::Status as Lifecycle;
 
 /// Why the activity context refuses a command.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -21,6 +19,12 @@ pub enum ActivityError {
         /// Its state.
         status: &'static str,
     },
+    /// The host organisation is suspended: it can offer no new activities.
+    #[error("organisation {0} is suspended: it can offer no new activities")]
+    HostSuspended(String),
+    /// The host lacks the licence the form of engagement needs.
+    #[error("the host does not hold the {0} licence this form needs")]
+    LicenceMissing(&'static str),
     /// No such piece in the activity.
     #[error("piece {0} does not exist in this activity")]
     PieceNotFound(String),
@@ -60,22 +64,6 @@ impl ActivityError {
             id: id.to_owned(),
             action,
             status: status.as_str(),
-        }
-    }
-}
-
-impl From<ActivityError> for Status {
-    fn from(e: ActivityError) -> Self {
-        use ActivityError::*;
-        match e {
-            NotFound(_) | PieceNotFound(_) => Status::not_found(e.to_string()),
-            Exists(_) => Status::already_exists(e.to_string()),
-            WrongState { .. }
-            | PieceHasConfirmations { .. }
-            | NoPieces(_)
-            | InternshipMissing(_)
-            | NotAnInternship(_)
-            | TooManyPieces { .. } => Status::failed_precondition(e.to_string()),
         }
     }
 }

@@ -4,12 +4,9 @@
 pub mod activity;
 pub mod decompose;
 mod error;
-mod events;
-mod values;
 
 #[cfg(test)]
 mod proptests;
 
 pub use error::ActivityError;
-pub use events::*;
-pub use values::*;
+pub use mosaic_events::activity::*;

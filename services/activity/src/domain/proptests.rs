@@ -6,7 +6,7 @@ use mosaic_types::EngagementForm;
 use proptest::prelude::*;
 
 use crate::domain::activity::tests::{details, piece};
-use crate::domain::activity::{Activity, ActivityCommand};
+use crate::domain::activity::{Activity, ActivityCommand, HostFacts};
 use crate::domain::{CloseReason, Status};
 
 fn command() -> impl Strategy<Value = ActivityCommand> {
@@ -19,9 +19,11 @@ fn command() -> impl Strategy<Value = ActivityCommand> {
             activity_id: "a1".into(),
             details: details(f),
             pieces: vec![("p0".into(), piece(1))],
+            host: HostFacts::licensed(vec![]),
         }),
         form.prop_map(|f| ActivityCommand::Update {
-            details: details(f)
+            details: details(f),
+            host: HostFacts::licensed(vec![]),
         }),
         (0u8..4, 1u32..4).prop_map(|(i, n)| ActivityCommand::AddPieces {
             pieces: vec![(format!("p{i}"), piece(n))],

@@ -4,12 +4,10 @@
 
 use async_trait::async_trait;
 use mosaic_db::{DbTx, on_tx};
-use mosaic_domain::DomainEvent;
 use mosaic_eventstore::StoredEvent;
-use mosaic_projection::{Interest, Projection, ProjectionError};
-use mosaic_types::{MunicipalityCode, jst_date};
+use mosaic_projection::{EventProjection, ProjectionError, unreadable};
+use mosaic_types::jst_date;
 
-use super::bad;
 use crate::domain::{ActivityDetails, ActivityEvent, PieceDetails, Schedule, Status};
 
 /// The search projection.
@@ -195,26 +193,36 @@ async fn insert_piece(
 }
 
 #[async_trait]
-impl Projection for Search {
+impl EventProjection for Search {
+    type Event = ActivityEvent;
+    const CONTEXT: &'static str = mosaic_events::activity::CONTEXT;
+
     fn name(&self) -> &'static str {
         "activity.search"
     }
 
-    fn interests(&self) -> Vec<Interest> {
-        vec![Interest {
-            context: crate::CONTEXT,
-            event_types: &[],
-        }]
+    fn wants(&self) -> &'static [&'static str] {
+        &[]
     }
 
-    async fn apply(&self, tx: &mut DbTx, event: &StoredEvent) -> Result<(), ProjectionError> {
+    fn tables(&self) -> &'static [&'static str] {
+        &[
+            "activity_activities",
+            "activity_pieces",
+            "activity_piece_skills",
+        ]
+    }
+
+    async fn apply(
+        &self,
+        tx: &mut DbTx,
+        event: &StoredEvent,
+        typed: Option<ActivityEvent>,
+    ) -> Result<(), ProjectionError> {
         use ActivityEvent as E;
-        let decoded = ActivityEvent::from_stored(
-            &event.event_type,
-            event.schema_version,
-            event.payload.json(),
-        )
-        .map_err(|e| bad(event, e))?;
+        let Some(decoded) = typed else {
+            return Ok(());
+        };
         let m = event.municipality.as_str();
         match decoded {
             E::ActivityCreated(a) => {
@@ -224,7 +232,7 @@ impl Projection for Search {
                 write_activity(tx, m, &a.activity_id, &a.details, false).await?
             }
             E::PieceAdded(p) | E::PieceRevised(p) => {
-                let cols = PieceColumns::of(&p.piece).map_err(|e| bad(event, e))?;
+                let cols = PieceColumns::of(&p.piece).map_err(|e| unreadable(event, e))?;
                 if event.event_type == "PieceRevised" {
                     delete_piece(tx, m, &p.piece_id).await?;
                 }
@@ -240,22 +248,5 @@ impl Projection for Search {
             E::InternshipDefined(_) => {}
         }
         Ok(())
-    }
-
-    async fn reset(
-        &self,
-        tx: &mut DbTx,
-        municipality: Option<MunicipalityCode>,
-    ) -> Result<(), ProjectionError> {
-        super::reset_tables(
-            tx,
-            &[
-                "activity_activities",
-                "activity_pieces",
-                "activity_piece_skills",
-            ],
-            municipality,
-        )
-        .await
     }
 }

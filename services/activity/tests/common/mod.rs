@@ -1,4 +1,4 @@
-#![allow(dead_code, missing_docs, clippy::unwrap_used)]
+#![allow(dead_code, unused_imports, missing_docs, clippy::unwrap_used)]
 
 //! The registry and the activity service served together for tests, on either backend: embedded
 //! (one process, one port, SQLite; activity tails the registry's store) or distributed (each its
@@ -15,6 +15,8 @@ use mosaic_runtime::background::Background;
 use mosaic_types::MunicipalityCode;
 use tonic::transport::Channel;
 use tonic::{Code, Request, Status};
+
+pub use mosaic_testkit::grpc::{as_operator, assert_bad, authed, bad_fields, eventually};
 
 pub const KASHIWA: &str = "122173";
 pub const CHIGASAKI: &str = "142077";
@@ -156,43 +158,6 @@ impl Platform {
     }
 }
 
-pub fn authed<T>(body: T, token: &str) -> Request<T> {
-    let mut request = Request::new(body);
-    request
-        .metadata_mut()
-        .insert("authorization", format!("Bearer {token}").parse().unwrap());
-    request
-}
-
-pub fn as_operator<T>(body: T, token: &str, municipality: &str) -> Request<T> {
-    let mut request = authed(body, token);
-    request.metadata_mut().insert(
-        mosaic_auth::MUNICIPALITY_HEADER,
-        municipality.parse().unwrap(),
-    );
-    request
-}
-
-/// The field names of a BadRequest detail.
-pub fn bad_fields(status: &Status) -> Vec<String> {
-    use tonic_types::StatusExt;
-    status
-        .get_details_bad_request()
-        .map(|b| b.field_violations.into_iter().map(|v| v.field).collect())
-        .unwrap_or_default()
-}
-
-/// Asserts an INVALID_ARGUMENT naming `field`.
-#[track_caller]
-pub fn assert_bad(status: &Status, field: &str) {
-    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
-    let fields = bad_fields(status);
-    assert!(
-        fields.iter().any(|f| f == field),
-        "{field} not in {fields:?}"
-    );
-}
-
 pub fn date(year: i32, month: i32, day: i32) -> Option<pb::Date> {
     Some(pb::Date { year, month, day })
 }
@@ -284,8 +249,8 @@ pub fn weekly_piece(title: &str, weekday: pb::Weekday, start: u32, end: u32) -> 
                 weekday: weekday as i32,
                 start_minute: start,
                 end_minute: end,
-                from: date(2026, 4, 7),
-                to: date(2026, 9, 29),
+                first_day: date(2026, 4, 7),
+                last_day: date(2026, 9, 29),
                 exceptions: vec![],
                 skip_national_holidays: true,
             })),
@@ -322,21 +287,6 @@ pub fn details(host: &str, form: pb::EngagementForm) -> pb::ActivityDetails {
         coordinator_id: String::new(),
         regional_goal: "農業の担い手確保".into(),
     }
-}
-
-/// Polls `f` until it returns `Some`, for read models that follow commands by a moment.
-pub async fn eventually<T, F, Fut>(mut f: F) -> anyhow::Result<T>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = anyhow::Result<Option<T>>>,
-{
-    for _ in 0..400 {
-        if let Some(v) = f().await? {
-            return Ok(v);
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    anyhow::bail!("the read model never caught up")
 }
 
 /// Creates an activity, retrying while the host is not known yet (the hosts projection lags the

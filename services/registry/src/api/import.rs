@@ -134,13 +134,20 @@ impl RegistryApi {
             );
             return Row::Answered(rejected(key, violations(&errors)));
         }
-        let body = row.resident.unwrap_or_default();
-        // The row's key is its idempotency key; `request_id` inside the row plays no part.
-        let fingerprinted = pb::RegisterResidentRequest {
+        // A roster row as a registration without a `request_id`: its key is the retry key.
+        let row = row.resident.unwrap_or_default();
+        let body = pb::RegisterResidentRequest {
             request_id: String::new(),
-            ..body.clone()
+            mode: row.mode,
+            personal: row.personal,
+            profile: row.profile,
+            consents: row.consents,
+            proxy: None,
+            account_subject: row.account_subject,
+            guardian_consent: row.guardian_consent,
+            occurred_at: row.occurred_at,
         };
-        let ctx = base.clone().with_row_key(&key, &fingerprinted);
+        let ctx = base.clone().with_row_key(&key, &body);
         let registration = Self::validate_registration(&ctx, &mut errors, "resident", &body, true);
         let at = occurred_at(
             &mut errors,

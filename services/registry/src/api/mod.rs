@@ -93,3 +93,23 @@ mosaic_api::rpcs! {
         self.import_residents_impl(request).await.map(Response::new)
     }
 }
+
+/// How a domain refusal is answered on the wire (the domain knows nothing of gRPC).
+impl From<crate::domain::RegistryError> for Status {
+    fn from(e: crate::domain::RegistryError) -> Self {
+        use crate::domain::RegistryError::*;
+        match e {
+            MunicipalityExists(_) | Exists { .. } => Status::already_exists(e.to_string()),
+            MunicipalityNotFound(_) | NotFound { .. } => Status::not_found(e.to_string()),
+            OrganisationSuspended(_)
+            | OrganisationNotSuspended(_)
+            | ResidentWithdrawn(_)
+            | ResidentNotWithdrawn(_)
+            | Erased(_)
+            | AlreadyFull(_)
+            | GuardianConsentMissing(_)
+            | NoProxyAgreement(_)
+            | OwnConfirmation(_) => Status::failed_precondition(e.to_string()),
+        }
+    }
+}

@@ -1,5 +1,3 @@
-use tonic::Status;
-
 /// Why the registry refuses a command.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RegistryError {
@@ -57,23 +55,4 @@ pub enum RegistryError {
          officer other than the one who recorded it"
     )]
     OwnConfirmation(String),
-}
-
-impl From<RegistryError> for Status {
-    fn from(e: RegistryError) -> Self {
-        use RegistryError::*;
-        match e {
-            MunicipalityExists(_) | Exists { .. } => Status::already_exists(e.to_string()),
-            MunicipalityNotFound(_) | NotFound { .. } => Status::not_found(e.to_string()),
-            OrganisationSuspended(_)
-            | OrganisationNotSuspended(_)
-            | ResidentWithdrawn(_)
-            | ResidentNotWithdrawn(_)
-            | Erased(_)
-            | AlreadyFull(_)
-            | GuardianConsentMissing(_)
-            | NoProxyAgreement(_)
-            | OwnConfirmation(_) => Status::failed_precondition(e.to_string()),
-        }
-    }
 }

@@ -2,15 +2,12 @@
 
 pub mod coordinator;
 mod error;
-mod events;
 pub mod municipality;
 pub mod organisation;
 pub mod resident;
-mod values;
 
 #[cfg(test)]
 mod proptests;
 
 pub use error::RegistryError;
-pub use events::*;
-pub use values::*;
+pub use mosaic_events::registry::*;

@@ -7,7 +7,6 @@
 
 use async_trait::async_trait;
 use mosaic_db::{DbTx, on_db, on_tx};
-use mosaic_domain::DomainEvent;
 use mosaic_eventstore::StoredEvent;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -15,7 +14,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use mosaic_privacy::{PersonKey, Vault};
-use mosaic_projection::{Interest, Projection, ProjectionError, apply_many_span, apply_span};
+use mosaic_projection::{
+    Interest, Projection, ProjectionError, apply_many_span, apply_span, decode, reset_tables,
+    unreadable,
+};
 use mosaic_types::{Field, MunicipalityCode, Weekday};
 use tracing::Instrument;
 
@@ -341,14 +343,6 @@ async fn insert_profiles(
     Ok(())
 }
 
-fn bad(event: &StoredEvent, reason: impl std::fmt::Display) -> ProjectionError {
-    ProjectionError::Event {
-        event_type: event.event_type.clone(),
-        position: event.position,
-        reason: reason.to_string(),
-    }
-}
-
 impl Directory {
     /// The blind indexes of a resident's name and reading, if their key still exists.
     async fn name_indexes(
@@ -403,16 +397,14 @@ impl Directory {
         };
         let mut registered = Vec::with_capacity(events.len());
         for event in events {
-            match RegistryEvent::from_stored(
-                &event.event_type,
-                event.schema_version,
-                event.payload.json(),
-            ) {
+            match decode::<RegistryEvent>(event) {
                 Ok(RegistryEvent::ResidentRegistered(r)) => {
                     registered.push((event.municipality, r))
                 }
-                Ok(_) => return Err((event.position, bad(event, "not a registration"))),
-                Err(e) => return Err((event.position, bad(event, e))),
+                Ok(_) => {
+                    return Err((event.position, unreadable(event, "not a registration")));
+                }
+                Err(e) => return Err((event.position, e)),
             }
         }
         let mut subjects: HashMap<MunicipalityCode, Vec<String>> = HashMap::new();
@@ -591,12 +583,7 @@ impl Projection for Directory {
 
     async fn apply(&self, tx: &mut DbTx, event: &StoredEvent) -> Result<(), ProjectionError> {
         use RegistryEvent as E;
-        let decoded = RegistryEvent::from_stored(
-            &event.event_type,
-            event.schema_version,
-            event.payload.json(),
-        )
-        .map_err(|e| bad(event, e))?;
+        let decoded = decode::<RegistryEvent>(event)?;
         let code = event.municipality;
         let m = code.as_str();
         match decoded {
@@ -634,7 +621,7 @@ impl Projection for Directory {
                 self.vault
                     .erase_in(tx, code, &e.subject_id)
                     .await
-                    .map_err(|err| bad(event, err))?;
+                    .map_err(|err| unreadable(event, err))?;
                 self.erased.store(true, Ordering::Release);
                 if e.subject_kind == SubjectKind::Resident {
                     on_tx!(&mut *tx, t => {
@@ -708,26 +695,18 @@ impl Projection for Directory {
         tx: &mut DbTx,
         municipality: Option<MunicipalityCode>,
     ) -> Result<(), ProjectionError> {
-        for table in [
-            "registry_residents",
-            "registry_resident_skills",
-            "registry_resident_interests",
-            "registry_resident_windows",
-            "registry_organisations",
-        ] {
-            on_tx!(&mut *tx, t => {
-                match municipality {
-                    Some(m) => sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table} WHERE municipality = $1")))
-                        .bind(m.as_str().to_owned())
-                        .execute(&mut **t)
-                        .await?,
-                    None => sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table}")))
-                        .execute(&mut **t)
-                        .await?,
-                };
-            });
-        }
-        Ok(())
+        reset_tables(
+            tx,
+            &[
+                "registry_residents",
+                "registry_resident_skills",
+                "registry_resident_interests",
+                "registry_resident_windows",
+                "registry_organisations",
+            ],
+            municipality,
+        )
+        .await
     }
 }
 

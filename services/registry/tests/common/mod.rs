@@ -1,4 +1,4 @@
-#![allow(dead_code, missing_docs, clippy::unwrap_used)]
+#![allow(dead_code, unused_imports, missing_docs, clippy::unwrap_used)]
 
 //! The registry served for tests, on either backend: embedded (SQLite, tailing its own store) or
 //! distributed (its own PostgreSQL database and a real nats-server).
@@ -14,6 +14,8 @@ use mosaic_runtime::background::Background;
 use mosaic_types::MunicipalityCode;
 use tonic::transport::Channel;
 use tonic::{Code, Request, Status};
+
+pub use mosaic_testkit::grpc::{as_operator, assert_bad, authed, bad_fields, eventually};
 
 pub const KASHIWA: &str = "122173";
 pub const CHIGASAKI: &str = "142077";
@@ -200,42 +202,6 @@ impl Registry {
         self.halt().await;
     }
 }
-pub fn authed<T>(body: T, token: &str) -> Request<T> {
-    let mut request = Request::new(body);
-    request
-        .metadata_mut()
-        .insert("authorization", format!("Bearer {token}").parse().unwrap());
-    request
-}
-
-pub fn as_operator<T>(body: T, token: &str, municipality: &str) -> Request<T> {
-    let mut request = authed(body, token);
-    request.metadata_mut().insert(
-        mosaic_auth::MUNICIPALITY_HEADER,
-        municipality.parse().unwrap(),
-    );
-    request
-}
-
-/// The field names of a BadRequest detail.
-pub fn bad_fields(status: &Status) -> Vec<String> {
-    use tonic_types::StatusExt;
-    status
-        .get_details_bad_request()
-        .map(|b| b.field_violations.into_iter().map(|v| v.field).collect())
-        .unwrap_or_default()
-}
-
-/// Asserts an INVALID_ARGUMENT naming `field`.
-#[track_caller]
-pub fn assert_bad(status: &Status, field: &str) {
-    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
-    let fields = bad_fields(status);
-    assert!(
-        fields.iter().any(|f| f == field),
-        "{field} not in {fields:?}"
-    );
-}
 
 /// A full profile of a senior in Kashiwa.
 pub fn senior_profile() -> pb::ResidentProfile {
@@ -311,6 +277,19 @@ pub fn full_registration(request_id: &str, name: &str) -> pb::RegisterResidentRe
     }
 }
 
+/// A registration as a roster row carries it (no `request_id`, no proxy agreement).
+pub fn imported(r: pb::RegisterResidentRequest) -> pb::ImportedResident {
+    pb::ImportedResident {
+        mode: r.mode,
+        personal: r.personal,
+        profile: r.profile,
+        consents: r.consents,
+        account_subject: r.account_subject,
+        guardian_consent: r.guardian_consent,
+        occurred_at: r.occurred_at,
+    }
+}
+
 /// Registers Kashiwa and returns an operator token.
 pub async fn kashiwa(registry: &Registry, client: &mut Client) -> anyhow::Result<String> {
     let operator = registry.token(Role::Operator, None);
@@ -331,21 +310,6 @@ pub async fn kashiwa(registry: &Registry, client: &mut Client) -> anyhow::Result
             .await?;
     }
     Ok(operator)
-}
-
-/// Polls `f` until it returns `Some`, for read models that follow commands by a moment.
-pub async fn eventually<T, F, Fut>(mut f: F) -> anyhow::Result<T>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = anyhow::Result<Option<T>>>,
-{
-    for _ in 0..400 {
-        if let Some(v) = f().await? {
-            return Ok(v);
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    anyhow::bail!("the read model never caught up")
 }
 
 /// Confirms, as a municipality officer of Kashiwa, a proxy agreement a coordinator recorded, so

@@ -1,11 +1,12 @@
 //! Every fact the registry records. Stored names are the `rename`s and the payloads are what
-//! analysts read: never change either; add a schema version and an upcaster instead.
+//! analysts and other contexts read: never change either; a new version of a payload gets a new
+//! schema version, and the payload type keeps reading the older ones.
 //! Personal data appears only sealed ([`mosaic_privacy::Sealed`]).
 
 use mosaic_privacy::Sealed;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::values::{
+use super::values::{
     AgreementMethod, ConsentPurpose, CoordinatorRole, MunicipalityProfile, OrganisationDetails,
     RegistrationMode, ResidentProfile, SealedPersonal, WithdrawalReason,
 };

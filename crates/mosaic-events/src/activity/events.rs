@@ -1,10 +1,11 @@
 //! Every fact the activity context records. Stored names are the `rename`s and the payloads are
-//! what analysts and the matching and follow-up services read: never change either; add a schema
-//! version and an upcaster instead. The mentor's name appears only sealed.
+//! what analysts and other contexts read: never change either; a new version of a payload gets a
+//! new schema version, and the payload type keeps reading the older ones. The mentor's name
+//! appears only sealed.
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::values::{ActivityDetails, CloseReason, Internship, PieceDetails};
+use super::values::{ActivityDetails, CloseReason, Internship, PieceDetails};
 
 /// Every fact the activity context records.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
