@@ -35,6 +35,10 @@ if ! cargo nextest --version >/dev/null 2>&1; then
   say "installing cargo-nextest"
   cargo install --locked cargo-nextest
 fi
+if ! cargo machete --version >/dev/null 2>&1; then
+  say "installing cargo-machete"
+  cargo install --locked cargo-machete
+fi
 rustup component list --installed 2>/dev/null | grep -q clippy || rustup component add clippy rustfmt >/dev/null 2>&1 || true
 
 # --- one PostgreSQL cluster for the run; each test creates its own database in it ------------
@@ -65,6 +69,8 @@ export RUST_BACKTRACE=1
 
 say "cargo fmt --check"
 cargo fmt --all -- --check
+say "cargo machete (no unused dependencies)"
+cargo machete
 say "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 say "tests"

@@ -18,3 +18,35 @@ pub const SERVICE_NAMES: [&str; 5] = [
     "mosaic.v1.FollowUpService",
     "mosaic.v1.InsightsService",
 ];
+
+/// A roster row's resident is a registration without a retry key or proxy agreement.
+impl From<v1::ImportedResident> for v1::RegisterResidentRequest {
+    fn from(r: v1::ImportedResident) -> Self {
+        Self {
+            request_id: String::new(),
+            mode: r.mode,
+            personal: r.personal,
+            profile: r.profile,
+            consents: r.consents,
+            proxy: None,
+            account_subject: r.account_subject,
+            guardian_consent: r.guardian_consent,
+            occurred_at: r.occurred_at,
+        }
+    }
+}
+
+/// The roster row of a registration (its `request_id` and proxy agreement are left out).
+impl From<v1::RegisterResidentRequest> for v1::ImportedResident {
+    fn from(r: v1::RegisterResidentRequest) -> Self {
+        Self {
+            mode: r.mode,
+            personal: r.personal,
+            profile: r.profile,
+            consents: r.consents,
+            account_subject: r.account_subject,
+            guardian_consent: r.guardian_consent,
+            occurred_at: r.occurred_at,
+        }
+    }
+}

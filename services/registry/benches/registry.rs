@@ -343,18 +343,9 @@ async fn measure(args: &Args, results: &mut Results) -> Result<()> {
     let mut rng = StdRng::seed_from_u64(42);
     let rows: Vec<pb::ImportResidentsRequest> = (0..args.population)
         .map(|i| {
-            let r = resident(&mut rng, i);
             pb::ImportResidentsRequest {
                 row_key: format!("M{i:07}"),
-                resident: Some(pb::ImportedResident {
-                    mode: r.mode,
-                    personal: r.personal,
-                    profile: r.profile,
-                    consents: r.consents,
-                    account_subject: r.account_subject,
-                    guardian_consent: r.guardian_consent,
-                    occurred_at: r.occurred_at,
-                }),
+                resident: Some(resident(&mut rng, i).into()),
             }
         })
         .collect();

@@ -135,18 +135,7 @@ impl RegistryApi {
             return Row::Answered(rejected(key, violations(&errors)));
         }
         // A roster row as a registration without a `request_id`: its key is the retry key.
-        let row = row.resident.unwrap_or_default();
-        let body = pb::RegisterResidentRequest {
-            request_id: String::new(),
-            mode: row.mode,
-            personal: row.personal,
-            profile: row.profile,
-            consents: row.consents,
-            proxy: None,
-            account_subject: row.account_subject,
-            guardian_consent: row.guardian_consent,
-            occurred_at: row.occurred_at,
-        };
+        let body = pb::RegisterResidentRequest::from(row.resident.unwrap_or_default());
         let ctx = base.clone().with_row_key(&key, &body);
         let registration = Self::validate_registration(&ctx, &mut errors, "resident", &body, true);
         let at = occurred_at(

@@ -279,15 +279,7 @@ pub fn full_registration(request_id: &str, name: &str) -> pb::RegisterResidentRe
 
 /// A registration as a roster row carries it (no `request_id`, no proxy agreement).
 pub fn imported(r: pb::RegisterResidentRequest) -> pb::ImportedResident {
-    pb::ImportedResident {
-        mode: r.mode,
-        personal: r.personal,
-        profile: r.profile,
-        consents: r.consents,
-        account_subject: r.account_subject,
-        guardian_consent: r.guardian_consent,
-        occurred_at: r.occurred_at,
-    }
+    r.into()
 }
 
 /// Registers Kashiwa and returns an operator token.
