@@ -21,6 +21,7 @@
 
 mod aad;
 mod blind_index;
+mod erasure;
 mod error;
 mod key_queue;
 mod master_key;
@@ -29,6 +30,7 @@ mod person_key;
 mod sealed;
 mod vault;
 
+pub use erasure::Erasure;
 pub use error::PrivacyError;
 pub use master_key::MasterKey;
 pub use normalize::normalize_name;

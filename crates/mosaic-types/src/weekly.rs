@@ -35,13 +35,34 @@ pub enum WindowError {
     Deserialize,
     schemars::JsonSchema,
 )]
+#[serde(try_from = "Stored")]
 pub struct WeeklyWindow {
     /// The day.
-    pub weekday: Weekday,
+    weekday: Weekday,
     /// Start, minutes after midnight.
-    pub start: u16,
+    start: u16,
     /// End, minutes after midnight (after `start`, at most 1440).
-    pub end: u16,
+    end: u16,
+}
+
+/// A window as stored: checked by [`WeeklyWindow::new`] when read, so no window is invalid,
+/// however it was made.
+#[derive(Deserialize, schemars::JsonSchema)]
+#[schemars(rename = "WeeklyWindow")]
+struct Stored {
+    /// The day.
+    weekday: Weekday,
+    /// Start, minutes after midnight.
+    start: u16,
+    /// End, minutes after midnight (after `start`, at most 1440).
+    end: u16,
+}
+
+impl TryFrom<Stored> for WeeklyWindow {
+    type Error = WindowError;
+    fn try_from(s: Stored) -> Result<Self, WindowError> {
+        WeeklyWindow::new(s.weekday, s.start.into(), s.end.into())
+    }
 }
 
 impl WeeklyWindow {
@@ -58,6 +79,21 @@ impl WeeklyWindow {
             start: start as u16,
             end: end as u16,
         })
+    }
+
+    /// The day.
+    pub fn weekday(&self) -> Weekday {
+        self.weekday
+    }
+
+    /// Start, minutes after midnight.
+    pub fn start(&self) -> u16 {
+        self.start
+    }
+
+    /// End, minutes after midnight (after the start, at most 1440).
+    pub fn end(&self) -> u16 {
+        self.end
     }
 
     /// Length in minutes.
@@ -100,6 +136,14 @@ mod tests {
             Err(WindowError::OutOfDay)
         );
         assert!(WeeklyWindow::new(Weekday::Monday, 0, 1440).is_ok());
+    }
+
+    #[test]
+    fn a_stored_window_is_checked_when_read() {
+        let read = |json: &str| serde_json::from_str::<WeeklyWindow>(json);
+        assert!(read(r#"{"weekday":"mon","start":540,"end":720}"#).is_ok());
+        assert!(read(r#"{"weekday":"mon","start":720,"end":540}"#).is_err());
+        assert!(read(r#"{"weekday":"mon","start":0,"end":2000}"#).is_err());
     }
 
     #[test]

@@ -70,10 +70,22 @@ impl mosaic_runtime::Module for Module {
             routes.add_service(service(store.clone(), env.vault.clone(), env.db.clone()));
         }
     }
-    fn projections(&self, _env: &ModuleEnv) -> Vec<Arc<dyn mosaic_projection::Projection>> {
+    fn projections(&self, env: &ModuleEnv) -> Vec<Arc<dyn mosaic_projection::Projection>> {
+        use mosaic_events::registry::{self, RegistryEvent};
         vec![
             Arc::new(mosaic_projection::Typed(projections::Hosts)),
             Arc::new(mosaic_projection::Typed(projections::Search)),
+            // Whatever this context seals under a person's id goes when the registry erases them.
+            Arc::new(mosaic_privacy::Erasure::new(
+                "activity.erasure",
+                env.vault.clone(),
+                registry::CONTEXT,
+                &["PersonalDataErased"],
+                |e: &RegistryEvent| match e {
+                    RegistryEvent::PersonalDataErased(p) => Some(p.subject_id.as_str()),
+                    _ => None,
+                },
+            )),
         ]
     }
 }

@@ -342,11 +342,9 @@ async fn measure(args: &Args, results: &mut Results) -> Result<()> {
     // 2. Bulk import of the population on one stream.
     let mut rng = StdRng::seed_from_u64(42);
     let rows: Vec<pb::ImportResidentsRequest> = (0..args.population)
-        .map(|i| {
-            pb::ImportResidentsRequest {
-                row_key: format!("M{i:07}"),
-                resident: Some(resident(&mut rng, i).into()),
-            }
+        .map(|i| pb::ImportResidentsRequest {
+            row_key: format!("M{i:07}"),
+            resident: Some(resident(&mut rng, i).into()),
         })
         .collect();
     let started = Instant::now();

@@ -29,9 +29,9 @@ fn piece(
     let title = format!(
         "{} {} {}–{}",
         p.tasks.join("・"),
-        p.window.weekday.as_str(),
-        hhmm(p.window.start),
-        hhmm(p.window.end)
+        p.window.weekday().as_str(),
+        hhmm(p.window.start()),
+        hhmm(p.window.end())
     );
     PieceDetails {
         title: title.chars().take(validate::TITLE_MAX).collect(),

@@ -164,9 +164,9 @@ fn shared_filters(
         )
     }) {
         let args = vec![
-            Arg::Int(i64::from(w.weekday.wire())),
-            Arg::Int(i64::from(w.start)),
-            Arg::Int(i64::from(w.end)),
+            Arg::Int(i64::from(w.weekday().wire())),
+            Arg::Int(i64::from(w.start())),
+            Arg::Int(i64::from(w.end())),
         ];
         if pieces {
             f.add(

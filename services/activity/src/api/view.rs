@@ -41,9 +41,9 @@ pub fn schedule(s: &Schedule) -> pb::Schedule {
             exceptions,
             skip_national_holidays,
         } => Kind::Weekly(pb::WeeklyRecurrence {
-            weekday: window.weekday.wire(),
-            start_minute: u32::from(window.start),
-            end_minute: u32::from(window.end),
+            weekday: window.weekday().wire(),
+            start_minute: u32::from(window.start()),
+            end_minute: u32::from(window.end()),
             first_day: Some(date(*from)),
             last_day: Some(date(*to)),
             exceptions: exceptions.iter().map(|d| date(*d)).collect(),
@@ -138,9 +138,9 @@ pub fn activity(a: &Activity, version: u64, life: &Lifetime) -> Option<pb::Activ
 pub fn proposed(p: &ProposedPiece) -> pb::ProposedPiece {
     pb::ProposedPiece {
         window: Some(pb::WeeklyWindow {
-            weekday: p.window.weekday.wire(),
-            start_minute: u32::from(p.window.start),
-            end_minute: u32::from(p.window.end),
+            weekday: p.window.weekday().wire(),
+            start_minute: u32::from(p.window.start()),
+            end_minute: u32::from(p.window.end()),
         }),
         seats: p.seats,
         tasks: p.tasks.clone(),

@@ -462,11 +462,7 @@ pub(crate) mod tests {
             title: "収穫".into(),
             skills: vec![],
             schedule: Schedule::Weekly {
-                window: WeeklyWindow {
-                    weekday: Weekday::Tuesday,
-                    start: 540,
-                    end: 720,
-                },
+                window: WeeklyWindow::new(Weekday::Tuesday, 540, 720).expect("valid window"),
                 from: day(2026, 4, 7),
                 to: day(2026, 9, 29),
                 exceptions: vec![],
@@ -721,7 +717,8 @@ pub(crate) mod tests {
         let mut moved = piece(3);
         moved.schedule = piece(3).schedule;
         if let Schedule::Weekly { window, .. } = &mut moved.schedule {
-            window.start = 600;
+            *window =
+                WeeklyWindow::new(window.weekday(), 600, u32::from(window.end())).expect("valid");
         }
         assert!(
             state

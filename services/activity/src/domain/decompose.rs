@@ -226,21 +226,7 @@ fn validate_block(i: usize, block: &CoverageBlock, bounds: &Bounds) -> Result<()
 }
 
 fn validate_window(i: usize, w: &WeeklyWindow, bounds: &Bounds) -> Result<(), DecomposeError> {
-    // The fields are public and deserialised as they come, so the window's own rules are
-    // checked again here rather than trusted.
-    if w.end > DAY_MINUTES {
-        return Err(DecomposeError::new(
-            format!("blocks[{i}].window.end"),
-            format!("times are minutes after midnight, 0 to {DAY_MINUTES}"),
-        ));
-    }
-    if w.end <= w.start {
-        return Err(DecomposeError::new(
-            format!("blocks[{i}].window"),
-            "must end after it starts",
-        ));
-    }
-    for (name, t) in [("start", w.start), ("end", w.end)] {
+    for (name, t) in [("start", w.start()), ("end", w.end())] {
         if u32::from(t) % bounds.step != 0 {
             return Err(DecomposeError::new(
                 format!("blocks[{i}].window.{name}"),
@@ -329,7 +315,7 @@ struct Cut {
 }
 
 fn cut_block(i: usize, block: &CoverageBlock, bounds: &Bounds) -> Result<Cut, DecomposeError> {
-    let minutes = u32::from(block.window.end) - u32::from(block.window.start);
+    let minutes = u32::from(block.window.end()) - u32::from(block.window.start());
     cut_units(minutes / bounds.step, bounds).ok_or_else(|| {
         DecomposeError::new(
             format!("blocks[{i}].window"),
@@ -492,7 +478,7 @@ fn assemble(
                 seats,
                 tasks: tasks.clone(),
                 skills: skills.clone(),
-                minutes: u32::from(w.end - w.start),
+                minutes: u32::from(w.end() - w.start()),
             }));
         }
     }
@@ -505,17 +491,14 @@ fn assemble(
 
 /// The windows of the pieces of one block, in time order, the longer ones first.
 fn piece_windows(window: &WeeklyWindow, cut: &Cut, bounds: &Bounds) -> Vec<WeeklyWindow> {
-    let mut start = u32::from(window.start);
+    let mut start = u32::from(window.start());
     (0..cut.count)
         .map(|n| {
             let units = cut.base_units + u32::from(n < cut.longer);
             let end = start + units * bounds.step;
-            // Bounded by window.end (a u16) because the lengths sum to the window's length.
-            let piece = WeeklyWindow {
-                weekday: window.weekday,
-                start: u16::try_from(start).unwrap_or(DAY_MINUTES),
-                end: u16::try_from(end).unwrap_or(DAY_MINUTES),
-            };
+            // Within the block's window, because the pieces' lengths sum to its length.
+            let piece = WeeklyWindow::new(window.weekday(), start, end)
+                .expect("a piece lies within its block's valid window");
             start = end;
             piece
         })
@@ -577,9 +560,9 @@ fn explain(
 fn describe(w: &WeeklyWindow) -> String {
     format!(
         "{} {}–{}",
-        day_name(w.weekday),
-        clock(w.start),
-        clock(w.end)
+        day_name(w.weekday()),
+        clock(w.start()),
+        clock(w.end())
     )
 }
 
@@ -703,8 +686,8 @@ mod tests {
             .iter()
             .map(|p| {
                 (
-                    p.window.start,
-                    p.window.end,
+                    p.window.start(),
+                    p.window.end(),
                     p.seats,
                     p.tasks.clone(),
                     p.skills.len(),
@@ -747,7 +730,7 @@ mod tests {
         let windows: Vec<(u16, u16, u32)> = d
             .pieces
             .iter()
-            .map(|p| (p.window.start, p.window.end, p.minutes))
+            .map(|p| (p.window.start(), p.window.end(), p.minutes))
             .collect();
         assert_eq!(windows, vec![(540, 780, 240), (780, 990, 210)]);
         assert!(
@@ -906,25 +889,6 @@ mod tests {
         );
         let e = refusal(&at(9 * H, 17 * H + 45));
         assert_eq!(e.field, "blocks[0].window.end");
-    }
-
-    #[test]
-    fn windows_that_are_not_windows_are_refused() {
-        // the fields are public, so a request can carry what WeeklyWindow::new would refuse
-        let with = |start, end| JobRequirement {
-            blocks: vec![CoverageBlock {
-                window: WeeklyWindow {
-                    weekday: Weekday::Monday,
-                    start,
-                    end,
-                },
-                tasks: office_tasks(),
-            }],
-            granularity: two_to_four_hours(false),
-        };
-        assert_eq!(refusal(&with(600, 540)).field, "blocks[0].window");
-        assert_eq!(refusal(&with(600, 600)).field, "blocks[0].window");
-        assert_eq!(refusal(&with(600, 1470)).field, "blocks[0].window.end");
     }
 
     #[test]
@@ -1184,7 +1148,8 @@ mod tests {
                 })
         }
 
-        /// Anything at all, mostly invalid: decomposition must still answer, never panic.
+        /// Anything at all, mostly invalid (a window is valid by construction): decomposition
+        /// must still answer, never panic.
         fn any_job() -> impl Strategy<Value = JobRequirement> {
             let a_task = (
                 select(vec!["", " ", "a", "b", "a"]),
@@ -1204,14 +1169,13 @@ mod tests {
                 a_time(),
                 prop::collection::vec(a_task, 0..=3),
             )
-                .prop_map(|(weekday, start, end, tasks)| CoverageBlock {
-                    window: WeeklyWindow {
-                        weekday,
-                        start,
-                        end,
+                .prop_filter_map(
+                    "a window that ends after it starts",
+                    |(weekday, start, end, tasks)| {
+                        let window = WeeklyWindow::new(weekday, start.into(), end.into()).ok()?;
+                        Some(CoverageBlock { window, tasks })
                     },
-                    tasks,
-                });
+                );
             let raw_granularity = (0u32..=1500, 0u32..=1500, 0u32..=300, any::<bool>())
                 .prop_map(|(min, max, step, split)| granularity(min, max, step, split));
             (
@@ -1262,8 +1226,8 @@ mod tests {
 
         fn add(ledger: &mut Ledger, key: String, w: &WeeklyWindow, people: u32) {
             let minutes = ledger.entry(key).or_insert_with(|| vec![0; WEEK]);
-            let day = (w.weekday.wire() as usize - 1) * 1440;
-            for m in usize::from(w.start)..usize::from(w.end) {
+            let day = (w.weekday().wire() as usize - 1) * 1440;
+            for m in usize::from(w.start())..usize::from(w.end()) {
                 minutes[day + m] += people;
             }
         }
@@ -1305,8 +1269,8 @@ mod tests {
                     "{:?}",
                     p
                 );
-                prop_assert_eq!(u32::from(p.window.start) % g.step_minutes, 0);
-                prop_assert_eq!(u32::from(p.window.end) % g.step_minutes, 0);
+                prop_assert_eq!(u32::from(p.window.start()) % g.step_minutes, 0);
+                prop_assert_eq!(u32::from(p.window.end()) % g.step_minutes, 0);
                 if g.split_by_task {
                     prop_assert_eq!(p.tasks.len(), 1);
                 }

@@ -40,9 +40,9 @@ impl PieceColumns {
             } => Self {
                 starts_on: from.to_string(),
                 ends_on: to.to_string(),
-                weekday: Some(window.weekday.wire()),
-                start_minute: Some(i32::from(window.start)),
-                end_minute: Some(i32::from(window.end)),
+                weekday: Some(window.weekday().wire()),
+                start_minute: Some(i32::from(window.start())),
+                end_minute: Some(i32::from(window.end())),
                 schedule,
             },
         })

@@ -144,14 +144,14 @@ impl RegistryApi {
             f.int(
                 "EXISTS (SELECT 1 FROM registry_resident_windows w WHERE w.municipality = r.municipality \
                  AND w.resident_id = r.resident_id AND w.weekday = ?",
-                i64::from(w.weekday.wire()),
+                i64::from(w.weekday().wire()),
             );
             // With a district too, the residents free then there come from one index range.
             if !body.district.is_empty() {
                 f.text("w.district = ?", body.district.trim());
             }
-            f.int("w.start_minute <= ?", i64::from(w.start));
-            f.int("w.end_minute >= ?)", i64::from(w.end));
+            f.int("w.start_minute <= ?", i64::from(w.start()));
+            f.int("w.end_minute >= ?)", i64::from(w.end()));
         }
         errors.finish()?;
         let sql = format!(

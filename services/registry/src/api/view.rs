@@ -93,9 +93,9 @@ pub fn profile(p: &ResidentProfile) -> pb::ResidentProfile {
             .availability
             .iter()
             .map(|w| pb::WeeklyWindow {
-                weekday: w.weekday.wire(),
-                start_minute: u32::from(w.start),
-                end_minute: u32::from(w.end),
+                weekday: w.weekday().wire(),
+                start_minute: u32::from(w.start()),
+                end_minute: u32::from(w.end()),
             })
             .collect(),
         max_hours_per_week: p.max_hours_per_week.map(u32::from).unwrap_or(0),

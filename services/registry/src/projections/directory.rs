@@ -332,9 +332,9 @@ async fn insert_profiles(
             q.push_values(chunk, |mut row, (m, id, w, district)| {
                 row.push_bind(*m)
                     .push_bind(*id)
-                    .push_bind(w.weekday.wire())
-                    .push_bind(i32::from(w.start))
-                    .push_bind(i32::from(w.end))
+                    .push_bind(w.weekday().wire())
+                    .push_bind(i32::from(w.start()))
+                    .push_bind(i32::from(w.end()))
                     .push_bind(*district);
             });
             q.build().execute(&mut **t).await?;
