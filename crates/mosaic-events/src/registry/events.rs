@@ -76,6 +76,80 @@ pub enum RegistryEvent {
     PersonalDataErased(PersonalDataErased),
 }
 
+/// One aggregate's own events: the same stored names and payloads as [`RegistryEvent`], so each
+/// aggregate decides and evolves over exactly the events its stream can hold.
+macro_rules! aggregate_events {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident($payload:ty)),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+        #[serde(tag = "type", content = "data")]
+        pub enum $name {
+            $(
+                #[doc = concat!("See [`RegistryEvent::", stringify!($variant), "`].")]
+                $variant($payload),
+            )+
+        }
+
+        impl mosaic_domain::DomainEvent for $name {
+            fn schema_version(event_type: &str) -> u32 {
+                <RegistryEvent as mosaic_domain::DomainEvent>::schema_version(event_type)
+            }
+        }
+
+        impl From<$name> for RegistryEvent {
+            fn from(event: $name) -> Self {
+                match event {
+                    $($name::$variant(payload) => RegistryEvent::$variant(payload),)+
+                }
+            }
+        }
+    };
+}
+
+aggregate_events!(
+    /// The events of a municipality's stream.
+    MunicipalityEvent {
+        MunicipalityRegistered(MunicipalityRegistered),
+        MunicipalityProfileUpdated(MunicipalityProfileUpdated),
+    }
+);
+
+aggregate_events!(
+    /// The events of a host organisation's stream.
+    OrganisationEvent {
+        OrganisationRegistered(OrganisationRegistered),
+        OrganisationUpdated(OrganisationRegistered),
+        OrganisationSuspended(OrganisationSuspended),
+        OrganisationReinstated(OrganisationRef),
+    }
+);
+
+aggregate_events!(
+    /// The events of a coordinator's stream.
+    CoordinatorEvent {
+        CoordinatorRegistered(CoordinatorRegistered),
+        PersonalDataErased(PersonalDataErased),
+    }
+);
+
+aggregate_events!(
+    /// The events of a resident's stream.
+    ResidentEvent {
+        ResidentRegistered(ResidentRegistered),
+        ResidentUpgraded(ResidentUpgraded),
+        ResidentProfileUpdated(ResidentProfileUpdated),
+        ConsentGranted(ConsentChanged),
+        ConsentRevoked(ConsentChanged),
+        GuardianConsentRecorded(AgreementRecorded),
+        ProxyAgreementRecorded(ProxyAgreementRecorded),
+        ProxyAgreementConfirmed(ProxyAgreementConfirmed),
+        ProxyAgreementEnded(ResidentRef),
+        ResidentWithdrew(ResidentWithdrew),
+        ResidentRejoined(ResidentRef),
+        PersonalDataErased(PersonalDataErased),
+    }
+);
+
 impl mosaic_domain::DomainEvent for RegistryEvent {
     fn schema_version(event_type: &str) -> u32 {
         match event_type {

@@ -54,13 +54,14 @@ impl Stamps {
     }
 
     /// The stamps after a command: its history, then its new events stamped by the request.
-    pub fn of_done<A: mosaic_domain::Aggregate<Event = RegistryEvent>>(
-        done: &Done<'_, A>,
-        now: pb::AuditStamp,
-    ) -> Result<Self, Status> {
+    pub fn of_done<A>(done: &Done<'_, A>, now: pb::AuditStamp) -> Result<Self, Status>
+    where
+        A: mosaic_domain::Aggregate,
+        A::Event: Into<RegistryEvent>,
+    {
         let mut stamps = Self::of_history(done.history)?;
         for e in done.new_events {
-            stamps.note(e, now.clone());
+            stamps.note(&e.clone().into(), now.clone());
         }
         Ok(stamps)
     }

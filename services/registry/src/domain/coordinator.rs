@@ -3,7 +3,7 @@
 use mosaic_domain::Aggregate;
 
 use crate::domain::{
-    CoordinatorRegistered, PersonalDataErased, RegistryError, RegistryEvent, SubjectKind,
+    CoordinatorEvent, CoordinatorRegistered, PersonalDataErased, RegistryError, SubjectKind,
 };
 
 /// The stream of a coordinator.
@@ -31,13 +31,13 @@ pub enum CoordinatorCommand {
 
 impl Aggregate for Coordinator {
     type Command = CoordinatorCommand;
-    type Event = RegistryEvent;
+    type Event = CoordinatorEvent;
     type Error = RegistryError;
 
-    fn decide(&self, command: &CoordinatorCommand) -> Result<Vec<RegistryEvent>, RegistryError> {
+    fn decide(&self, command: &CoordinatorCommand) -> Result<Vec<CoordinatorEvent>, RegistryError> {
         match (command, &self.registered) {
             (CoordinatorCommand::Register(r), None) => {
-                Ok(vec![RegistryEvent::CoordinatorRegistered(r.clone())])
+                Ok(vec![CoordinatorEvent::CoordinatorRegistered(r.clone())])
             }
             (CoordinatorCommand::Register(r), Some(_)) => Err(RegistryError::Exists {
                 kind: "coordinator",
@@ -49,7 +49,7 @@ impl Aggregate for Coordinator {
             }),
             // Erasing twice changes nothing.
             (CoordinatorCommand::Erase, Some(_)) if self.erased => Ok(vec![]),
-            (CoordinatorCommand::Erase, Some(r)) => Ok(vec![RegistryEvent::PersonalDataErased(
+            (CoordinatorCommand::Erase, Some(r)) => Ok(vec![CoordinatorEvent::PersonalDataErased(
                 PersonalDataErased {
                     subject_id: r.coordinator_id.clone(),
                     subject_kind: SubjectKind::Coordinator,
@@ -58,11 +58,10 @@ impl Aggregate for Coordinator {
         }
     }
 
-    fn evolve(mut self, event: &RegistryEvent) -> Self {
+    fn evolve(mut self, event: &CoordinatorEvent) -> Self {
         match event {
-            RegistryEvent::CoordinatorRegistered(e) => self.registered = Some(e.clone()),
-            RegistryEvent::PersonalDataErased(_) => self.erased = true,
-            _ => {}
+            CoordinatorEvent::CoordinatorRegistered(e) => self.registered = Some(e.clone()),
+            CoordinatorEvent::PersonalDataErased(_) => self.erased = true,
         }
         self
     }
@@ -90,16 +89,19 @@ mod tests {
     fn a_coordinator_is_registered_once_and_erased_once() {
         given::<Coordinator>([])
             .when(CoordinatorCommand::Register(registered()))
-            .then([RegistryEvent::CoordinatorRegistered(registered())]);
-        let erased = RegistryEvent::PersonalDataErased(PersonalDataErased {
+            .then([CoordinatorEvent::CoordinatorRegistered(registered())]);
+        let erased = CoordinatorEvent::PersonalDataErased(PersonalDataErased {
             subject_id: "c1".into(),
             subject_kind: SubjectKind::Coordinator,
         });
-        given::<Coordinator>([RegistryEvent::CoordinatorRegistered(registered())])
+        given::<Coordinator>([CoordinatorEvent::CoordinatorRegistered(registered())])
             .when(CoordinatorCommand::Erase)
             .then([erased.clone()]);
-        given::<Coordinator>([RegistryEvent::CoordinatorRegistered(registered()), erased])
-            .when(CoordinatorCommand::Erase)
-            .then([]);
+        given::<Coordinator>([
+            CoordinatorEvent::CoordinatorRegistered(registered()),
+            erased,
+        ])
+        .when(CoordinatorCommand::Erase)
+        .then([]);
     }
 }

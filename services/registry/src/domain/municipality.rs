@@ -4,8 +4,8 @@ use mosaic_domain::Aggregate;
 use mosaic_types::MunicipalityCode;
 
 use crate::domain::{
-    MunicipalityProfile, MunicipalityProfileUpdated, MunicipalityRegistered, RegistryError,
-    RegistryEvent,
+    MunicipalityEvent, MunicipalityProfile, MunicipalityProfileUpdated, MunicipalityRegistered,
+    RegistryError,
 };
 
 /// The stream of a municipality.
@@ -45,10 +45,13 @@ pub enum MunicipalityCommand {
 
 impl Aggregate for Municipality {
     type Command = MunicipalityCommand;
-    type Event = RegistryEvent;
+    type Event = MunicipalityEvent;
     type Error = RegistryError;
 
-    fn decide(&self, command: &MunicipalityCommand) -> Result<Vec<RegistryEvent>, RegistryError> {
+    fn decide(
+        &self,
+        command: &MunicipalityCommand,
+    ) -> Result<Vec<MunicipalityEvent>, RegistryError> {
         match command {
             MunicipalityCommand::Register {
                 code,
@@ -59,7 +62,7 @@ impl Aggregate for Municipality {
                 if self.registered.is_some() {
                     return Err(RegistryError::MunicipalityExists(code.to_string()));
                 }
-                Ok(vec![RegistryEvent::MunicipalityRegistered(
+                Ok(vec![MunicipalityEvent::MunicipalityRegistered(
                     MunicipalityRegistered {
                         code: code.to_string(),
                         name: name.trim().to_owned(),
@@ -72,7 +75,7 @@ impl Aggregate for Municipality {
                 if self.registered.is_none() {
                     return Err(RegistryError::MunicipalityNotFound(code.to_string()));
                 }
-                Ok(vec![RegistryEvent::MunicipalityProfileUpdated(
+                Ok(vec![MunicipalityEvent::MunicipalityProfileUpdated(
                     MunicipalityProfileUpdated {
                         profile: profile.clone(),
                     },
@@ -81,15 +84,14 @@ impl Aggregate for Municipality {
         }
     }
 
-    fn evolve(mut self, event: &RegistryEvent) -> Self {
+    fn evolve(mut self, event: &MunicipalityEvent) -> Self {
         match event {
-            RegistryEvent::MunicipalityRegistered(e) => self.registered = Some(e.clone()),
-            RegistryEvent::MunicipalityProfileUpdated(e) => {
+            MunicipalityEvent::MunicipalityRegistered(e) => self.registered = Some(e.clone()),
+            MunicipalityEvent::MunicipalityProfileUpdated(e) => {
                 if let Some(m) = self.registered.as_mut() {
                     m.profile = e.profile.clone();
                 }
             }
-            _ => {}
         }
         self
     }
@@ -114,8 +116,8 @@ mod tests {
         }
     }
 
-    fn registered() -> RegistryEvent {
-        RegistryEvent::MunicipalityRegistered(MunicipalityRegistered {
+    fn registered() -> MunicipalityEvent {
+        MunicipalityEvent::MunicipalityRegistered(MunicipalityRegistered {
             code: "122173".into(),
             name: "柏市".into(),
             prefecture: "千葉県".into(),
@@ -160,7 +162,7 @@ mod tests {
             .when(update())
             .then_error(RegistryError::MunicipalityNotFound("122173".into()));
         given::<Municipality>([registered()]).when(update()).then([
-            RegistryEvent::MunicipalityProfileUpdated(MunicipalityProfileUpdated {
+            MunicipalityEvent::MunicipalityProfileUpdated(MunicipalityProfileUpdated {
                 profile: profile(),
             }),
         ]);
@@ -171,7 +173,7 @@ mod tests {
         use mosaic_domain::DomainEvent;
         let payload = serde_json::json!({"code": "122173", "name": "柏市", "prefecture": "千葉県"});
         assert_eq!(
-            RegistryEvent::from_stored("MunicipalityRegistered", 1, &payload.to_string())
+            MunicipalityEvent::from_stored("MunicipalityRegistered", 1, &payload.to_string())
                 .expect("decodes"),
             registered()
         );
@@ -185,7 +187,7 @@ mod tests {
         let fields: serde_json::Value = serde_json::from_str(payload.get()).expect("JSON");
         assert_eq!(fields["code"], "122173");
         assert_eq!(
-            RegistryEvent::from_stored(&event_type, 1, payload.get()).expect("decodes"),
+            MunicipalityEvent::from_stored(&event_type, 1, payload.get()).expect("decodes"),
             registered()
         );
     }

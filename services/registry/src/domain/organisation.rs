@@ -3,8 +3,8 @@
 use mosaic_domain::Aggregate;
 
 use crate::domain::{
-    OrganisationDetails, OrganisationRef, OrganisationRegistered, OrganisationSuspended,
-    RegistryError, RegistryEvent,
+    OrganisationDetails, OrganisationEvent, OrganisationRef, OrganisationRegistered,
+    OrganisationSuspended, RegistryError,
 };
 
 /// The stream of an organisation.
@@ -59,10 +59,13 @@ impl Organisation {
 
 impl Aggregate for Organisation {
     type Command = OrganisationCommand;
-    type Event = RegistryEvent;
+    type Event = OrganisationEvent;
     type Error = RegistryError;
 
-    fn decide(&self, command: &OrganisationCommand) -> Result<Vec<RegistryEvent>, RegistryError> {
+    fn decide(
+        &self,
+        command: &OrganisationCommand,
+    ) -> Result<Vec<OrganisationEvent>, RegistryError> {
         use OrganisationCommand::*;
         if let Register {
             organisation_id,
@@ -75,7 +78,7 @@ impl Aggregate for Organisation {
                     id: organisation_id.clone(),
                 });
             }
-            return Ok(vec![RegistryEvent::OrganisationRegistered(
+            return Ok(vec![OrganisationEvent::OrganisationRegistered(
                 OrganisationRegistered {
                     organisation_id: organisation_id.clone(),
                     details: details.clone(),
@@ -89,7 +92,7 @@ impl Aggregate for Organisation {
                 if self.suspended.is_some() {
                     return Err(RegistryError::OrganisationSuspended(id));
                 }
-                Ok(vec![RegistryEvent::OrganisationUpdated(
+                Ok(vec![OrganisationEvent::OrganisationUpdated(
                     OrganisationRegistered {
                         organisation_id: id,
                         details: details.clone(),
@@ -100,7 +103,7 @@ impl Aggregate for Organisation {
                 if self.suspended.is_some() {
                     return Err(RegistryError::OrganisationSuspended(id));
                 }
-                Ok(vec![RegistryEvent::OrganisationSuspended(
+                Ok(vec![OrganisationEvent::OrganisationSuspended(
                     OrganisationSuspended {
                         organisation_id: id,
                         reason: reason.trim().to_owned(),
@@ -111,7 +114,7 @@ impl Aggregate for Organisation {
                 if self.suspended.is_none() {
                     return Err(RegistryError::OrganisationNotSuspended(id));
                 }
-                Ok(vec![RegistryEvent::OrganisationReinstated(
+                Ok(vec![OrganisationEvent::OrganisationReinstated(
                     OrganisationRef {
                         organisation_id: id,
                     },
@@ -120,14 +123,14 @@ impl Aggregate for Organisation {
         }
     }
 
-    fn evolve(mut self, event: &RegistryEvent) -> Self {
+    fn evolve(mut self, event: &OrganisationEvent) -> Self {
         match event {
-            RegistryEvent::OrganisationRegistered(e) | RegistryEvent::OrganisationUpdated(e) => {
+            OrganisationEvent::OrganisationRegistered(e)
+            | OrganisationEvent::OrganisationUpdated(e) => {
                 self.registered = Some(e.clone());
             }
-            RegistryEvent::OrganisationSuspended(e) => self.suspended = Some(e.reason.clone()),
-            RegistryEvent::OrganisationReinstated(_) => self.suspended = None,
-            _ => {}
+            OrganisationEvent::OrganisationSuspended(e) => self.suspended = Some(e.reason.clone()),
+            OrganisationEvent::OrganisationReinstated(_) => self.suspended = None,
         }
         self
     }
@@ -157,15 +160,15 @@ pub(crate) mod tests {
         }
     }
 
-    fn registered() -> RegistryEvent {
-        RegistryEvent::OrganisationRegistered(OrganisationRegistered {
+    fn registered() -> OrganisationEvent {
+        OrganisationEvent::OrganisationRegistered(OrganisationRegistered {
             organisation_id: "o1".into(),
             details: details(),
         })
     }
 
-    fn suspended() -> RegistryEvent {
-        RegistryEvent::OrganisationSuspended(OrganisationSuspended {
+    fn suspended() -> OrganisationEvent {
+        OrganisationEvent::OrganisationSuspended(OrganisationSuspended {
             organisation_id: "o1".into(),
             reason: "audit".into(),
         })
@@ -205,7 +208,7 @@ pub(crate) mod tests {
             .then_error(RegistryError::OrganisationSuspended("o1".into()));
         given::<Organisation>([registered(), suspended()])
             .when(OrganisationCommand::Reinstate)
-            .then([RegistryEvent::OrganisationReinstated(OrganisationRef {
+            .then([OrganisationEvent::OrganisationReinstated(OrganisationRef {
                 organisation_id: "o1".into(),
             })]);
         given::<Organisation>([registered()])

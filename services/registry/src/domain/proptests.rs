@@ -8,7 +8,8 @@ use crate::domain::organisation::{Organisation, OrganisationCommand};
 use crate::domain::resident::tests::{personal, profile, registration};
 use crate::domain::resident::{Resident, ResidentCommand};
 use crate::domain::{
-    AgreementMethod, Confirmer, ConsentPurpose, RegistrationMode, RegistryEvent, WithdrawalReason,
+    AgreementMethod, Confirmer, ConsentPurpose, OrganisationEvent, RegistrationMode, ResidentEvent,
+    WithdrawalReason,
 };
 
 fn purpose() -> impl Strategy<Value = ConsentPurpose> {
@@ -90,9 +91,7 @@ fn organisation_command() -> impl Strategy<Value = OrganisationCommand> {
 }
 
 /// Runs commands; returns the events kept. Refusals must leave the state untouched.
-fn run<A: Aggregate<Event = RegistryEvent> + PartialEq>(
-    commands: &[A::Command],
-) -> (A, Vec<RegistryEvent>) {
+fn run<A: Aggregate + PartialEq>(commands: &[A::Command]) -> (A, Vec<A::Event>) {
     let mut state = A::default();
     let mut log = Vec::new();
     for command in commands {
@@ -119,9 +118,9 @@ proptest! {
         // The state is exactly the fold of the kept events: replays agree with live decisions.
         prop_assert_eq!(mosaic_domain::fold::<Resident>(&log), state.clone());
         // Only one registration, first; nothing after erasure but the erasure itself.
-        let registrations = log.iter().filter(|e| matches!(e, RegistryEvent::ResidentRegistered(_))).count();
+        let registrations = log.iter().filter(|e| matches!(e, ResidentEvent::ResidentRegistered(_))).count();
         prop_assert!(registrations <= 1);
-        if let Some(at) = log.iter().position(|e| matches!(e, RegistryEvent::PersonalDataErased(_))) {
+        if let Some(at) = log.iter().position(|e| matches!(e, ResidentEvent::PersonalDataErased(_))) {
             prop_assert_eq!(at, log.len() - 1);
             prop_assert!(state.personal.is_none() && !state.matchable(2026));
         }
@@ -143,8 +142,8 @@ proptest! {
         let mut suspended = false;
         for e in &log {
             match e {
-                RegistryEvent::OrganisationSuspended(_) => { prop_assert!(!suspended); suspended = true; }
-                RegistryEvent::OrganisationReinstated(_) => { prop_assert!(suspended); suspended = false; }
+                OrganisationEvent::OrganisationSuspended(_) => { prop_assert!(!suspended); suspended = true; }
+                OrganisationEvent::OrganisationReinstated(_) => { prop_assert!(suspended); suspended = false; }
                 _ => {}
             }
         }

@@ -10,7 +10,7 @@ use mosaic_domain::Aggregate;
 use crate::domain::{
     AgreementMethod, AgreementRecorded, Confirmer, ConsentChanged, ConsentPurpose, Login,
     PersonalDataErased, ProxyAgreementConfirmed, ProxyAgreementRecorded, RegistrationMode,
-    RegistryError, RegistryEvent, ResidentProfile, ResidentProfileUpdated, ResidentRef,
+    RegistryError, ResidentEvent, ResidentProfile, ResidentProfileUpdated, ResidentRef,
     ResidentRegistered, ResidentUpgraded, ResidentWithdrew, SealedPersonal, SubjectKind,
     WithdrawalReason,
 };
@@ -181,12 +181,12 @@ pub enum ResidentCommand {
 
 impl Aggregate for Resident {
     type Command = ResidentCommand;
-    type Event = RegistryEvent;
+    type Event = ResidentEvent;
     type Error = RegistryError;
 
-    fn decide(&self, command: &ResidentCommand) -> Result<Vec<RegistryEvent>, RegistryError> {
-        use RegistryEvent as E;
+    fn decide(&self, command: &ResidentCommand) -> Result<Vec<ResidentEvent>, RegistryError> {
         use ResidentCommand::*;
+        use ResidentEvent as E;
         match command {
             Register {
                 registration,
@@ -331,8 +331,8 @@ impl Aggregate for Resident {
         }
     }
 
-    fn evolve(mut self, event: &RegistryEvent) -> Self {
-        use RegistryEvent as E;
+    fn evolve(mut self, event: &ResidentEvent) -> Self {
+        use ResidentEvent as E;
         match event {
             E::ResidentRegistered(e) => {
                 self.resident_id = Some(e.resident_id.clone());
@@ -379,7 +379,6 @@ impl Aggregate for Resident {
                 self.erased = true;
                 self.personal = None;
             }
-            _ => {}
         }
         self
     }
@@ -433,19 +432,19 @@ pub(crate) mod tests {
         }
     }
 
-    fn registered(mode: RegistrationMode) -> RegistryEvent {
-        RegistryEvent::ResidentRegistered(registration(mode, 1955))
+    fn registered(mode: RegistrationMode) -> ResidentEvent {
+        ResidentEvent::ResidentRegistered(registration(mode, 1955))
     }
 
-    fn withdrew() -> RegistryEvent {
-        RegistryEvent::ResidentWithdrew(ResidentWithdrew {
+    fn withdrew() -> ResidentEvent {
+        ResidentEvent::ResidentWithdrew(ResidentWithdrew {
             resident_id: "r1".into(),
             reason: WithdrawalReason::Health,
         })
     }
 
-    fn erased() -> RegistryEvent {
-        RegistryEvent::PersonalDataErased(PersonalDataErased {
+    fn erased() -> ResidentEvent {
+        ResidentEvent::PersonalDataErased(PersonalDataErased {
             subject_id: "r1".into(),
             subject_kind: SubjectKind::Resident,
         })
@@ -467,7 +466,7 @@ pub(crate) mod tests {
                 registration: r.clone(),
                 this_year: YEAR,
             })
-            .then([RegistryEvent::ResidentRegistered(r)]);
+            .then([ResidentEvent::ResidentRegistered(r)]);
         let state = mosaic_domain::fold::<Resident>(&[registered(RegistrationMode::Full)]);
         assert!(state.matchable(YEAR));
     }
@@ -490,22 +489,22 @@ pub(crate) mod tests {
                 registration: with_guardian.clone(),
                 this_year: YEAR,
             })
-            .then([RegistryEvent::ResidentRegistered(with_guardian)]);
+            .then([ResidentEvent::ResidentRegistered(with_guardian)]);
         let without_consent = ResidentRegistered {
             consents: vec![],
             ..minor
         };
-        let history = [RegistryEvent::ResidentRegistered(without_consent)];
+        let history = [ResidentEvent::ResidentRegistered(without_consent)];
         given::<Resident>(history.clone())
             .when(consent(ConsentPurpose::Matching, true))
             .then_error(RegistryError::GuardianConsentMissing("r1".into()));
-        let guardian = RegistryEvent::GuardianConsentRecorded(AgreementRecorded {
+        let guardian = ResidentEvent::GuardianConsentRecorded(AgreementRecorded {
             resident_id: "r1".into(),
             method: AgreementMethod::Paper,
         });
         given::<Resident>([history[0].clone(), guardian])
             .when(consent(ConsentPurpose::Matching, true))
-            .then([RegistryEvent::ConsentGranted(ConsentChanged {
+            .then([ResidentEvent::ConsentGranted(ConsentChanged {
                 resident_id: "r1".into(),
                 purpose: ConsentPurpose::Matching,
             })]);
@@ -517,7 +516,7 @@ pub(crate) mod tests {
             .when(ResidentCommand::Upgrade {
                 profile: profile(1950),
             })
-            .then([RegistryEvent::ResidentUpgraded(ResidentUpgraded {
+            .then([ResidentEvent::ResidentUpgraded(ResidentUpgraded {
                 resident_id: "r1".into(),
                 profile: profile(1950),
             })]);
@@ -530,7 +529,7 @@ pub(crate) mod tests {
 
     #[test]
     fn revoking_consent_stops_matching_and_repeating_it_changes_nothing() {
-        let revoked = RegistryEvent::ConsentRevoked(ConsentChanged {
+        let revoked = ResidentEvent::ConsentRevoked(ConsentChanged {
             resident_id: "r1".into(),
             purpose: ConsentPurpose::Matching,
         });
@@ -557,7 +556,7 @@ pub(crate) mod tests {
             .then_error(RegistryError::ResidentWithdrawn("r1".into()));
         given::<Resident>([registered(RegistrationMode::Full), withdrew()])
             .when(ResidentCommand::Rejoin)
-            .then([RegistryEvent::ResidentRejoined(ResidentRef {
+            .then([ResidentEvent::ResidentRejoined(ResidentRef {
                 resident_id: "r1".into(),
             })]);
         given::<Resident>([registered(RegistrationMode::Full)])
@@ -594,8 +593,8 @@ pub(crate) mod tests {
             });
     }
 
-    fn recorded_by(staff: Option<&str>) -> RegistryEvent {
-        RegistryEvent::ProxyAgreementRecorded(ProxyAgreementRecorded {
+    fn recorded_by(staff: Option<&str>) -> ResidentEvent {
+        ResidentEvent::ProxyAgreementRecorded(ProxyAgreementRecorded {
             resident_id: "r1".into(),
             method: AgreementMethod::InPerson,
             recorded_by_staff: staff.map(str::to_owned),
@@ -639,7 +638,7 @@ pub(crate) mod tests {
                 _ => unreachable!(),
             };
             given::<Resident>(waiting.clone()).when(by).then([
-                RegistryEvent::ProxyAgreementConfirmed(ProxyAgreementConfirmed {
+                ResidentEvent::ProxyAgreementConfirmed(ProxyAgreementConfirmed {
                     resident_id: "r1".into(),
                     confirmed_by: confirmer,
                 }),
@@ -648,7 +647,7 @@ pub(crate) mod tests {
         let confirmed = mosaic_domain::fold::<Resident>(&[
             registered(RegistrationMode::Full),
             recorded_by(Some("officer-a")),
-            RegistryEvent::ProxyAgreementConfirmed(ProxyAgreementConfirmed {
+            ResidentEvent::ProxyAgreementConfirmed(ProxyAgreementConfirmed {
                 resident_id: "r1".into(),
                 confirmed_by: Confirmer::Officer,
             }),
@@ -673,7 +672,7 @@ pub(crate) mod tests {
         let ended = mosaic_domain::fold::<Resident>(&[
             registered(RegistrationMode::Full),
             recorded_by(Some("coordinator-a")),
-            RegistryEvent::ProxyAgreementEnded(ResidentRef {
+            ResidentEvent::ProxyAgreementEnded(ResidentRef {
                 resident_id: "r1".into(),
             }),
         ]);
