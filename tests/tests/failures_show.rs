@@ -1,8 +1,8 @@
 #![allow(clippy::unwrap_used, missing_docs)]
 
-//! A projection that cannot go on says so: the service's health answers NOT_SERVING within a
-//! second, and one error names the projection and the position of the event — whether the
-//! projection's code panicked on an event or a message can never be read.
+//! A part that cannot go on says so: the service's health answers NOT_SERVING within a second,
+//! and one error names what stopped — a projection whose code panicked on an event or that met a
+//! message that can never be read (with the event's position), or an event store's writer.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -250,5 +250,68 @@ async fn a_message_that_can_never_be_read_turns_health_not_serving_within_a_seco
         .find(|l| l.contains("insights.municipality_overview") && l.contains(&wanted))
         .unwrap_or_else(|| panic!("no error names the projection and the message:\n{log}"));
     assert!(line.contains("unreadable event"), "{line}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_store_writer_that_stops_turns_health_not_serving_and_appends_answer_internal()
+-> anyhow::Result<()> {
+    capture_errors();
+    let dir = tempfile::tempdir()?;
+    let platform = Background::embedded(&[&REGISTRY], dir.path()).await?;
+    let channel = Channel::from_shared(format!("http://{}", platform.addr))?
+        .connect()
+        .await?;
+    let mut health = HealthClient::new(channel.clone());
+    let service = "mosaic.v1.RegistryService";
+    until_status(
+        &mut health,
+        service,
+        ServingStatus::Serving,
+        Duration::from_secs(10),
+    )
+    .await;
+
+    platform.stores.get("registry").unwrap().crash_writer();
+    let took = until_status(
+        &mut health,
+        service,
+        ServingStatus::NotServing,
+        Duration::from_secs(1),
+    )
+    .await;
+    eprintln!("NOT_SERVING {took:?} after the writer stopped");
+    let log = log_text();
+    assert!(
+        log.lines()
+            .any(|l| l.contains("writer stopped") && l.contains("registry")),
+        "no error names the stopped writer:\n{log}"
+    );
+    // Retrying cannot help: the answer says so.
+    let operator = platform.signer.mint(
+        "operator-1",
+        Role::Operator,
+        None,
+        chrono::Duration::hours(1),
+    )?;
+    let mut request = tonic::Request::new(pb::RegisterMunicipalityRequest {
+        request_id: "m-1".into(),
+        code: "122173".into(),
+        name: "柏市".into(),
+        prefecture: "千葉県".into(),
+        occurred_at: None,
+        profile: None,
+    });
+    request
+        .metadata_mut()
+        .insert("authorization", format!("Bearer {operator}").parse()?);
+    request
+        .metadata_mut()
+        .insert(mosaic_auth::MUNICIPALITY_HEADER, "122173".parse()?);
+    let refused = pb::registry_service_client::RegistryServiceClient::new(channel)
+        .register_municipality(request)
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::Internal, "{refused:?}");
     Ok(())
 }

@@ -26,6 +26,12 @@ pub fn from_store(error: StoreError) -> Status {
             tracing::error!(reason, "a stored event is unreadable");
             Status::data_loss("a stored event of this request is unreadable; operators are alerted")
         }
+        StoreError::WriterStopped => {
+            tracing::error!("an append found the event store's writer stopped");
+            Status::internal(
+                "the event store cannot append until the service restarts; operators are alerted",
+            )
+        }
         StoreError::Database(e) if mosaic_db::transient(&e) => {
             tracing::warn!(error = %e, "event store unavailable");
             Status::unavailable("the event store is unavailable; retry with the same request_id")

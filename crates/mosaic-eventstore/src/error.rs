@@ -23,6 +23,10 @@ pub enum StoreError {
     /// The database failed.
     #[error("event store database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// The store's writer task has stopped (it panicked or was aborted): no append commits until
+    /// the service restarts.
+    #[error("the event store's writer has stopped")]
+    WriterStopped,
 }
 
 impl From<tokio::task::JoinError> for StoreError {

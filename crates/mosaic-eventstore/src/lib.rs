@@ -101,6 +101,16 @@ pub trait EventStore: Send + Sync + 'static {
     /// also poll, since other processes append too.
     fn watch_head(&self) -> watch::Receiver<u64>;
 
+    /// Turns false when the store can no longer append (its writer task stopped); `None` for a
+    /// store without such a task.
+    fn writer_alive(&self) -> Option<watch::Receiver<bool>> {
+        None
+    }
+
+    /// Stops the store's writer task as a crash would: a fault to rehearse (the service turns
+    /// `NOT_SERVING` and appends fail until it restarts). Does nothing on a store without one.
+    fn crash_writer(&self) {}
+
     /// Unpublished events in position order: whole appends (an append's events are published and
     /// marked together), as many as hold `limit` events, at least one append.
     async fn outbox_pending(&self, limit: u32) -> Result<Vec<StoredEvent>, StoreError>;

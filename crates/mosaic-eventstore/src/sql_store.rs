@@ -439,6 +439,14 @@ impl EventStore for SqlEventStore {
         self.head.subscribe()
     }
 
+    fn writer_alive(&self) -> Option<watch::Receiver<bool>> {
+        Some(self.writer.alive())
+    }
+
+    fn crash_writer(&self) {
+        self.writer.abort();
+    }
+
     async fn outbox_pending(&self, limit: u32) -> Result<Vec<StoredEvent>, StoreError> {
         // Whole commits, as many as hold `limit` events (at least one): a commit is published and
         // marked as a whole.

@@ -7,7 +7,7 @@
 //! for the head row lock or sleeps in SQLite's busy handler.
 
 use mosaic_db::Db;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::append::{self, Answer, Read, WriterConn};
 use crate::{AppendRequest, StoreError};
@@ -29,29 +29,52 @@ pub(crate) struct Job {
 
 /// The handle callers queue appends through; the task ends when every handle is dropped.
 #[derive(Debug, Clone)]
-pub(crate) struct Writer(mpsc::Sender<Job>);
+pub(crate) struct Writer {
+    queue: mpsc::Sender<Job>,
+    /// False once the task has ended: no append can commit any more.
+    alive: watch::Receiver<bool>,
+    task: tokio::task::AbortHandle,
+}
 
 impl Writer {
     /// Starts the writer of `context`'s store on the current runtime.
     pub(crate) fn spawn(db: Db, context: String) -> Self {
-        let (tx, rx) = mpsc::channel(QUEUE);
-        tokio::spawn(run(db, context, rx));
-        Self(tx)
+        let (queue, rx) = mpsc::channel(QUEUE);
+        let (alive_tx, alive) = watch::channel(true);
+        let handle = tokio::spawn(run(db, context.clone(), rx));
+        let task = handle.abort_handle();
+        tokio::spawn(async move {
+            if let Err(e) = handle.await {
+                tracing::error!(
+                    context,
+                    error = %e,
+                    "the event store's writer stopped: no append commits until the service restarts"
+                );
+            }
+            alive_tx.send_replace(false);
+        });
+        Self { queue, alive, task }
     }
 
     /// Queues an append and waits for its answer.
     pub(crate) async fn append(&self, request: AppendRequest) -> Answer {
         let (reply, answer) = oneshot::channel();
-        self.0
+        self.queue
             .send(Job { request, reply })
             .await
-            .map_err(|_| stopped())?;
-        answer.await.map_err(|_| stopped())?
+            .map_err(|_| StoreError::WriterStopped)?;
+        answer.await.map_err(|_| StoreError::WriterStopped)?
     }
-}
 
-fn stopped() -> StoreError {
-    StoreError::Database(sqlx::Error::PoolClosed)
+    /// Turns false when the writer task ends.
+    pub(crate) fn alive(&self) -> watch::Receiver<bool> {
+        self.alive.clone()
+    }
+
+    /// Ends the writer task as a crash would.
+    pub(crate) fn abort(&self) {
+        self.task.abort();
+    }
 }
 
 async fn run(db: Db, context: String, mut queue: mpsc::Receiver<Job>) {

@@ -100,6 +100,9 @@ pub(crate) async fn run_on(
     };
 
     let (reporter, health_service) = health(&[module.grpc_name()]).await;
+    if let Some(store) = &store {
+        tasks.watch_writer(store, reporter.clone(), module.grpc_name());
+    }
     let env = ModuleEnv {
         db: db.clone(),
         store: store.clone(),

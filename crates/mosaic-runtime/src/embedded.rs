@@ -173,6 +173,9 @@ impl Embedded {
                 store: stores.get(module.context()).cloned(),
                 vault: Vault::new(db.clone(), master.clone()),
             };
+            if let Some(store) = &env.store {
+                tasks.watch_writer(store, reporter.clone(), module.grpc_name());
+            }
             module.add_routes(&mut routes, &env);
             let projections = module.projections(&env);
             read_models.insert(

@@ -5,6 +5,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use mosaic_db::Db;
+use mosaic_eventstore::EventStore;
 use mosaic_projection::{Projection, Runner, RunnerConfig, RunnerStatus, Source};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -121,18 +122,7 @@ impl Tasks {
         let (handle, task) =
             Runner::new(projection, db, source, RunnerConfig::default()).spawn(self.stopping());
         let mut status = handle.watch();
-        let id = self.runners;
-        self.runners += 1;
-        let down = self
-            .down
-            .entry(grpc_name)
-            .or_insert_with(|| {
-                Arc::new(Mutex::new(Down {
-                    reported_serving: true,
-                    ..Down::default()
-                }))
-            })
-            .clone();
+        let (id, down) = self.down_slot(grpc_name);
         let stopping = self.stopping();
         self.push(tokio::spawn(async move {
             loop {
@@ -195,6 +185,64 @@ impl Tasks {
                 }
             }
             let _ = task.await;
+        }));
+    }
+
+    /// A new id among the parts of `grpc_name` that can be down, and the service's record of them.
+    fn down_slot(&mut self, grpc_name: &'static str) -> (usize, Arc<Mutex<Down>>) {
+        let id = self.runners;
+        self.runners += 1;
+        let down = self
+            .down
+            .entry(grpc_name)
+            .or_insert_with(|| {
+                Arc::new(Mutex::new(Down {
+                    reported_serving: true,
+                    ..Down::default()
+                }))
+            })
+            .clone();
+        (id, down)
+    }
+
+    /// Watches a store's writer: if it stops while the service runs (a panic, an abort), the
+    /// service is NOT_SERVING for good and one error says so — appends cannot commit any more.
+    pub(crate) fn watch_writer(
+        &mut self,
+        store: &Arc<dyn EventStore>,
+        health: HealthReporter,
+        grpc_name: &'static str,
+    ) {
+        let Some(mut alive) = store.writer_alive() else {
+            return;
+        };
+        let (id, down) = self.down_slot(grpc_name);
+        let mut stopping = self.stopping();
+        let context = store.context().to_owned();
+        self.push(tokio::spawn(async move {
+            let stopped = async {
+                while *alive.borrow_and_update() {
+                    if alive.changed().await.is_err() {
+                        break;
+                    }
+                }
+            };
+            tokio::select! {
+                _ = stopped => {}
+                // Shutting down: the writer ends with its store, as it should.
+                _ = stopping.changed() => return,
+            }
+            error!(
+                service = grpc_name,
+                context, "the event store's writer stopped; service marked not serving"
+            );
+            if let Ok(mut down) = down.lock() {
+                down.runners.insert(id);
+                down.reported_serving = false;
+            }
+            health
+                .set_service_status(grpc_name, ServingStatus::NotServing)
+                .await;
         }));
     }
 
