@@ -19,7 +19,7 @@ pub fn subject_for(event: &StoredEvent) -> String {
 
 /// The message body (the whole stored envelope, JSON) and headers of an event.
 pub fn encode_event(event: &StoredEvent) -> Result<(HeaderMap, bytes::Bytes), BusError> {
-    let body = serde_json::to_vec(event).map_err(|e| BusError::Decode(e.to_string()))?;
+    let body = serde_json::to_vec(event).map_err(BusError::Decode)?;
     let mut headers = HeaderMap::new();
     headers.insert(
         async_nats::header::NATS_MESSAGE_ID,
@@ -34,5 +34,5 @@ pub fn encode_event(event: &StoredEvent) -> Result<(HeaderMap, bytes::Bytes), Bu
 
 /// Reads an event back from a message body.
 pub fn decode_event(payload: &[u8]) -> Result<StoredEvent, BusError> {
-    serde_json::from_slice(payload).map_err(|e| BusError::Decode(e.to_string()))
+    serde_json::from_slice(payload).map_err(BusError::Decode)
 }

@@ -124,7 +124,10 @@ impl Relay {
             .store
             .outbox_pending(self.config.batch)
             .await
-            .map_err(|e| BusError::Store(format!("reading the outbox: {e}")))?;
+            .map_err(|source| BusError::Store {
+                doing: "reading the outbox",
+                source,
+            })?;
         if batch.is_empty() {
             return Ok(0);
         }
@@ -133,7 +136,10 @@ impl Relay {
         self.store
             .mark_published(&positions)
             .await
-            .map_err(|e| BusError::Store(format!("marking the outbox: {e}")))?;
+            .map_err(|source| BusError::Store {
+                doing: "marking the outbox",
+                source,
+            })?;
         Ok(batch.len())
     }
 }
@@ -147,12 +153,12 @@ async fn publish_all(js: &jetstream::Context, events: &[StoredEvent]) -> Result<
         let ack = js
             .publish_with_headers(subject_for(event), headers, body)
             .await
-            .map_err(|e| BusError::JetStream(e.to_string()))?;
+            .map_err(|e| BusError::JetStream(Box::new(e)))?;
         acks.push(ack.into_future());
     }
     try_join_all(acks)
         .await
-        .map_err(|e| BusError::JetStream(e.to_string()))?;
+        .map_err(|e| BusError::JetStream(Box::new(e)))?;
     Ok(())
 }
 
@@ -176,7 +182,10 @@ pub async fn republish_range(
                 ..Default::default()
             })
             .await
-            .map_err(|e| BusError::JetStream(format!("reading the log: {e}")))?;
+            .map_err(|source| BusError::Store {
+                doing: "reading the log",
+                source,
+            })?;
         let Some(last) = batch.last() else { break };
         after = last.position;
         publish_all(js, &batch).await?;

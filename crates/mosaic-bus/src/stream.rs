@@ -15,13 +15,19 @@ pub enum BusError {
     BadUrl(String),
     /// JetStream refused or timed out a request.
     #[error("JetStream: {0}")]
-    JetStream(String),
-    /// The event store (the outbox) failed.
-    #[error("event store: {0}")]
-    Store(String),
+    JetStream(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The event store (the outbox or the log) failed.
+    #[error("event store, {doing}: {source}")]
+    Store {
+        /// What the relay was doing.
+        doing: &'static str,
+        /// The store's error.
+        #[source]
+        source: mosaic_eventstore::StoreError,
+    },
     /// The message on the stream is not an event.
     #[error("message is not a Mosaic event: {0}")]
-    Decode(String),
+    Decode(#[source] serde_json::Error),
 }
 
 /// How the `MOSAIC` stream is kept.
@@ -86,5 +92,5 @@ pub async fn ensure_stream(
         ..Default::default()
     })
     .await
-    .map_err(|e| BusError::JetStream(e.to_string()))
+    .map_err(|e| BusError::JetStream(Box::new(e)))
 }

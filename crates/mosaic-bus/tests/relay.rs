@@ -238,7 +238,7 @@ async fn an_outbox_failure_is_reported_as_the_event_stores_not_jetstreams() -> a
     let relay = Relay::new(store.clone(), js.clone(), config("closed"));
     let error = relay.publish_pending().await.unwrap_err().to_string();
     assert!(
-        error.starts_with("event store: reading the outbox"),
+        error.starts_with("event store, reading the outbox"),
         "{error}"
     );
     Ok(())

@@ -39,6 +39,8 @@ pub use projection::{
     Interest, Projection, ProjectionError, apply_each, apply_many_span, apply_span,
 };
 pub use requests::{RebuildProgress, rebuild_progress, request_rebuild, withdraw_rebuild};
-pub use runner::{RebuildReport, Runner, RunnerConfig, RunnerError, RunnerHandle, RunnerStatus};
+pub use runner::{
+    Cause, RebuildReport, Runner, RunnerConfig, RunnerError, RunnerHandle, RunnerStatus,
+};
 pub use source::Source;
 pub use typed::{EventProjection, Typed, decode, reset_tables, unreadable};

@@ -41,7 +41,7 @@ impl Failed {
         RunnerError::Stuck {
             projection: projection.name().into(),
             position: self.position,
-            reason: self.error.to_string(),
+            cause: Arc::new(self.error),
         }
     }
 }
@@ -107,12 +107,16 @@ pub enum RunnerStatus {
     Stopped,
 }
 
+/// An error kept whole, with its sources, and shared: a runner's error is both reported in its
+/// status and returned.
+pub type Cause = Arc<dyn std::error::Error + Send + Sync>;
+
 /// Why a runner stopped or a rebuild failed.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum RunnerError {
     /// An event could not be read or applied: it is unreadable (a poison message), the
     /// projection does not understand it or panicked on it, or its database kept failing.
-    #[error("projection {projection} stopped at position {position}: {reason}")]
+    #[error("projection {projection} stopped at position {position}: {cause}")]
     Stuck {
         /// The projection.
         projection: String,
@@ -120,18 +124,19 @@ pub enum RunnerError {
         /// stream sequence (NATS source).
         position: u64,
         /// The last error.
-        reason: String,
+        #[source]
+        cause: Cause,
     },
     /// The source (store or NATS) failed.
     #[error("event source: {0}")]
-    Source(String),
+    Source(#[source] Cause),
     /// The runner's database failed.
     #[error("database: {0}")]
-    Database(String),
+    Database(#[source] Cause),
     /// The runner's database is unreachable for now (refused or lost connections, a pool timeout,
     /// a server shutting down): waited out, never a reason to stop.
     #[error("database unavailable: {0}")]
-    Unavailable(String),
+    Unavailable(#[source] Cause),
     /// The runner is gone.
     #[error("the runner is not running")]
     Gone,
@@ -140,9 +145,9 @@ pub enum RunnerError {
 impl From<sqlx::Error> for RunnerError {
     fn from(e: sqlx::Error) -> Self {
         if mosaic_db::transient(&e) {
-            RunnerError::Unavailable(e.to_string())
+            RunnerError::Unavailable(Arc::new(e))
         } else {
-            RunnerError::Database(e.to_string())
+            RunnerError::Database(Arc::new(e))
         }
     }
 }
@@ -216,7 +221,11 @@ impl RunnerHandle {
         loop {
             match &*status.borrow_and_update() {
                 RunnerStatus::Live { checkpoint } if *checkpoint >= position => return Ok(()),
-                RunnerStatus::Failed(reason) => return Err(RunnerError::Source(reason.clone())),
+                RunnerStatus::Failed(reason) => {
+                    return Err(RunnerError::Source(Arc::new(std::io::Error::other(
+                        reason.clone(),
+                    ))));
+                }
                 RunnerStatus::Stopped => return Err(RunnerError::Gone),
                 _ => {}
             }
@@ -326,7 +335,8 @@ impl Live {
                         error = %reason,
                         "database unavailable; retrying, then continuing from its checkpoint"
                     );
-                    self.status.send_replace(RunnerStatus::Unavailable(reason));
+                    self.status
+                        .send_replace(RunnerStatus::Unavailable(reason.to_string()));
                     self.audit_due = true;
                     tokio::select! {
                         _ = shutdown.changed() => {}
@@ -537,7 +547,7 @@ impl Live {
                         error: ProjectionError::Database(e),
                         ..
                     }) if mosaic_db::transient(&e) => {
-                        return Err(RunnerError::Unavailable(e.to_string()));
+                        return Err(RunnerError::Unavailable(Arc::new(e)));
                     }
                     // A bug or an event the projection cannot read fails the same way again:
                     // stop at once, once the retry one event at a time has named the event.
@@ -805,7 +815,7 @@ impl Live {
         self.projection
             .reset(&mut tx, municipality)
             .await
-            .map_err(|e| RunnerError::Database(e.to_string()))?;
+            .map_err(|e| RunnerError::Database(Arc::new(e)))?;
         save(
             &mut tx,
             self.projection.name(),

@@ -114,21 +114,26 @@ fn subjects(interests: &[Interest], municipality: Option<MunicipalityCode>) -> V
     subjects
 }
 
-fn to_source_error(e: impl std::fmt::Display) -> RunnerError {
-    RunnerError::Source(e.to_string())
+fn to_source_error(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> RunnerError {
+    RunnerError::Source(Arc::from(e.into()))
 }
+
+/// Why an event can never be read, with what the decoder said.
+#[derive(Debug, thiserror::Error)]
+#[error("unreadable event: {0}")]
+struct Unreadable(#[source] Box<dyn std::error::Error + Send + Sync>);
 
 /// An event that can never be read (a poison message): reading it again fails the same way, so
 /// the projection stops there and says where.
 fn unreadable(
     projection: &dyn Projection,
     position: u64,
-    e: impl std::fmt::Display,
+    e: impl std::error::Error + Send + Sync + 'static,
 ) -> RunnerError {
     RunnerError::Stuck {
         projection: projection.name().into(),
         position,
-        reason: format!("unreadable event: {e}"),
+        cause: Arc::new(Unreadable(Box::new(e))),
     }
 }
 
@@ -228,11 +233,10 @@ impl Reader {
                 // only in its memory: the library would notice the consumer missing only after
                 // two idle heartbeats (about half a minute). Reopen from the checkpoint now.
                 if stats.connects.load(std::sync::atomic::Ordering::Relaxed) != *connects {
-                    return Err(RunnerError::Source(
+                    return Err(RunnerError::Source(Arc::new(std::io::Error::other(
                         "the NATS connection was re-established: the consumer is made again \
-                         from the checkpoint"
-                            .into(),
-                    ));
+                         from the checkpoint",
+                    ))));
                 }
                 // `next()` is cancel-safe: a timeout loses no message.
                 let mut out = Vec::new();
