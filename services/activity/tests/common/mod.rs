@@ -185,15 +185,31 @@ pub async fn municipalities(p: &Platform, registry: &mut Registry) -> anyhow::Re
 }
 
 /// Registers a host organisation with `licences` in `municipality`; returns its id.
+/// Registers a host organisation and returns its id once activity knows it: it waits with the
+/// registration's consistency token, never by polling.
 pub async fn host(
     p: &Platform,
     registry: &mut Registry,
     municipality: &str,
     licences: &[pb::Licence],
 ) -> anyhow::Result<String> {
-    Ok(host_with_token(p, registry, municipality, licences)
-        .await?
-        .0)
+    let (id, token) = host_with_token(p, registry, municipality, licences).await?;
+    learned(p, municipality, &token).await?;
+    Ok(id)
+}
+
+/// Waits until activity has read the registry's log as far as `token` (a `mosaic-consistency`
+/// token from a registry answer).
+pub async fn learned(p: &Platform, municipality: &str, token: &str) -> anyhow::Result<()> {
+    let mut request = authed(
+        pb::ListActivitiesRequest::default(),
+        &p.token(Role::Coordinator, Some(municipality)),
+    );
+    request
+        .metadata_mut()
+        .insert(mosaic_api::consistency::HEADER, token.parse()?);
+    p.activities().await?.list_activities(request).await?;
+    Ok(())
 }
 
 /// Registers a host organisation; its id and the answer's consistency token.
@@ -289,21 +305,15 @@ pub fn details(host: &str, form: pb::EngagementForm) -> pb::ActivityDetails {
     }
 }
 
-/// Creates an activity, retrying while the host is not known yet (the hosts projection lags the
-/// registry by a moment). Any other refusal is returned.
+/// Creates an activity (for a host [`host`] registered, which activity knows already); a refusal
+/// is returned.
 pub async fn create(
     client: &mut Activities,
     token: &str,
     request: pb::CreateActivityRequest,
 ) -> anyhow::Result<Result<pb::Activity, Status>> {
-    for _ in 0..400 {
-        match client.create_activity(authed(request.clone(), token)).await {
-            Ok(r) => return Ok(Ok(r.into_inner().activity.unwrap())),
-            Err(s) if s.code() == Code::NotFound => {
-                tokio::time::sleep(Duration::from_millis(25)).await;
-            }
-            Err(s) => return Ok(Err(s)),
-        }
-    }
-    anyhow::bail!("the host never became known")
+    Ok(client
+        .create_activity(authed(request, token))
+        .await
+        .map(|r| r.into_inner().activity.unwrap()))
 }
