@@ -66,299 +66,296 @@ async fn replayed_by_everyone_else<R, F, Fut>(
         .await;
 }
 
-#[tokio::test]
-async fn no_caller_receives_another_callers_answer_to_the_same_request_id() -> anyhow::Result<()> {
-    for registry in Registry::both().await? {
-        let mut client = registry.client().await?;
-        kashiwa(&registry, &mut client).await?;
-        let everyone = callers(&registry);
-        let addr = registry.addr;
-        let connect = move || async move {
-            let channel = tonic::transport::Channel::from_shared(format!("http://{addr}"))
-                .unwrap()
-                .connect()
-                .await
-                .unwrap();
-            pb::registry_service_client::RegistryServiceClient::new(channel)
-        };
-        let r = &registry;
+per_backend!(Registry, async fn no_caller_receives_another_callers_answer_to_the_same_request_id(registry) {
+    let mut client = registry.client().await?;
+    kashiwa(&registry, &mut client).await?;
+    let everyone = callers(&registry);
+    let addr = registry.addr;
+    let connect = move || async move {
+        let channel = tonic::transport::Channel::from_shared(format!("http://{addr}"))
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
+        pb::registry_service_client::RegistryServiceClient::new(channel)
+    };
+    let r = &registry;
 
-        // Municipalities and organisations.
-        // Kashiwa was registered by `kashiwa()`, as the operator "tester".
-        let mut with_registrar = everyone.clone();
-        with_registrar.push(Who {
-            label: "registering operator",
-            token: registry.token(Role::Operator, None),
-            header: Some((MUNICIPALITY_HEADER, KASHIWA.to_owned())),
-        });
-        replayed_by_everyone_else(
-            r,
-            "RegisterMunicipality",
-            "registering operator",
-            &with_registrar,
-            |w| async move {
-                let body = pb::RegisterMunicipalityRequest {
-                    request_id: format!("m-{KASHIWA}"),
-                    code: KASHIWA.into(),
-                    name: "市".into(),
-                    prefecture: "県".into(),
-                    occurred_at: None,
-                    profile: None,
-                };
-                connect().await.register_municipality(w.request(body)).await
-            },
-        )
-        .await;
-        replayed_by_everyone_else(
-            r,
-            "UpdateMunicipalityProfile",
-            "officer",
-            &everyone,
-            |w| async move {
-                let body = pb::UpdateMunicipalityProfileRequest {
-                    request_id: "same-1".into(),
-                    expected_version: 0,
-                    profile: Some(pb::MunicipalityProfile {
-                        certified_operator: "柏市生涯現役促進協議会".into(),
-                        population: vec![],
-                        silver_center_model: pb::SilverCenterModel::Linked as i32,
-                        population_as_of: String::new(),
-                    }),
-                    occurred_at: None,
-                };
-                connect()
-                    .await
-                    .update_municipality_profile(w.request(body))
-                    .await
-            },
-        )
-        .await;
-        let organisation = pb::OrganisationDetails {
-            kind: pb::OrganisationKind::SilverCenter as i32,
-            name: "柏市シルバー人材センター".into(),
-            fields: vec![pb::Field::Agriculture as i32],
-            district: "柏".into(),
-            contact: Some(pb::ContactPerson {
-                name: NAME.into(),
-                phone: "04-7100-0000".into(),
-                email: "sato@example.jp".into(),
-            }),
-            licences: vec![],
-        };
-        let org_body = pb::RegisterOrganisationRequest {
-            request_id: "org".into(),
+    // Municipalities and organisations.
+    // Kashiwa was registered by `kashiwa()`, as the operator "tester".
+    let mut with_registrar = everyone.clone();
+    with_registrar.push(Who {
+        label: "registering operator",
+        token: registry.token(Role::Operator, None),
+        header: Some((MUNICIPALITY_HEADER, KASHIWA.to_owned())),
+    });
+    replayed_by_everyone_else(
+        r,
+        "RegisterMunicipality",
+        "registering operator",
+        &with_registrar,
+        |w| async move {
+            let body = pb::RegisterMunicipalityRequest {
+                request_id: format!("m-{KASHIWA}"),
+                code: KASHIWA.into(),
+                name: "市".into(),
+                prefecture: "県".into(),
+                occurred_at: None,
+                profile: None,
+            };
+            connect().await.register_municipality(w.request(body)).await
+        },
+    )
+    .await;
+    replayed_by_everyone_else(
+        r,
+        "UpdateMunicipalityProfile",
+        "officer",
+        &everyone,
+        |w| async move {
+            let body = pb::UpdateMunicipalityProfileRequest {
+                request_id: "same-1".into(),
+                expected_version: 0,
+                profile: Some(pb::MunicipalityProfile {
+                    certified_operator: "柏市生涯現役促進協議会".into(),
+                    population: vec![],
+                    silver_center_model: pb::SilverCenterModel::Linked as i32,
+                    population_as_of: String::new(),
+                }),
+                occurred_at: None,
+            };
+            connect()
+                .await
+                .update_municipality_profile(w.request(body))
+                .await
+        },
+    )
+    .await;
+    let organisation = pb::OrganisationDetails {
+        kind: pb::OrganisationKind::SilverCenter as i32,
+        name: "柏市シルバー人材センター".into(),
+        fields: vec![pb::Field::Agriculture as i32],
+        district: "柏".into(),
+        contact: Some(pb::ContactPerson {
+            name: NAME.into(),
+            phone: "04-7100-0000".into(),
+            email: "sato@example.jp".into(),
+        }),
+        licences: vec![],
+    };
+    let org_body = pb::RegisterOrganisationRequest {
+        request_id: "org".into(),
+        details: Some(organisation.clone()),
+        occurred_at: None,
+    };
+    replayed_by_everyone_else(r, "RegisterOrganisation", "coordinator", &everyone, |w| {
+        let body = org_body.clone();
+        async move { connect().await.register_organisation(w.request(body)).await }
+    })
+    .await;
+    let org = client
+        .register_organisation(everyone[0].request(org_body.clone()))
+        .await?
+        .into_inner()
+        .organisation
+        .unwrap()
+        .organisation_id;
+    replayed_by_everyone_else(r, "UpdateOrganisation", "coordinator", &everyone, |w| {
+        let body = pb::UpdateOrganisationRequest {
+            request_id: "same-2".into(),
+            organisation_id: org.clone(),
+            expected_version: 0,
             details: Some(organisation.clone()),
             occurred_at: None,
         };
-        replayed_by_everyone_else(r, "RegisterOrganisation", "coordinator", &everyone, |w| {
-            let body = org_body.clone();
-            async move { connect().await.register_organisation(w.request(body)).await }
-        })
-        .await;
-        let org = client
-            .register_organisation(everyone[0].request(org_body.clone()))
-            .await?
-            .into_inner()
-            .organisation
-            .unwrap()
-            .organisation_id;
-        replayed_by_everyone_else(r, "UpdateOrganisation", "coordinator", &everyone, |w| {
-            let body = pb::UpdateOrganisationRequest {
-                request_id: "same-2".into(),
-                organisation_id: org.clone(),
-                expected_version: 0,
-                details: Some(organisation.clone()),
-                occurred_at: None,
-            };
-            async move { connect().await.update_organisation(w.request(body)).await }
-        })
-        .await;
-        replayed_by_everyone_else(r, "SuspendOrganisation", "coordinator", &everyone, |w| {
-            let body = pb::SuspendOrganisationRequest {
-                request_id: "same-suspend".into(),
-                organisation_id: org.clone(),
-                reason: "調査中".into(),
-                expected_version: 0,
-                occurred_at: None,
-            };
-            async move { connect().await.suspend_organisation(w.request(body)).await }
-        })
-        .await;
-        replayed_by_everyone_else(r, "ReinstateOrganisation", "coordinator", &everyone, |w| {
-            let body = pb::ReinstateOrganisationRequest {
-                request_id: "same-reinstate".into(),
-                organisation_id: org.clone(),
-                expected_version: 0,
-                occurred_at: None,
-            };
-            async move {
-                connect()
-                    .await
-                    .reinstate_organisation(w.request(body))
-                    .await
-            }
-        })
-        .await;
-        replayed_by_everyone_else(r, "RegisterCoordinator", "officer", &everyone, |w| {
-            let body = pb::RegisterCoordinatorRequest {
-                request_id: "same-coordinator".into(),
-                organisation_id: org.clone(),
-                display_name: NAME.into(),
-                account_subject: String::new(),
-                roles: vec![pb::CoordinatorRole::Matching as i32],
-                occurred_at: None,
-            };
-            async move { connect().await.register_coordinator(w.request(body)).await }
-        })
-        .await;
-
-        // Residents, registered by a coordinator with the resident's agreement.
-        let registration = full_registration("same-resident", NAME);
-        replayed_by_everyone_else(r, "RegisterResident", "coordinator", &everyone, |w| {
-            let body = registration.clone();
-            async move { connect().await.register_resident(w.request(body)).await }
-        })
-        .await;
-        let resident = client
-            .register_resident(everyone[0].request(registration.clone()))
-            .await?
-            .into_inner()
-            .resident
-            .unwrap()
-            .resident_id;
-        // The coordinator recorded the agreement at registration; an officer confirms it.
-        replayed_by_everyone_else(r, "ConfirmProxyAgreement", "officer", &everyone, |w| {
-            let body = pb::ConfirmProxyAgreementRequest {
-                request_id: "same-confirm".into(),
-                resident_id: resident.clone(),
-                occurred_at: None,
-            };
-            async move {
-                connect()
-                    .await
-                    .confirm_proxy_agreement(w.request(body))
-                    .await
-            }
-        })
-        .await;
-        macro_rules! on_resident {
-            ($rpc:literal, $method:ident, $body:expr) => {
-                on_resident!($rpc, "coordinator", $method, $body)
-            };
-            ($rpc:literal, $first:literal, $method:ident, $body:expr) => {
-                replayed_by_everyone_else(r, $rpc, $first, &everyone, |w| {
-                    let body = $body;
-                    async move { connect().await.$method(w.request(body)).await }
-                })
-                .await;
-            };
+        async move { connect().await.update_organisation(w.request(body)).await }
+    })
+    .await;
+    replayed_by_everyone_else(r, "SuspendOrganisation", "coordinator", &everyone, |w| {
+        let body = pb::SuspendOrganisationRequest {
+            request_id: "same-suspend".into(),
+            organisation_id: org.clone(),
+            reason: "調査中".into(),
+            expected_version: 0,
+            occurred_at: None,
+        };
+        async move { connect().await.suspend_organisation(w.request(body)).await }
+    })
+    .await;
+    replayed_by_everyone_else(r, "ReinstateOrganisation", "coordinator", &everyone, |w| {
+        let body = pb::ReinstateOrganisationRequest {
+            request_id: "same-reinstate".into(),
+            organisation_id: org.clone(),
+            expected_version: 0,
+            occurred_at: None,
+        };
+        async move {
+            connect()
+                .await
+                .reinstate_organisation(w.request(body))
+                .await
         }
-        on_resident!(
-            "SetConsent",
-            set_consent,
-            pb::SetConsentRequest {
-                request_id: "same-3".into(),
-                resident_id: resident.clone(),
-                purpose: pb::ConsentPurpose::ContactByHosts as i32,
-                granted: true,
-                occurred_at: None,
-            }
-        );
-        on_resident!(
-            "UpdateResidentProfile",
-            update_resident_profile,
-            pb::UpdateResidentProfileRequest {
-                request_id: "same-4".into(),
-                resident_id: resident.clone(),
-                expected_version: 0,
-                personal: Some(personal(NAME)),
-                profile: Some(senior_profile()),
-                occurred_at: None,
-            }
-        );
-        let guest = client
-            .register_resident(everyone[0].request(pb::RegisterResidentRequest {
-                mode: pb::RegistrationMode::Guest as i32,
-                profile: Some(pb::ResidentProfile {
-                    channel: pb::RegistrationChannel::Web as i32,
-                    ..Default::default()
-                }),
-                consents: vec![],
-                ..full_registration("guest", NAME)
-            }))
-            .await?
-            .into_inner()
-            .resident
-            .unwrap()
-            .resident_id;
-        on_resident!(
-            "UpgradeResident",
-            upgrade_resident,
-            pb::UpgradeResidentRequest {
-                request_id: "same-5".into(),
-                resident_id: guest.clone(),
-                expected_version: 0,
-                profile: Some(senior_profile()),
-                occurred_at: None,
-            }
-        );
-        on_resident!(
-            "RecordGuardianConsent",
-            record_guardian_consent,
-            pb::RecordGuardianConsentRequest {
-                request_id: "same-6".into(),
-                resident_id: resident.clone(),
-                method: pb::AgreementMethod::Paper as i32,
-                occurred_at: None,
-            }
-        );
-        on_resident!(
-            "SetProxyAgreement",
-            set_proxy_agreement,
-            pb::SetProxyAgreementRequest {
-                request_id: "same-7".into(),
-                resident_id: resident.clone(),
-                agreement: Some(pb::ProxyAgreement {
-                    method: pb::AgreementMethod::InPerson as i32,
-                }),
-                occurred_at: None,
-            }
-        );
-        // Staff recorded the agreement again above: it is confirmed again before a withdrawal.
-        confirm_proxy(r, &mut client, &resident).await?;
-        on_resident!(
-            "WithdrawResident",
-            withdraw_resident,
-            pb::WithdrawResidentRequest {
-                request_id: "same-withdraw".into(),
-                resident_id: resident.clone(),
-                reason: pb::WithdrawalReason::Moved as i32,
-                occurred_at: None,
-            }
-        );
-        on_resident!(
-            "RejoinResident",
-            rejoin_resident,
-            pb::RejoinResidentRequest {
-                request_id: "same-rejoin".into(),
-                resident_id: resident.clone(),
-                occurred_at: None,
-            }
-        );
-        on_resident!(
-            "ErasePersonalData",
-            "officer",
-            erase_personal_data,
-            pb::ErasePersonalDataRequest {
-                request_id: "same-erase".into(),
-                subject_id: resident.clone(),
-                occurred_at: None,
-            }
-        );
-        registry.stop().await;
+    })
+    .await;
+    replayed_by_everyone_else(r, "RegisterCoordinator", "officer", &everyone, |w| {
+        let body = pb::RegisterCoordinatorRequest {
+            request_id: "same-coordinator".into(),
+            organisation_id: org.clone(),
+            display_name: NAME.into(),
+            account_subject: String::new(),
+            roles: vec![pb::CoordinatorRole::Matching as i32],
+            occurred_at: None,
+        };
+        async move { connect().await.register_coordinator(w.request(body)).await }
+    })
+    .await;
+
+    // Residents, registered by a coordinator with the resident's agreement.
+    let registration = full_registration("same-resident", NAME);
+    replayed_by_everyone_else(r, "RegisterResident", "coordinator", &everyone, |w| {
+        let body = registration.clone();
+        async move { connect().await.register_resident(w.request(body)).await }
+    })
+    .await;
+    let resident = client
+        .register_resident(everyone[0].request(registration.clone()))
+        .await?
+        .into_inner()
+        .resident
+        .unwrap()
+        .resident_id;
+    // The coordinator recorded the agreement at registration; an officer confirms it.
+    replayed_by_everyone_else(r, "ConfirmProxyAgreement", "officer", &everyone, |w| {
+        let body = pb::ConfirmProxyAgreementRequest {
+            request_id: "same-confirm".into(),
+            resident_id: resident.clone(),
+            occurred_at: None,
+        };
+        async move {
+            connect()
+                .await
+                .confirm_proxy_agreement(w.request(body))
+                .await
+        }
+    })
+    .await;
+    macro_rules! on_resident {
+        ($rpc:literal, $method:ident, $body:expr) => {
+            on_resident!($rpc, "coordinator", $method, $body)
+        };
+        ($rpc:literal, $first:literal, $method:ident, $body:expr) => {
+            replayed_by_everyone_else(r, $rpc, $first, &everyone, |w| {
+                let body = $body;
+                async move { connect().await.$method(w.request(body)).await }
+            })
+            .await;
+        };
     }
+    on_resident!(
+        "SetConsent",
+        set_consent,
+        pb::SetConsentRequest {
+            request_id: "same-3".into(),
+            resident_id: resident.clone(),
+            purpose: pb::ConsentPurpose::ContactByHosts as i32,
+            granted: true,
+            occurred_at: None,
+        }
+    );
+    on_resident!(
+        "UpdateResidentProfile",
+        update_resident_profile,
+        pb::UpdateResidentProfileRequest {
+            request_id: "same-4".into(),
+            resident_id: resident.clone(),
+            expected_version: 0,
+            personal: Some(personal(NAME)),
+            profile: Some(senior_profile()),
+            occurred_at: None,
+        }
+    );
+    let guest = client
+        .register_resident(everyone[0].request(pb::RegisterResidentRequest {
+            mode: pb::RegistrationMode::Guest as i32,
+            profile: Some(pb::ResidentProfile {
+                channel: pb::RegistrationChannel::Web as i32,
+                ..Default::default()
+            }),
+            consents: vec![],
+            ..full_registration("guest", NAME)
+        }))
+        .await?
+        .into_inner()
+        .resident
+        .unwrap()
+        .resident_id;
+    on_resident!(
+        "UpgradeResident",
+        upgrade_resident,
+        pb::UpgradeResidentRequest {
+            request_id: "same-5".into(),
+            resident_id: guest.clone(),
+            expected_version: 0,
+            profile: Some(senior_profile()),
+            occurred_at: None,
+        }
+    );
+    on_resident!(
+        "RecordGuardianConsent",
+        record_guardian_consent,
+        pb::RecordGuardianConsentRequest {
+            request_id: "same-6".into(),
+            resident_id: resident.clone(),
+            method: pb::AgreementMethod::Paper as i32,
+            occurred_at: None,
+        }
+    );
+    on_resident!(
+        "SetProxyAgreement",
+        set_proxy_agreement,
+        pb::SetProxyAgreementRequest {
+            request_id: "same-7".into(),
+            resident_id: resident.clone(),
+            agreement: Some(pb::ProxyAgreement {
+                method: pb::AgreementMethod::InPerson as i32,
+            }),
+            occurred_at: None,
+        }
+    );
+    // Staff recorded the agreement again above: it is confirmed again before a withdrawal.
+    confirm_proxy(r, &mut client, &resident).await?;
+    on_resident!(
+        "WithdrawResident",
+        withdraw_resident,
+        pb::WithdrawResidentRequest {
+            request_id: "same-withdraw".into(),
+            resident_id: resident.clone(),
+            reason: pb::WithdrawalReason::Moved as i32,
+            occurred_at: None,
+        }
+    );
+    on_resident!(
+        "RejoinResident",
+        rejoin_resident,
+        pb::RejoinResidentRequest {
+            request_id: "same-rejoin".into(),
+            resident_id: resident.clone(),
+            occurred_at: None,
+        }
+    );
+    on_resident!(
+        "ErasePersonalData",
+        "officer",
+        erase_personal_data,
+        pb::ErasePersonalDataRequest {
+            request_id: "same-erase".into(),
+            subject_id: resident.clone(),
+            occurred_at: None,
+        }
+    );
+    registry.stop().await;
     Ok(())
-}
+});
 
 #[tokio::test]
 async fn a_request_id_shaped_like_an_import_row_key_does_not_block_the_row() -> anyhow::Result<()> {
