@@ -605,8 +605,9 @@ per_backend!(Platform, async fn hosts_are_learned_from_registry_events(p) {
     .unwrap_err();
     assert_bad(&refused, "details.engagement_form");
 
-    // A suspended host offers nothing new.
-    registry
+    // A suspended host offers nothing new, as soon as the suspension is learned: waited for
+    // with its consistency token.
+    let suspension = registry
         .suspend_organisation(authed(
             pb::SuspendOrganisationRequest {
                 request_id: "s-1".into(),
@@ -618,37 +619,20 @@ per_backend!(Platform, async fn hosts_are_learned_from_registry_events(p) {
             &staff,
         ))
         .await?;
-    let suspended = eventually(|| {
-        let mut client = client.clone();
-        let request = create_request("c-s", &plain, pb::EngagementForm::Volunteer);
-        let staff = staff.clone();
-        async move {
-            match client.create_activity(authed(request, &staff)).await {
-                Err(s) if s.code() == Code::FailedPrecondition => Ok(Some(s)),
-                Err(s) => anyhow::bail!("unexpected {s:?}"),
-                // Not suspended yet here: that creation stands, so use fresh ids next time.
-                Ok(_) => Ok(None),
-            }
-        }
-    })
-    .await;
-    // The first attempt may have succeeded before the suspension arrived; a retry with the
-    // same request_id then answers that result, so poll with fresh ids instead.
-    let suspended =
-        match suspended {
-            Ok(s) => s,
-            Err(_) => eventually(|| {
-                let mut client = client.clone();
-                let request = create_request(
-                    &uuid::Uuid::now_v7().to_string(),
-                    &plain,
-                    pb::EngagementForm::Volunteer,
-                );
-                let staff = staff.clone();
-                async move { Ok(client.create_activity(authed(request, &staff)).await.err()) }
-            })
-            .await?,
-        };
+    let token = suspension
+        .metadata()
+        .get(mosaic_api::consistency::HEADER)
+        .unwrap()
+        .to_str()?
+        .to_owned();
+    learned(&p, KASHIWA, &token).await?;
+    let suspended = create(
+        &mut client,
+        &staff,
+        create_request("c-s", &plain, pb::EngagementForm::Volunteer),
+    )
+    .await?
+    .unwrap_err();
     assert_eq!(suspended.code(), Code::FailedPrecondition, "{}", p.backend);
     p.stop().await;
     Ok(())
