@@ -129,6 +129,27 @@ impl Module for Probe {
     }
 }
 
+/// An operator's registration of Kashiwa.
+fn register_kashiwa(
+    operator: &str,
+) -> anyhow::Result<tonic::Request<pb::RegisterMunicipalityRequest>> {
+    let mut request = tonic::Request::new(pb::RegisterMunicipalityRequest {
+        request_id: "m-1".into(),
+        code: "122173".into(),
+        name: "柏市".into(),
+        prefecture: "千葉県".into(),
+        occurred_at: None,
+        profile: None,
+    });
+    request
+        .metadata_mut()
+        .insert("authorization", format!("Bearer {operator}").parse()?);
+    request
+        .metadata_mut()
+        .insert(mosaic_auth::MUNICIPALITY_HEADER, "122173".parse()?);
+    Ok(request)
+}
+
 static REGISTRY: mosaic_registry::Module = mosaic_registry::Module;
 static PROBE_MODULE: Probe = Probe;
 static INSIGHTS: mosaic_insights::Module = mosaic_insights::Module;
@@ -157,20 +178,7 @@ async fn a_projection_that_panics_turns_health_not_serving_within_a_second_and_n
         None,
         chrono::Duration::hours(1),
     )?;
-    let mut request = tonic::Request::new(pb::RegisterMunicipalityRequest {
-        request_id: "m-1".into(),
-        code: "122173".into(),
-        name: "柏市".into(),
-        prefecture: "千葉県".into(),
-        occurred_at: None,
-        profile: None,
-    });
-    request
-        .metadata_mut()
-        .insert("authorization", format!("Bearer {operator}").parse()?);
-    request
-        .metadata_mut()
-        .insert(mosaic_auth::MUNICIPALITY_HEADER, "122173".parse()?);
+    let request = register_kashiwa(&operator)?;
     pb::registry_service_client::RegistryServiceClient::new(channel)
         .register_municipality(request)
         .await?;
@@ -294,20 +302,7 @@ async fn a_store_writer_that_stops_turns_health_not_serving_and_appends_answer_i
         None,
         chrono::Duration::hours(1),
     )?;
-    let mut request = tonic::Request::new(pb::RegisterMunicipalityRequest {
-        request_id: "m-1".into(),
-        code: "122173".into(),
-        name: "柏市".into(),
-        prefecture: "千葉県".into(),
-        occurred_at: None,
-        profile: None,
-    });
-    request
-        .metadata_mut()
-        .insert("authorization", format!("Bearer {operator}").parse()?);
-    request
-        .metadata_mut()
-        .insert(mosaic_auth::MUNICIPALITY_HEADER, "122173".parse()?);
+    let request = register_kashiwa(&operator)?;
     let refused = pb::registry_service_client::RegistryServiceClient::new(channel)
         .register_municipality(request)
         .await

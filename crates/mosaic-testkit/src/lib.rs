@@ -47,3 +47,30 @@ impl TestSqlite {
         self.dir.path()
     }
 }
+
+/// One test per backend — `name::sqlite` and `name::postgres` — so that a failure names the
+/// behaviour and the backend, and the two run in parallel. `$served` is the test's server type,
+/// with `sqlite()` and `postgres()` constructors; the body returns `anyhow::Result<()>`.
+#[macro_export]
+macro_rules! per_backend {
+    ($served:ident, async fn $name:ident($p:ident) $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[tokio::test]
+            async fn sqlite() -> anyhow::Result<()> {
+                #[allow(unused_mut)]
+                let mut $p = $served::sqlite().await?;
+                $body
+            }
+
+            #[tokio::test]
+            async fn postgres() -> anyhow::Result<()> {
+                #[allow(unused_mut)]
+                let mut $p = $served::postgres().await?;
+                $body
+            }
+        }
+    };
+}

@@ -18,31 +18,7 @@ use tonic::{Code, Request, Status};
 
 pub use mosaic_testkit::grpc::{as_operator, assert_bad, authed, bad_fields, eventually};
 
-/// One test per backend — `name::sqlite` and `name::postgres` — so that a failure names the
-/// behaviour and the backend, and the two run in parallel.
-#[macro_export]
-macro_rules! per_backend {
-    ($served:ident, async fn $name:ident($p:ident) $body:block) => {
-        mod $name {
-            #[allow(unused_imports)]
-            use super::*;
-
-            #[tokio::test]
-            async fn sqlite() -> anyhow::Result<()> {
-                #[allow(unused_mut)]
-                let mut $p = $served::sqlite().await?;
-                $body
-            }
-
-            #[tokio::test]
-            async fn postgres() -> anyhow::Result<()> {
-                #[allow(unused_mut)]
-                let mut $p = $served::postgres().await?;
-                $body
-            }
-        }
-    };
-}
+pub use mosaic_testkit::per_backend;
 
 pub const KASHIWA: &str = "122173";
 pub const CHIGASAKI: &str = "142077";
