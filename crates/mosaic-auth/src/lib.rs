@@ -33,7 +33,7 @@ pub use keyset::KeySet;
 pub use layer::{AuthLayer, AuthService};
 pub use role::{ParseRoleError, Role};
 pub use sign::TokenSigner;
-pub use verify::TokenVerifier;
+pub use verify::{Clock, TokenVerifier};
 
 /// Request metadata naming the municipality a request acts in.
 pub const MUNICIPALITY_HEADER: &str = "x-mosaic-municipality";

@@ -24,7 +24,11 @@ pub struct TokenVerifier {
     keys: KeySet,
     validation: Validation,
     verified: Arc<Mutex<HashMap<[u8; 32], Remembered>>>,
+    clock: Clock,
 }
+
+/// The time as seconds since the epoch; the system clock unless a test sets another.
+pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
 
 impl std::fmt::Debug for TokenVerifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -51,7 +55,8 @@ impl TokenVerifier {
     pub fn new(keys: KeySet, issuer: impl Into<String>, audience: impl Into<String>) -> Self {
         let mut validation = Validation::new(Algorithm::EdDSA);
         validation.leeway = LEEWAY_SECONDS;
-        validation.validate_exp = true;
+        // `exp` is required (below) and checked against this verifier's clock in `check`.
+        validation.validate_exp = false;
         validation.validate_nbf = true;
         validation.validate_aud = true;
         // jsonwebtoken only checks `iss` and `aud` when they are present unless told they are
@@ -63,7 +68,14 @@ impl TokenVerifier {
             keys,
             validation,
             verified: Arc::default(),
+            clock: Arc::new(|| chrono::Utc::now().timestamp()),
         }
+    }
+
+    /// This verifier with another clock, for tests that move time instead of waiting.
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// The keys this verifier trusts.
@@ -74,7 +86,7 @@ impl TokenVerifier {
     /// Verifies `token` and returns the caller it names, scoped to its home municipality.
     /// Apply [`Caller::resolve_scope`] to honour a municipality named by the request.
     pub fn verify(&self, token: &str) -> Result<Caller, AuthError> {
-        let now = chrono::Utc::now().timestamp();
+        let now = (self.clock)();
         // Valid as long as a fresh check would accept it: until `exp` plus the leeway.
         let still_valid = |r: &Remembered| now <= r.exp.saturating_add(LEEWAY_SECONDS as i64);
         let print = fingerprint(token);
@@ -114,9 +126,13 @@ impl TokenVerifier {
         }
         let key = self.keys.select(header.kid.as_deref())?;
         let claims = jsonwebtoken::decode::<Claims>(token, key, &self.validation)?.claims;
+        let now = (self.clock)();
+        if claims.exp.saturating_add(LEEWAY_SECONDS as i64) < now {
+            return Err(AuthError::Expired);
+        }
         // jsonwebtoken does not look at `iat`. A token issued in the future comes from an issuer
         // whose clock is wrong, or was made to outlive its stated lifetime: refused.
-        if claims.iat > chrono::Utc::now().timestamp() + LEEWAY_SECONDS as i64 {
+        if claims.iat > now + LEEWAY_SECONDS as i64 {
             return Err(AuthError::InvalidToken {
                 reason: "`iat` is in the future (beyond the allowed clock skew)".to_owned(),
             });
