@@ -65,3 +65,113 @@ typed_id!(
     /// organisation's token names one in its `org` claim.
     OrganisationId
 );
+
+/// Declares a typed id of a domain entity, kept as its text: the canonical UUID the server issued
+/// (new ones are UUIDv7). The text form is what events store, so a stored event reads back as it
+/// was written; an id from outside (a request) is [`parse`](ResidentId::parse)d.
+#[macro_export]
+macro_rules! entity_id {
+    ($(#[$meta:meta])* $name:ident) => {
+        $(#[$meta])*
+        #[derive(
+            Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize,
+            serde::Deserialize, schemars::JsonSchema,
+        )]
+        #[serde(transparent)]
+        pub struct $name(String);
+
+        impl $name {
+            /// A new, time-ordered id (UUIDv7).
+            pub fn new() -> Self {
+                Self(uuid::Uuid::now_v7().to_string())
+            }
+            /// Parses an id sent from outside: a UUID, kept in canonical form.
+            pub fn parse(s: &str) -> Result<Self, $crate::IdParseError> {
+                uuid::Uuid::try_parse(s)
+                    .map(|u| Self(u.to_string()))
+                    .map_err(|_| $crate::IdParseError)
+            }
+            /// The id as stored and sent.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        /// An id already known to be one (read from storage, or named in a test).
+        impl From<&str> for $name {
+            fn from(s: &str) -> Self {
+                Self(s.to_owned())
+            }
+        }
+
+        /// An id already known to be one (read from storage, or named in a test).
+        impl From<String> for $name {
+            fn from(s: String) -> Self {
+                Self(s)
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(id: $name) -> String {
+                id.0
+            }
+        }
+
+        impl std::ops::Deref for $name {
+            type Target = str;
+            fn deref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl PartialEq<str> for $name {
+            fn eq(&self, other: &str) -> bool {
+                self.0 == other
+            }
+        }
+
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.0 == *other
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, concat!(stringify!($name), "({})"), self.0)
+            }
+        }
+    };
+}
+
+entity_id!(
+    /// Identifies one activity.
+    ActivityId
+);
+
+entity_id!(
+    /// Identifies one piece of an activity (a share of the work that one person takes).
+    PieceId
+);
+
+entity_id!(
+    /// Identifies one resident.
+    ResidentId
+);
+
+entity_id!(
+    /// Identifies one coordinator.
+    CoordinatorId
+);

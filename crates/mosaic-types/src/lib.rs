@@ -14,7 +14,9 @@ mod vocab;
 mod weekly;
 
 pub use backoff::Backoff;
-pub use ids::{EventId, IdParseError, OrganisationId};
+pub use ids::{
+    ActivityId, CoordinatorId, EventId, IdParseError, OrganisationId, PieceId, ResidentId,
+};
 pub use municipality::{MunicipalityCode, MunicipalityCodeError};
 pub use skill::{Skill, SkillError, SkillLevel, SkillTag};
 pub use time::{JST, fiscal_year, jst_date, now_utc};

@@ -137,7 +137,7 @@ fn activity(rng: &mut StdRng, pieces: usize) -> Result<(String, Vec<ActivityEven
         regional_goal: None,
     };
     let mut events = vec![ActivityEvent::ActivityCreated(ActivityCreated {
-        activity_id: id.clone(),
+        activity_id: id.clone().into(),
         details,
     })];
     for _ in 0..pieces {
@@ -157,8 +157,8 @@ fn activity(rng: &mut StdRng, pieces: usize) -> Result<(String, Vec<ActivityEven
         }
         let from = day(rng, start, 30);
         events.push(ActivityEvent::PieceAdded(PieceAdded {
-            activity_id: id.clone(),
-            piece_id: uuid::Uuid::now_v7().to_string(),
+            activity_id: id.clone().into(),
+            piece_id: mosaic_types::PieceId::new(),
             piece: PieceDetails {
                 title: "作業".into(),
                 skills,
@@ -175,7 +175,7 @@ fn activity(rng: &mut StdRng, pieces: usize) -> Result<(String, Vec<ActivityEven
         }));
     }
     events.push(ActivityEvent::ActivityPublished(ActivityRef {
-        activity_id: id.clone(),
+        activity_id: id.clone().into(),
     }));
     Ok((id, events))
 }

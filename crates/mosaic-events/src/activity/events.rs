@@ -3,6 +3,7 @@
 //! new schema version, and the payload type keeps reading the older ones. The mentor's name
 //! appears only sealed.
 
+use mosaic_types::{ActivityId, PieceId};
 use serde::{Deserialize, Serialize};
 
 use super::values::{ActivityDetails, CloseReason, Internship, PieceDetails};
@@ -52,7 +53,7 @@ impl mosaic_domain::DomainEvent for ActivityEvent {}
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ActivityCreated {
     /// The activity.
-    pub activity_id: String,
+    pub activity_id: ActivityId,
     /// Its details.
     pub details: ActivityDetails,
 }
@@ -61,9 +62,9 @@ pub struct ActivityCreated {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PieceAdded {
     /// The activity.
-    pub activity_id: String,
+    pub activity_id: ActivityId,
     /// The piece.
-    pub piece_id: String,
+    pub piece_id: PieceId,
     /// Its details.
     pub piece: PieceDetails,
 }
@@ -72,23 +73,23 @@ pub struct PieceAdded {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PieceRef {
     /// The activity.
-    pub activity_id: String,
+    pub activity_id: ActivityId,
     /// The piece.
-    pub piece_id: String,
+    pub piece_id: PieceId,
 }
 
 /// An event about an activity that carries nothing else.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ActivityRef {
     /// The activity.
-    pub activity_id: String,
+    pub activity_id: ActivityId,
 }
 
 /// Payload of `ActivityClosed`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ActivityClosed {
     /// The activity.
-    pub activity_id: String,
+    pub activity_id: ActivityId,
     /// Filled or ended.
     pub reason: CloseReason,
 }
@@ -97,7 +98,7 @@ pub struct ActivityClosed {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ActivityCancelled {
     /// The activity.
-    pub activity_id: String,
+    pub activity_id: ActivityId,
     /// Why.
     pub reason: String,
 }
@@ -106,7 +107,7 @@ pub struct ActivityCancelled {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct InternshipDefined {
     /// The activity.
-    pub activity_id: String,
+    pub activity_id: ActivityId,
     /// The project (mentor sealed).
     pub internship: Internship,
 }

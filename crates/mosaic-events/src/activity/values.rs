@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use mosaic_privacy::Sealed;
-use mosaic_types::{EngagementForm, Field, PhysicalLoad, Skill, WeeklyWindow};
+use mosaic_types::{CoordinatorId, EngagementForm, Field, PhysicalLoad, Skill, WeeklyWindow};
 use serde::{Deserialize, Serialize};
 
 mosaic_types::vocabulary!(
@@ -121,7 +121,7 @@ pub struct ActivityDetails {
     /// Last day (JST).
     pub period_end: NaiveDate,
     /// The coordinator responsible.
-    pub coordinator_id: Option<String>,
+    pub coordinator_id: Option<CoordinatorId>,
     /// The regional goal it serves.
     pub regional_goal: Option<String>,
 }

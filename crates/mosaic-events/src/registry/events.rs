@@ -4,6 +4,7 @@
 //! Personal data appears only sealed ([`mosaic_privacy::Sealed`]).
 
 use mosaic_privacy::Sealed;
+use mosaic_types::{CoordinatorId, ResidentId};
 use serde::{Deserialize, Serialize};
 
 use super::values::{
@@ -226,7 +227,7 @@ pub struct OrganisationRef {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CoordinatorRegistered {
     /// The coordinator.
-    pub coordinator_id: String,
+    pub coordinator_id: CoordinatorId,
     /// The organisation they belong to.
     pub organisation_id: String,
     /// Their name (sealed under the coordinator's key).
@@ -241,7 +242,7 @@ pub struct CoordinatorRegistered {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ResidentRegistered {
     /// The resident.
-    pub resident_id: String,
+    pub resident_id: ResidentId,
     /// Full or guest.
     pub mode: RegistrationMode,
     /// Personal data (sealed under the resident's key).
@@ -275,7 +276,7 @@ pub struct ResidentRegistered {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ResidentUpgraded {
     /// The resident.
-    pub resident_id: String,
+    pub resident_id: ResidentId,
     /// The full profile.
     pub profile: ResidentProfile,
 }
@@ -284,7 +285,7 @@ pub struct ResidentUpgraded {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ResidentProfileUpdated {
     /// The resident.
-    pub resident_id: String,
+    pub resident_id: ResidentId,
     /// Personal data (sealed).
     pub personal: SealedPersonal,
     /// The matching profile.
@@ -295,7 +296,7 @@ pub struct ResidentProfileUpdated {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ConsentChanged {
     /// The resident.
-    pub resident_id: String,
+    pub resident_id: ResidentId,
     /// The purpose.
     pub purpose: ConsentPurpose,
 }
@@ -304,7 +305,7 @@ pub struct ConsentChanged {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ProxyAgreementRecorded {
     /// The resident.
-    pub resident_id: String,
+    pub resident_id: ResidentId,
     /// How it was given.
     pub method: AgreementMethod,
     /// Staff recorded it — the digest of who did: it lets staff change consents or withdraw the
@@ -319,7 +320,7 @@ pub struct ProxyAgreementRecorded {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ProxyAgreementConfirmed {
     /// The resident.
-    pub resident_id: String,
+    pub resident_id: ResidentId,
     /// Who confirmed it (the envelope's actor says which person).
     pub confirmed_by: Confirmer,
 }
@@ -338,7 +339,7 @@ pub enum Confirmer {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AgreementRecorded {
     /// The resident.
-    pub resident_id: String,
+    pub resident_id: ResidentId,
     /// How it was given.
     pub method: AgreementMethod,
 }
@@ -347,14 +348,14 @@ pub struct AgreementRecorded {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ResidentRef {
     /// The resident.
-    pub resident_id: String,
+    pub resident_id: ResidentId,
 }
 
 /// Payload of `ResidentWithdrew`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ResidentWithdrew {
     /// The resident.
-    pub resident_id: String,
+    pub resident_id: ResidentId,
     /// Why.
     pub reason: WithdrawalReason,
 }

@@ -5,6 +5,7 @@ use mosaic_api::command::{first_answer, load};
 use mosaic_api::pipeline::{CommandRequest, Preamble};
 use mosaic_api::wire;
 use mosaic_proto::v1 as pb;
+use mosaic_types::{ActivityId, PieceId};
 use tonic::{Request, Status};
 
 use super::{ActivityApi, DESIGNERS, MENTOR_FIELD, not_found, validate, vault_error};
@@ -12,11 +13,8 @@ use crate::domain::activity::{Activity, ActivityCommand, stream_id};
 use crate::domain::{CloseReason, Internship};
 
 /// New piece ids (UUIDv7, so they sort in the order they were made).
-pub(super) fn new_ids<T>(items: Vec<T>) -> Vec<(String, T)> {
-    items
-        .into_iter()
-        .map(|p| (uuid::Uuid::now_v7().to_string(), p))
-        .collect()
+pub(super) fn new_ids<T>(items: Vec<T>) -> Vec<(PieceId, T)> {
+    items.into_iter().map(|p| (PieceId::new(), p)).collect()
 }
 
 impl ActivityApi {
@@ -55,7 +53,7 @@ impl ActivityApi {
             return Err(Status::invalid_argument("details are required"));
         };
         let host = self.host_facts(&ctx, &details.host_organisation_id).await?;
-        let id = uuid::Uuid::now_v7().to_string();
+        let id = ActivityId::new();
         let command = ActivityCommand::Create {
             activity_id: id.clone(),
             details,
@@ -159,7 +157,10 @@ impl ActivityApi {
                 &id,
                 wire::expected_version(body.expected_version),
                 at,
-                ActivityCommand::RevisePiece { piece_id, piece },
+                ActivityCommand::RevisePiece {
+                    piece_id: piece_id.into(),
+                    piece,
+                },
             )
             .await?;
         Ok(pb::RevisePieceResponse {
@@ -176,7 +177,7 @@ impl ActivityApi {
         let piece_id = wire::id(&mut m.errors, "piece_id", &body.piece_id);
         let (ctx, at, id) = m.finish()?;
         let command = ActivityCommand::RemovePiece {
-            piece_id: piece_id.unwrap_or_default(),
+            piece_id: piece_id.unwrap_or_default().into(),
         };
         let activity = self
             .run(

@@ -135,12 +135,13 @@ impl ActivityApi {
         if !staff_or_own_host(&ctx.caller, &details.host_organisation_id) {
             return Ok(());
         }
+        let id = id.to_string();
         let keys = self
             .vault
-            .keys(ctx.municipality, std::slice::from_ref(id))
+            .keys(ctx.municipality, std::slice::from_ref(&id))
             .await
             .map_err(vault_error)?;
-        if let Some(key) = keys.get(id) {
+        if let Some(key) = keys.get(&id) {
             shown.mentor_name = key
                 .open(MENTOR_FIELD, &internship.mentor_name)
                 .unwrap_or_default();

@@ -363,7 +363,7 @@ pub fn details(
         },
         period_start: start?,
         period_end: end?,
-        coordinator_id: coordinator,
+        coordinator_id: coordinator.map(Into::into),
         regional_goal: Some(d.regional_goal.trim().to_owned()).filter(|g| !g.is_empty()),
     })
 }

@@ -93,7 +93,11 @@ fn details(d: &ActivityDetails) -> pb::ActivityDetails {
         }),
         period_start: Some(date(d.period_start)),
         period_end: Some(date(d.period_end)),
-        coordinator_id: d.coordinator_id.clone().unwrap_or_default(),
+        coordinator_id: d
+            .coordinator_id
+            .clone()
+            .map(String::from)
+            .unwrap_or_default(),
         regional_goal: d.regional_goal.clone().unwrap_or_default(),
     }
 }
@@ -102,7 +106,7 @@ fn details(d: &ActivityDetails) -> pb::ActivityDetails {
 pub fn activity(a: &Activity, version: u64, life: &Lifetime) -> Option<pb::Activity> {
     let (id, d, status) = (a.activity_id.as_ref()?, a.details.as_ref()?, a.status?);
     Some(pb::Activity {
-        activity_id: id.clone(),
+        activity_id: id.to_string(),
         details: Some(details(d)),
         status: status.wire(),
         close_reason: a.close_reason.map(|r| r.wire()).unwrap_or(0),
@@ -111,7 +115,7 @@ pub fn activity(a: &Activity, version: u64, life: &Lifetime) -> Option<pb::Activ
             .pieces
             .iter()
             .map(|p| pb::Piece {
-                piece_id: p.piece_id.clone(),
+                piece_id: p.piece_id.to_string(),
                 details: Some(piece_details(&p.details)),
                 confirmed_seats: p.confirmed,
             })

@@ -18,7 +18,7 @@
 use mosaic_domain::Aggregate;
 
 use mosaic_events::registry::Licence;
-use mosaic_types::EngagementForm;
+use mosaic_types::{ActivityId, EngagementForm, PieceId};
 
 use crate::domain::{
     ActivityCancelled, ActivityClosed, ActivityCreated, ActivityDetails, ActivityError,
@@ -38,7 +38,7 @@ pub fn stream_id(id: &str) -> String {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Piece {
     /// Its id.
-    pub piece_id: String,
+    pub piece_id: PieceId,
     /// Its details.
     pub details: PieceDetails,
     /// Seats confirmed by matching (0 until matching's events are consumed).
@@ -84,7 +84,7 @@ impl HostFacts {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Activity {
     /// Its id, once created.
-    pub activity_id: Option<String>,
+    pub activity_id: Option<ActivityId>,
     /// Its details, once created.
     pub details: Option<ActivityDetails>,
     /// Lifecycle state.
@@ -105,11 +105,11 @@ pub enum ActivityCommand {
     /// Create a draft with its first pieces.
     Create {
         /// New id.
-        activity_id: String,
+        activity_id: ActivityId,
         /// Validated details.
         details: ActivityDetails,
         /// New piece ids and details.
-        pieces: Vec<(String, PieceDetails)>,
+        pieces: Vec<(PieceId, PieceDetails)>,
         /// The host as this context knows it.
         host: HostFacts,
     },
@@ -123,19 +123,19 @@ pub enum ActivityCommand {
     /// Add pieces (one, or those of a decomposition).
     AddPieces {
         /// New piece ids and details.
-        pieces: Vec<(String, PieceDetails)>,
+        pieces: Vec<(PieceId, PieceDetails)>,
     },
     /// Replace a piece.
     RevisePiece {
         /// The piece.
-        piece_id: String,
+        piece_id: PieceId,
         /// Validated details.
         piece: PieceDetails,
     },
     /// Remove a piece.
     RemovePiece {
         /// The piece.
-        piece_id: String,
+        piece_id: PieceId,
     },
     /// Publish a draft.
     Publish,
@@ -186,12 +186,12 @@ impl Activity {
         self.pieces.iter().find(|p| p.piece_id == id)
     }
 
-    fn pieces_added(id: &str, pieces: &[(String, PieceDetails)]) -> Vec<ActivityEvent> {
+    fn pieces_added(id: &ActivityId, pieces: &[(PieceId, PieceDetails)]) -> Vec<ActivityEvent> {
         pieces
             .iter()
             .map(|(piece_id, piece)| {
                 ActivityEvent::PieceAdded(PieceAdded {
-                    activity_id: id.to_owned(),
+                    activity_id: id.clone(),
                     piece_id: piece_id.clone(),
                     piece: piece.clone(),
                 })
@@ -226,7 +226,7 @@ impl Aggregate for Activity {
         } = command
         {
             if self.activity_id.is_some() {
-                return Err(ActivityError::Exists(activity_id.clone()));
+                return Err(ActivityError::Exists(activity_id.to_string()));
             }
             if host.suspended {
                 return Err(ActivityError::HostSuspended(
@@ -281,7 +281,7 @@ impl Aggregate for Activity {
                 }
                 let old = self
                     .piece(piece_id)
-                    .ok_or_else(|| ActivityError::PieceNotFound(piece_id.clone()))?;
+                    .ok_or_else(|| ActivityError::PieceNotFound(piece_id.to_string()))?;
                 if old.confirmed > 0 {
                     let rule = if old.details.schedule != piece.schedule {
                         Some("its schedule cannot change")
@@ -294,7 +294,7 @@ impl Aggregate for Activity {
                     };
                     if let Some(rule) = rule {
                         return Err(ActivityError::PieceHasConfirmations {
-                            piece: piece_id.clone(),
+                            piece: piece_id.to_string(),
                             confirmed: old.confirmed,
                             rule,
                         });
@@ -312,10 +312,10 @@ impl Aggregate for Activity {
                 }
                 let old = self
                     .piece(piece_id)
-                    .ok_or_else(|| ActivityError::PieceNotFound(piece_id.clone()))?;
+                    .ok_or_else(|| ActivityError::PieceNotFound(piece_id.to_string()))?;
                 if old.confirmed > 0 {
                     return Err(ActivityError::PieceHasConfirmations {
-                        piece: piece_id.clone(),
+                        piece: piece_id.to_string(),
                         confirmed: old.confirmed,
                         rule: "it cannot be removed",
                     });
@@ -330,12 +330,12 @@ impl Aggregate for Activity {
                     return refuse();
                 }
                 if self.pieces.is_empty() {
-                    return Err(ActivityError::NoPieces(id.clone()));
+                    return Err(ActivityError::NoPieces(id.to_string()));
                 }
                 if current.engagement_form == mosaic_types::EngagementForm::Internship
                     && self.internship.is_none()
                 {
-                    return Err(ActivityError::InternshipMissing(id.clone()));
+                    return Err(ActivityError::InternshipMissing(id.to_string()));
                 }
                 Ok(vec![E::ActivityPublished(this())])
             }
@@ -374,7 +374,7 @@ impl Aggregate for Activity {
                     return refuse();
                 }
                 if current.engagement_form != mosaic_types::EngagementForm::Internship {
-                    return Err(ActivityError::NotAnInternship(id.clone()));
+                    return Err(ActivityError::NotAnInternship(id.to_string()));
                 }
                 Ok(vec![E::InternshipDefined(InternshipDefined {
                     activity_id: id.clone(),
@@ -490,7 +490,8 @@ pub(crate) mod tests {
         }
     }
 
-    fn a() -> String {
+    /// The activity's id, as an id or as the text a refusal names.
+    fn a<T: From<&'static str>>() -> T {
         "a1".into()
     }
 
@@ -835,8 +836,8 @@ pub(crate) mod tests {
 
     #[test]
     fn an_activity_holds_at_most_max_pieces() {
-        let many: Vec<(String, PieceDetails)> = (0..=MAX_PIECES)
-            .map(|i| (format!("p{i}"), piece(1)))
+        let many: Vec<(PieceId, PieceDetails)> = (0..=MAX_PIECES)
+            .map(|i| (format!("p{i}").into(), piece(1)))
             .collect();
         given::<Activity>(draft())
             .when(ActivityCommand::AddPieces { pieces: many })

@@ -26,14 +26,14 @@ fn command() -> impl Strategy<Value = ActivityCommand> {
             host: HostFacts::licensed(vec![]),
         }),
         (0u8..4, 1u32..4).prop_map(|(i, n)| ActivityCommand::AddPieces {
-            pieces: vec![(format!("p{i}"), piece(n))],
+            pieces: vec![(format!("p{i}").into(), piece(n))],
         }),
         (0u8..4, 1u32..4).prop_map(|(i, n)| ActivityCommand::RevisePiece {
-            piece_id: format!("p{i}"),
+            piece_id: format!("p{i}").into(),
             piece: piece(n),
         }),
         (0u8..4).prop_map(|i| ActivityCommand::RemovePiece {
-            piece_id: format!("p{i}"),
+            piece_id: format!("p{i}").into(),
         }),
         Just(ActivityCommand::Publish),
         Just(ActivityCommand::Pause),

@@ -23,12 +23,13 @@ impl RegistryApi {
         let Some(r) = state.registered.as_ref() else {
             return Ok(());
         };
+        let id = r.coordinator_id.to_string();
         let keys = self
             .vault
-            .keys(ctx.municipality, std::slice::from_ref(&r.coordinator_id))
+            .keys(ctx.municipality, std::slice::from_ref(&id))
             .await
             .map_err(vault_error)?;
-        if let Some(key) = keys.get(&r.coordinator_id) {
+        if let Some(key) = keys.get(&id) {
             c.display_name = key
                 .open("display_name", &r.display_name)
                 .unwrap_or_default();
@@ -79,7 +80,7 @@ impl RegistryApi {
             .map_err(vault_error)?;
         let subject = body.account_subject.trim();
         let registered = CoordinatorRegistered {
-            coordinator_id: id.clone(),
+            coordinator_id: id.clone().into(),
             organisation_id,
             display_name: key.seal("display_name", body.display_name.trim()),
             account_subject: (!subject.is_empty()).then(|| subject.to_owned()),

@@ -263,7 +263,7 @@ impl RegistryApi {
         let imported = import_row.is_some();
         let command = ResidentCommand::Register {
             registration: ResidentRegistered {
-                resident_id: id.clone(),
+                resident_id: id.clone().into(),
                 mode: registration.mode,
                 personal,
                 profile: registration.profile,

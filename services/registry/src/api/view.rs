@@ -117,7 +117,11 @@ pub fn resident(state: &Resident, version: u64, stamps: &Stamps, this_year: i32)
         pb::ResidentStatus::Active
     };
     pb::Resident {
-        resident_id: state.resident_id.clone().unwrap_or_default(),
+        resident_id: state
+            .resident_id
+            .clone()
+            .map(String::from)
+            .unwrap_or_default(),
         mode: state.mode.map(|m| m.wire()).unwrap_or(0),
         status: status as i32,
         personal: None,
@@ -180,7 +184,7 @@ pub fn organisation(
 pub fn coordinator(state: &Coordinator, version: u64, stamps: &Stamps) -> Option<pb::Coordinator> {
     let r = state.registered.as_ref()?;
     Some(pb::Coordinator {
-        coordinator_id: r.coordinator_id.clone(),
+        coordinator_id: r.coordinator_id.to_string(),
         organisation_id: r.organisation_id.clone(),
         display_name: String::new(),
         account_subject: r.account_subject.clone().unwrap_or_default(),

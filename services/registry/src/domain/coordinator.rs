@@ -41,7 +41,7 @@ impl Aggregate for Coordinator {
             }
             (CoordinatorCommand::Register(r), Some(_)) => Err(RegistryError::Exists {
                 kind: "coordinator",
-                id: r.coordinator_id.clone(),
+                id: r.coordinator_id.to_string(),
             }),
             (CoordinatorCommand::Erase, None) => Err(RegistryError::NotFound {
                 kind: "coordinator",
@@ -51,7 +51,7 @@ impl Aggregate for Coordinator {
             (CoordinatorCommand::Erase, Some(_)) if self.erased => Ok(vec![]),
             (CoordinatorCommand::Erase, Some(r)) => Ok(vec![CoordinatorEvent::PersonalDataErased(
                 PersonalDataErased {
-                    subject_id: r.coordinator_id.clone(),
+                    subject_id: r.coordinator_id.to_string(),
                     subject_kind: SubjectKind::Coordinator,
                 },
             )]),

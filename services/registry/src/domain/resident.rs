@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 
 use mosaic_domain::Aggregate;
+use mosaic_types::ResidentId;
 
 use crate::domain::{
     AgreementMethod, AgreementRecorded, Confirmer, ConsentChanged, ConsentPurpose, Login,
@@ -24,7 +25,7 @@ pub fn stream_id(id: &str) -> String {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Resident {
     /// The id, once registered.
-    pub resident_id: Option<String>,
+    pub resident_id: Option<ResidentId>,
     /// Full or guest.
     pub mode: Option<RegistrationMode>,
     /// Personal data (sealed); `None` once erased.
@@ -85,7 +86,7 @@ impl Resident {
             && (self.guardian_consent || !self.profile.may_be_minor(this_year))
     }
 
-    fn id(&self) -> Result<String, RegistryError> {
+    fn id(&self) -> Result<ResidentId, RegistryError> {
         self.resident_id.clone().ok_or(RegistryError::NotFound {
             kind: "resident",
             id: String::new(),
@@ -93,19 +94,19 @@ impl Resident {
     }
 
     /// The id of a resident that exists and was not erased.
-    fn living(&self) -> Result<String, RegistryError> {
+    fn living(&self) -> Result<ResidentId, RegistryError> {
         let id = self.id()?;
         if self.erased {
-            return Err(RegistryError::Erased(id));
+            return Err(RegistryError::Erased(id.into()));
         }
         Ok(id)
     }
 
     /// The id of a resident that may be changed: exists, not erased, not withdrawn.
-    fn active(&self) -> Result<String, RegistryError> {
+    fn active(&self) -> Result<ResidentId, RegistryError> {
         let id = self.living()?;
         if self.withdrawn.is_some() {
-            return Err(RegistryError::ResidentWithdrawn(id));
+            return Err(RegistryError::ResidentWithdrawn(id.into()));
         }
         Ok(id)
     }
@@ -195,7 +196,7 @@ impl Aggregate for Resident {
                 if self.resident_id.is_some() {
                     return Err(RegistryError::Exists {
                         kind: "resident",
-                        id: registration.resident_id.clone(),
+                        id: registration.resident_id.to_string(),
                     });
                 }
                 let matching = registration.consents.contains(&ConsentPurpose::Matching);
@@ -204,7 +205,7 @@ impl Aggregate for Resident {
                     && registration.profile.may_be_minor(*this_year)
                 {
                     return Err(RegistryError::GuardianConsentMissing(
-                        registration.resident_id.clone(),
+                        registration.resident_id.to_string(),
                     ));
                 }
                 Ok(vec![E::ResidentRegistered(registration.clone())])
@@ -212,7 +213,7 @@ impl Aggregate for Resident {
             Upgrade { profile } => {
                 let id = self.active()?;
                 if self.mode == Some(RegistrationMode::Full) {
-                    return Err(RegistryError::AlreadyFull(id));
+                    return Err(RegistryError::AlreadyFull(id.into()));
                 }
                 Ok(vec![E::ResidentUpgraded(ResidentUpgraded {
                     resident_id: id,
@@ -227,7 +228,7 @@ impl Aggregate for Resident {
                 let id = self.active()?;
                 let matching = self.consents_to(ConsentPurpose::Matching);
                 if self.needs_guardian(profile, *this_year, matching) {
-                    return Err(RegistryError::GuardianConsentMissing(id));
+                    return Err(RegistryError::GuardianConsentMissing(id.into()));
                 }
                 Ok(vec![E::ResidentProfileUpdated(ResidentProfileUpdated {
                     resident_id: id,
@@ -258,7 +259,7 @@ impl Aggregate for Resident {
                 }
                 let matching = *purpose == ConsentPurpose::Matching;
                 if self.needs_guardian(&self.profile, *this_year, matching) {
-                    return Err(RegistryError::GuardianConsentMissing(id));
+                    return Err(RegistryError::GuardianConsentMissing(id.into()));
                 }
                 Ok(vec![E::ConsentGranted(change)])
             }
@@ -291,12 +292,12 @@ impl Aggregate for Resident {
             ConfirmProxy { by, confirmer } => {
                 let id = self.living()?;
                 if self.proxy.is_none() {
-                    return Err(RegistryError::NoProxyAgreement(id));
+                    return Err(RegistryError::NoProxyAgreement(id.into()));
                 }
                 match &self.proxy_awaiting_confirmation {
                     None => Ok(vec![]),
                     Some(recorder) if *by == Confirmer::Officer && recorder == confirmer => {
-                        Err(RegistryError::OwnConfirmation(id))
+                        Err(RegistryError::OwnConfirmation(id.into()))
                     }
                     Some(_) => Ok(vec![E::ProxyAgreementConfirmed(ProxyAgreementConfirmed {
                         resident_id: id,
@@ -314,7 +315,7 @@ impl Aggregate for Resident {
             Rejoin => {
                 let id = self.living()?;
                 if self.withdrawn.is_none() {
-                    return Err(RegistryError::ResidentNotWithdrawn(id));
+                    return Err(RegistryError::ResidentNotWithdrawn(id.into()));
                 }
                 Ok(vec![E::ResidentRejoined(ResidentRef { resident_id: id })])
             }
@@ -324,7 +325,7 @@ impl Aggregate for Resident {
                     return Ok(vec![]);
                 }
                 Ok(vec![E::PersonalDataErased(PersonalDataErased {
-                    subject_id: id,
+                    subject_id: id.into(),
                     subject_kind: SubjectKind::Resident,
                 })])
             }

@@ -247,7 +247,7 @@ async fn insert_registrations(
             q.push_values(chunk, |mut row, (m, r, (name_index, kana_index))| {
                 let p = &r.profile;
                 row.push_bind(*m)
-                    .push_bind(&r.resident_id)
+                    .push_bind(r.resident_id.as_str())
                     .push_bind(r.mode.wire())
                     .push_bind(ACTIVE)
                     .push_bind(p.life_stage.map(|l| l.wire()))
@@ -409,7 +409,10 @@ impl Directory {
         }
         let mut subjects: HashMap<MunicipalityCode, Vec<String>> = HashMap::new();
         for (m, r) in &registered {
-            subjects.entry(*m).or_default().push(r.resident_id.clone());
+            subjects
+                .entry(*m)
+                .or_default()
+                .push(r.resident_id.to_string());
         }
         let mut keys = HashMap::new();
         for (m, ids) in subjects {
@@ -423,7 +426,7 @@ impl Directory {
         let rows: Vec<_> = registered
             .iter()
             .map(|(m, r)| {
-                let key = keys.get(&(*m, r.resident_id.clone()));
+                let key = keys.get(&(*m, r.resident_id.to_string()));
                 (m.as_str(), r, self.indexes_with(key, *m, &r.personal))
             })
             .collect();
