@@ -34,6 +34,7 @@ pub fn caller_scope(caller: &Caller) -> String {
     let mut h = Sha256::new();
     let organisation = caller
         .organisation
+        .as_ref()
         .map(|o| o.to_string())
         .unwrap_or_default();
     for part in [

@@ -67,7 +67,8 @@ impl Caller {
     /// Always false for a caller of a role that acts for no single organisation.
     pub fn acts_for_organisation(&self, id: &str) -> bool {
         self.organisation
-            .is_some_and(|own| OrganisationId::parse(id).is_ok_and(|id| id == own))
+            .as_ref()
+            .is_some_and(|own| OrganisationId::parse(id).is_ok_and(|id| id == *own))
     }
 
     /// `PERMISSION_DENIED` unless the caller's role is one of `allowed`.
@@ -182,14 +183,14 @@ mod tests {
     fn only_a_host_bound_to_the_organisation_acts_for_it() {
         let own = OrganisationId::new();
         let host = Caller {
-            organisation: Some(own),
+            organisation: Some(own.clone()),
             ..caller(Role::HostOrganisation, Some(KASHIWA))
         };
-        assert!(host.acts_for_organisation(&own.to_string()));
-        assert!(!host.acts_for_organisation(&OrganisationId::new().to_string()));
+        assert!(host.acts_for_organisation(own.as_str()));
+        assert!(!host.acts_for_organisation(OrganisationId::new().as_str()));
         assert!(!host.acts_for_organisation("not-an-id"));
         let coordinator = caller(Role::Coordinator, Some(KASHIWA));
-        assert!(!coordinator.acts_for_organisation(&own.to_string()));
+        assert!(!coordinator.acts_for_organisation(own.as_str()));
     }
 
     #[test]

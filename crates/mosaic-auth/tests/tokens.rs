@@ -474,7 +474,7 @@ fn host_tokens_carry_their_organisation() {
             "host-staff",
             Role::HostOrganisation,
             Some(kashiwa()),
-            Some(org),
+            Some(org.clone()),
             Duration::minutes(5),
         )
         .unwrap();
@@ -486,8 +486,8 @@ fn host_tokens_carry_their_organisation() {
     .unwrap();
     assert_eq!(payload["org"], org.to_string());
     let caller = verifier_for(&keys).verify(&token).unwrap();
-    assert_eq!(caller.organisation, Some(org));
-    assert!(caller.acts_for_organisation(&org.to_string()));
+    assert_eq!(caller.organisation, Some(org.clone()));
+    assert!(caller.acts_for_organisation(org.as_str()));
 
     // Every other role acts for no organisation.
     let coordinator = keys

@@ -60,12 +60,6 @@ typed_id!(
     EventId
 );
 
-typed_id!(
-    /// Identifies one organisation registered in the registry (a host of activities); a host
-    /// organisation's token names one in its `org` claim.
-    OrganisationId
-);
-
 /// Declares a typed id of a domain entity, kept as its text: the canonical UUID the server issued
 /// (new ones are UUIDv7). The text form is what events store, so a stored event reads back as it
 /// was written; an id from outside (a request) is [`parse`](ResidentId::parse)d.
@@ -153,8 +147,21 @@ macro_rules! entity_id {
                 write!(f, concat!(stringify!($name), "({})"), self.0)
             }
         }
+
+        impl std::str::FromStr for $name {
+            type Err = $crate::IdParseError;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                Self::parse(s)
+            }
+        }
     };
 }
+
+entity_id!(
+    /// Identifies one organisation registered in the registry (a host of activities); a host
+    /// organisation's token names one in its `org` claim.
+    OrganisationId
+);
 
 entity_id!(
     /// Identifies one activity.

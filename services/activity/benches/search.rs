@@ -117,7 +117,7 @@ fn activity(rng: &mut StdRng, pieces: usize) -> Result<(String, Vec<ActivityEven
     let start = day(rng, fy, 300);
     let end = start + chrono::Duration::days(rng.random_range(30..365));
     let details = ActivityDetails {
-        host_organisation_id: uuid::Uuid::now_v7().to_string(),
+        host_organisation_id: mosaic_types::OrganisationId::new(),
         title: format!("活動 {id}"),
         description: String::new(),
         field: Field::ALL[rng.random_range(0..Field::ALL.len())],

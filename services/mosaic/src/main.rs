@@ -66,7 +66,7 @@ enum Command {
         municipality: Option<MunicipalityCode>,
         /// The organisation (its registry id) a host_organisation token acts for: required with
         /// that role, refused with every other.
-        #[arg(long)]
+        #[arg(long, value_parser = OrganisationId::parse)]
         organisation: Option<OrganisationId>,
         /// The caller's subject (user id).
         #[arg(long, default_value = "local-user")]
@@ -332,7 +332,7 @@ fn token(
     data_dir: &std::path::Path,
     key: Option<PathBuf>,
 ) -> Result<(), String> {
-    match (who.role.is_bound_to_organisation(), who.organisation) {
+    match (who.role.is_bound_to_organisation(), &who.organisation) {
         (true, None) => {
             return Err(format!(
                 "a {} token acts for one organisation: name it with --organisation <organisation_id>",

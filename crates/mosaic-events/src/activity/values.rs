@@ -3,7 +3,9 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use mosaic_privacy::Sealed;
-use mosaic_types::{CoordinatorId, EngagementForm, Field, PhysicalLoad, Skill, WeeklyWindow};
+use mosaic_types::{
+    CoordinatorId, EngagementForm, Field, OrganisationId, PhysicalLoad, Skill, WeeklyWindow,
+};
 use serde::{Deserialize, Serialize};
 
 mosaic_types::vocabulary!(
@@ -97,7 +99,7 @@ pub struct Incentives {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ActivityDetails {
     /// The host organisation (a registry id).
-    pub host_organisation_id: String,
+    pub host_organisation_id: OrganisationId,
     /// Title.
     pub title: String,
     /// Description, free of personal data.

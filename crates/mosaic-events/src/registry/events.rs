@@ -4,7 +4,7 @@
 //! Personal data appears only sealed ([`mosaic_privacy::Sealed`]).
 
 use mosaic_privacy::Sealed;
-use mosaic_types::{CoordinatorId, ResidentId};
+use mosaic_types::{CoordinatorId, OrganisationId, ResidentId};
 use serde::{Deserialize, Serialize};
 
 use super::values::{
@@ -202,7 +202,7 @@ pub struct MunicipalityProfileUpdated {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct OrganisationRegistered {
     /// The organisation.
-    pub organisation_id: String,
+    pub organisation_id: OrganisationId,
     /// Its details (contact sealed).
     pub details: OrganisationDetails,
 }
@@ -211,7 +211,7 @@ pub struct OrganisationRegistered {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct OrganisationSuspended {
     /// The organisation.
-    pub organisation_id: String,
+    pub organisation_id: OrganisationId,
     /// Why.
     pub reason: String,
 }
@@ -220,7 +220,7 @@ pub struct OrganisationSuspended {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct OrganisationRef {
     /// The organisation.
-    pub organisation_id: String,
+    pub organisation_id: OrganisationId,
 }
 
 /// Payload of `CoordinatorRegistered`.
@@ -229,7 +229,7 @@ pub struct CoordinatorRegistered {
     /// The coordinator.
     pub coordinator_id: CoordinatorId,
     /// The organisation they belong to.
-    pub organisation_id: String,
+    pub organisation_id: OrganisationId,
     /// Their name (sealed under the coordinator's key).
     pub display_name: Sealed,
     /// The subject of their login token.

@@ -345,7 +345,7 @@ pub fn details(
         return None;
     }
     Some(ActivityDetails {
-        host_organisation_id: host_id?,
+        host_organisation_id: host_id?.into(),
         title: d.title.trim().to_owned(),
         description: d.description.trim().to_owned(),
         field: activity_field?,

@@ -65,7 +65,7 @@ fn piece_details(p: &PieceDetails) -> pb::PieceDetails {
 
 fn details(d: &ActivityDetails) -> pb::ActivityDetails {
     pb::ActivityDetails {
-        host_organisation_id: d.host_organisation_id.clone(),
+        host_organisation_id: d.host_organisation_id.to_string(),
         title: d.title.clone(),
         description: d.description.clone(),
         field: d.field.wire(),

@@ -230,7 +230,7 @@ impl Aggregate for Activity {
             }
             if host.suspended {
                 return Err(ActivityError::HostSuspended(
-                    details.host_organisation_id.clone(),
+                    details.host_organisation_id.to_string(),
                 ));
             }
             host.allows(details.engagement_form)?;

@@ -56,7 +56,7 @@ impl EventProjection for Hosts {
                          DO UPDATE SET kind = excluded.kind, licences = excluded.licences",
                     )
                     .bind(&m)
-                    .bind(&o.organisation_id)
+                    .bind(o.organisation_id.as_str())
                     .bind(o.details.kind.as_str())
                     .bind(licences)
                     .execute(&mut **t)

@@ -66,7 +66,7 @@ async fn write_activity(
             )
             .bind(m)
             .bind(id)
-            .bind(&d.host_organisation_id)
+            .bind(d.host_organisation_id.as_str())
             .bind(Status::Draft.wire())
             .bind(&d.title)
             .bind(d.field.wire())

@@ -81,7 +81,7 @@ impl RegistryApi {
         let subject = body.account_subject.trim();
         let registered = CoordinatorRegistered {
             coordinator_id: id.clone().into(),
-            organisation_id,
+            organisation_id: organisation_id.into(),
             display_name: key.seal("display_name", body.display_name.trim()),
             account_subject: (!subject.is_empty()).then(|| subject.to_owned()),
             roles,

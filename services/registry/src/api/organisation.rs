@@ -71,12 +71,13 @@ impl RegistryApi {
         if !access::reads_organisation_contact(&ctx.caller, &r.organisation_id) {
             return Ok(());
         }
+        let id = r.organisation_id.to_string();
         let keys = self
             .vault
-            .keys(ctx.municipality, std::slice::from_ref(&r.organisation_id))
+            .keys(ctx.municipality, std::slice::from_ref(&id))
             .await
             .map_err(mosaic_api::status::from_vault)?;
-        if let Some(key) = keys.get(&r.organisation_id) {
+        if let Some(key) = keys.get(&id) {
             details.contact = Some(open_contact(key, &r.details.contact));
         }
         Ok(())
@@ -136,7 +137,7 @@ impl RegistryApi {
             return Err(Status::invalid_argument("details are required"));
         };
         let command = OrganisationCommand::Register {
-            organisation_id: id.clone(),
+            organisation_id: id.clone().into(),
             details,
         };
         let org = self

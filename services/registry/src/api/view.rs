@@ -160,7 +160,7 @@ pub fn organisation(
     let r = state.registered.as_ref()?;
     let d = &r.details;
     Some(pb::Organisation {
-        organisation_id: r.organisation_id.clone(),
+        organisation_id: r.organisation_id.to_string(),
         details: Some(pb::OrganisationDetails {
             kind: d.kind.wire(),
             name: d.name.clone(),
@@ -185,7 +185,7 @@ pub fn coordinator(state: &Coordinator, version: u64, stamps: &Stamps) -> Option
     let r = state.registered.as_ref()?;
     Some(pb::Coordinator {
         coordinator_id: r.coordinator_id.to_string(),
-        organisation_id: r.organisation_id.clone(),
+        organisation_id: r.organisation_id.to_string(),
         display_name: String::new(),
         account_subject: r.account_subject.clone().unwrap_or_default(),
         roles: r.roles.iter().map(|x| x.wire()).collect(),

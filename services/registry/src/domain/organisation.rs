@@ -1,6 +1,7 @@
 //! The organisation aggregate: one stream per host organisation, `organisation-<id>`.
 
 use mosaic_domain::Aggregate;
+use mosaic_types::OrganisationId;
 
 use crate::domain::{
     OrganisationDetails, OrganisationEvent, OrganisationRef, OrganisationRegistered,
@@ -27,7 +28,7 @@ pub enum OrganisationCommand {
     /// Register a host organisation.
     Register {
         /// New id.
-        organisation_id: String,
+        organisation_id: OrganisationId,
         /// Validated details, contact sealed.
         details: OrganisationDetails,
     },
@@ -75,7 +76,7 @@ impl Aggregate for Organisation {
             if self.registered.is_some() {
                 return Err(RegistryError::Exists {
                     kind: "organisation",
-                    id: organisation_id.clone(),
+                    id: organisation_id.to_string(),
                 });
             }
             return Ok(vec![OrganisationEvent::OrganisationRegistered(
@@ -94,7 +95,7 @@ impl Aggregate for Organisation {
                 }
                 Ok(vec![OrganisationEvent::OrganisationUpdated(
                     OrganisationRegistered {
-                        organisation_id: id,
+                        organisation_id: id.into(),
                         details: details.clone(),
                     },
                 )])
@@ -105,7 +106,7 @@ impl Aggregate for Organisation {
                 }
                 Ok(vec![OrganisationEvent::OrganisationSuspended(
                     OrganisationSuspended {
-                        organisation_id: id,
+                        organisation_id: id.into(),
                         reason: reason.trim().to_owned(),
                     },
                 )])
@@ -116,7 +117,7 @@ impl Aggregate for Organisation {
                 }
                 Ok(vec![OrganisationEvent::OrganisationReinstated(
                     OrganisationRef {
-                        organisation_id: id,
+                        organisation_id: id.into(),
                     },
                 )])
             }

@@ -544,7 +544,7 @@ impl Directory {
                  district = excluded.district, fields = excluded.fields, licences = excluded.licences",
             )
             .bind(m)
-            .bind(&o.organisation_id)
+            .bind(o.organisation_id.as_str())
             .bind(d.kind.wire())
             .bind(&d.name)
             .bind(&d.district)
