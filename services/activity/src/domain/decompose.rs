@@ -496,7 +496,8 @@ fn piece_windows(window: &WeeklyWindow, cut: &Cut, bounds: &Bounds) -> Vec<Weekl
         .map(|n| {
             let units = cut.base_units + u32::from(n < cut.longer);
             let end = start + units * bounds.step;
-            // Within the block's window, because the pieces' lengths sum to its length.
+            // Valid: within the block's window, because the pieces' lengths sum to at most its
+            // length, and at least one step long, because a cut has no more pieces than steps.
             let piece = WeeklyWindow::new(window.weekday(), start, end)
                 .expect("a piece lies within its block's valid window");
             start = end;
