@@ -180,10 +180,18 @@ impl Leader {
         }
     }
 
-    /// Gives the lead up at once (closing the session on PostgreSQL).
+    /// Gives the lead up at once. On PostgreSQL the lock is released before the session closes:
+    /// the server frees a closed session's locks only once its backend has exited, a moment
+    /// later, and a standby trying in between would find the lead still taken.
     pub async fn release(&mut self) {
         use sqlx::Connection;
-        if let Some(session) = self.session.take() {
+        if let Some(mut session) = self.session.take() {
+            if self.leading {
+                let _ = sqlx::query("SELECT pg_advisory_unlock($1)")
+                    .bind(lock_key(&self.name))
+                    .execute(&mut session)
+                    .await;
+            }
             let _ = session.close().await;
         }
         if matches!(self.db, Db::Sqlite(_)) {

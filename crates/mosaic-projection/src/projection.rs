@@ -46,7 +46,8 @@ pub enum ProjectionError {
         /// Position or stream sequence.
         position: u64,
         /// What was wrong.
-        reason: String,
+        #[source]
+        reason: Box<dyn std::error::Error + Send + Sync>,
     },
     /// The projection's code panicked while applying an event: a bug, never retried.
     #[error("panicked: {0}")]

@@ -92,12 +92,15 @@ pub fn decode<E: DomainEvent>(event: &StoredEvent) -> Result<E, ProjectionError>
     .map_err(|e| unreadable(event, e))
 }
 
-/// The error for an event a projection cannot read.
-pub fn unreadable(event: &StoredEvent, reason: impl std::fmt::Display) -> ProjectionError {
+/// The error for an event a projection cannot read, with what was wrong (an error, or a text).
+pub fn unreadable(
+    event: &StoredEvent,
+    reason: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+) -> ProjectionError {
     ProjectionError::Event {
         event_type: event.event_type.clone(),
         position: event.position,
-        reason: reason.to_string(),
+        reason: reason.into(),
     }
 }
 

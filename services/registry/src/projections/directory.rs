@@ -195,7 +195,7 @@ fn vault_failed(position: u64, e: mosaic_privacy::PrivacyError) -> ProjectionErr
         other => ProjectionError::Event {
             event_type: "person key".into(),
             position,
-            reason: other.to_string(),
+            reason: Box::new(other),
         },
     }
 }
