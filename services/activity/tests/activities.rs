@@ -1235,11 +1235,28 @@ async fn an_activity_for_a_host_registered_a_moment_ago_is_created_at_once_with_
                 .unwrap()
                 .to_str()?;
             assert!(own.starts_with("activity:"), "{own} ({})", p.backend);
+            let own_token = own.to_owned();
             // Activities carry audit stamps like every entity: made and last changed now.
             let activity = created.into_inner().activity.unwrap();
             let stamp = activity.created.clone().unwrap();
             assert!(!stamp.actor.is_empty() && stamp.recorded_at.is_some());
             assert_eq!(activity.updated, activity.created);
+            // A read of the activity by id carries the same token.
+            let read = client
+                .get_activity(authed(
+                    pb::GetActivityRequest {
+                        activity_id: activity.activity_id.clone(),
+                    },
+                    &staff,
+                ))
+                .await?;
+            assert_eq!(
+                read.metadata()
+                    .get(mosaic_api::consistency::HEADER)
+                    .unwrap()
+                    .to_str()?,
+                own_token
+            );
         }
         // A host of another municipality, waited for with its token: definitely not found.
         let (theirs, token) = host_with_token(&p, &mut registry, CHIGASAKI, &[]).await?;

@@ -1,4 +1,4 @@
-use mosaic_api::command::{first_answer, load, replay};
+use mosaic_api::command::{first_answer, load};
 use mosaic_api::pipeline::Preamble;
 use mosaic_api::wire;
 use mosaic_api::{Execute, FieldErrors, RequestContext, execute_with};
@@ -131,12 +131,14 @@ impl RegistryApi {
         );
         errors.finish()?;
         let id = id.unwrap_or_default();
-        let history = self
-            .store
-            .read_stream(ctx.municipality, &stream_id(&id))
-            .await
-            .map_err(mosaic_api::status::from_store)?;
-        let (state, version) = replay::<Coordinator>(&history)?;
+        let (state, version, history) = mosaic_api::pipeline::get::<Coordinator>(
+            self.store.as_ref(),
+            &ctx,
+            "coordinator",
+            &id,
+            &stream_id(&id),
+        )
+        .await?;
         let stamps = Stamps::of_history(&history)?;
         let mut c = view::coordinator(&state, version, &stamps)
             .ok_or_else(|| mosaic_api::pipeline::not_found("coordinator", &id))?;

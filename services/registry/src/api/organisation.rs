@@ -1,5 +1,5 @@
-use mosaic_api::command::{first_answer, load, replay};
-use mosaic_api::pipeline::{CommandRequest, Preamble, not_found};
+use mosaic_api::command::{first_answer, load};
+use mosaic_api::pipeline::{CommandRequest, Preamble, get, not_found};
 use mosaic_api::wire;
 use mosaic_api::{Done, Execute, FieldErrors, RequestContext, execute_with};
 use mosaic_auth::{Caller, Role};
@@ -257,12 +257,14 @@ impl RegistryApi {
         );
         errors.finish()?;
         let id = id.unwrap_or_default();
-        let history = self
-            .store
-            .read_stream(ctx.municipality, &stream_id(&id))
-            .await
-            .map_err(mosaic_api::status::from_store)?;
-        let (state, version) = replay::<Organisation>(&history)?;
+        let (state, version, history) = get::<Organisation>(
+            self.store.as_ref(),
+            &ctx,
+            "organisation",
+            &id,
+            &stream_id(&id),
+        )
+        .await?;
         let stamps = Stamps::of_history(&history)?;
         let mut org = view::organisation(&state, version, &stamps)
             .ok_or_else(|| not_found("organisation", &id))?;

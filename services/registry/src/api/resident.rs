@@ -1,7 +1,7 @@
 use chrono::{DateTime, Utc};
-use mosaic_api::command::{first_answer, load, replay};
+use mosaic_api::command::{first_answer, load};
 use mosaic_api::occurred_at::timestamp;
-use mosaic_api::pipeline::{CommandRequest, Preamble, not_found};
+use mosaic_api::pipeline::{CommandRequest, Preamble, get, not_found};
 use mosaic_api::request::caller_scope;
 use mosaic_api::wire;
 use mosaic_api::{Answer, Done, Execute, FieldErrors, RequestContext, execute_with};
@@ -713,15 +713,8 @@ impl RegistryApi {
         id: &str,
         needs: Needs,
     ) -> Result<(pb::Resident, Vec<mosaic_eventstore::StoredEvent>), Status> {
-        let history = self
-            .store
-            .read_stream(ctx.municipality, &stream_id(id))
-            .await
-            .map_err(mosaic_api::status::from_store)?;
-        let (state, version) = replay::<Resident>(&history)?;
-        if state.resident_id.is_none() {
-            return Err(not_found("resident", id));
-        }
+        let (state, version, history) =
+            get::<Resident>(self.store.as_ref(), ctx, "resident", id, &stream_id(id)).await?;
         access::check(&ctx.caller, &self.login_index(ctx), &state, needs)?;
         let stamps = Stamps::of_history(&history)?;
         let mut resident = view::resident(&state, version, &stamps, this_year(ctx));
