@@ -129,9 +129,17 @@ pub fn decompose(job: &JobRequirement) -> Result<Decomposition, DecomposeError> 
         .map(|(i, block)| cut_block(i, block, &bounds))
         .collect::<Result<Vec<_>, _>>()?;
     check_piece_count(&job.blocks, &cuts, job.granularity.split_by_task)?;
+    let windows = job
+        .blocks
+        .iter()
+        .zip(&cuts)
+        .enumerate()
+        .map(|(i, (block, cut))| piece_windows(i, &block.window, cut, &bounds))
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(assemble(
         &job.blocks,
         &cuts,
+        &windows,
         &bounds,
         job.granularity.split_by_task,
     ))
@@ -459,6 +467,7 @@ fn offers(block: &CoverageBlock, split_by_task: bool) -> Vec<Offer<'_>> {
 fn assemble(
     blocks: &[CoverageBlock],
     cuts: &[Cut],
+    windows: &[Vec<WeeklyWindow>],
     bounds: &Bounds,
     split_by_task: bool,
 ) -> Decomposition {
@@ -468,8 +477,7 @@ fn assemble(
     let mut pieces = Vec::new();
     let mut explanation = Vec::new();
     for i in order {
-        let (block, cut) = (&blocks[i], &cuts[i]);
-        let windows = piece_windows(&block.window, cut, bounds);
+        let (block, cut, windows) = (&blocks[i], &cuts[i], &windows[i]);
         for offer in offers(block, split_by_task) {
             explanation.push(explain(&block.window, cut, bounds, &offer, split_by_task));
             let (seats, tasks, skills) = (offer.seats(), offer.names(), offer.skills());
@@ -489,17 +497,23 @@ fn assemble(
     }
 }
 
-/// The windows of the pieces of one block, in time order, the longer ones first.
-fn piece_windows(window: &WeeklyWindow, cut: &Cut, bounds: &Bounds) -> Vec<WeeklyWindow> {
+/// The windows of the pieces of block `i`, in time order, the longer ones first. Each lies
+/// within the block's window (the pieces' lengths sum to at most its length) and is at least one
+/// step long (a cut has no more pieces than steps); should that ever not hold, the block is
+/// refused rather than cut wrong.
+fn piece_windows(
+    i: usize,
+    window: &WeeklyWindow,
+    cut: &Cut,
+    bounds: &Bounds,
+) -> Result<Vec<WeeklyWindow>, DecomposeError> {
     let mut start = u32::from(window.start());
     (0..cut.count)
         .map(|n| {
             let units = cut.base_units + u32::from(n < cut.longer);
             let end = start + units * bounds.step;
-            // Valid: within the block's window, because the pieces' lengths sum to at most its
-            // length, and at least one step long, because a cut has no more pieces than steps.
             let piece = WeeklyWindow::new(window.weekday(), start, end)
-                .expect("a piece lies within its block's valid window");
+                .map_err(|e| DecomposeError::new(format!("blocks[{i}].window"), e.to_string()));
             start = end;
             piece
         })
