@@ -2,7 +2,8 @@
 
 //! An operator rebuilds one read model from the log (`mosaic projections rebuild`): the running
 //! service takes the request, the read model comes back whole, embedded and distributed; a name
-//! nobody runs is refused, and a request no service takes is withdrawn.
+//! nobody runs is refused, a request no service takes is withdrawn, and one whose runner died is
+//! ended by the next leader.
 
 mod common;
 
@@ -167,6 +168,35 @@ async fn a_request_no_running_service_takes_is_withdrawn() -> anyhow::Result<()>
             .await?
     });
     assert_eq!(open, 0);
+    db.close().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_request_whose_runner_died_is_ended_by_the_next_leader() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let file = format!("sqlite://{}", dir.path().join("registry.db").display());
+    let mut platform = Background::embedded(&[&REGISTRY], dir.path()).await?;
+    platform.stop().await?;
+    // A request a runner took, and whose process then died before it said how it ended.
+    let db = mosaic_db::connect(&file, 1).await?;
+    let id =
+        mosaic_projection::request_rebuild(&db, "registry.directory", Some(code(KASHIWA))).await?;
+    mosaic_db::on_db!(&db, pool => {
+        sqlx::query("UPDATE projection_rebuilds SET started_at = '2026-12-05T00:00:00Z' WHERE id = $1")
+            .bind(id)
+            .execute(pool)
+            .await?;
+    });
+    let _platform = Background::embedded(&[&REGISTRY], dir.path()).await?;
+    until("the request ended", Duration::from_secs(10), async || {
+        mosaic_projection::rebuild_progress(&db, id)
+            .await
+            .ok()
+            .flatten()
+            .is_some_and(|p| p.finished && p.error.is_none())
+    })
+    .await;
     db.close().await;
     Ok(())
 }

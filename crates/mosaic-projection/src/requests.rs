@@ -115,6 +115,23 @@ pub(crate) async fn report(
     Ok(())
 }
 
+/// Ends the requests for `projection` that a runner took but never finished (its process died):
+/// the new leader has just finished the rebuild that was under way, or there was none left to
+/// do, so whoever waits on them is told they are done.
+pub(crate) async fn finish_interrupted(db: &Db, projection: &str) -> Result<u64, sqlx::Error> {
+    Ok(on_db!(db, pool => {
+        sqlx::query(
+            "UPDATE projection_rebuilds SET finished_at = $2 \
+             WHERE projection = $1 AND started_at IS NOT NULL AND finished_at IS NULL",
+        )
+        .bind(projection)
+        .bind(Utc::now())
+        .execute(pool)
+        .await?
+        .rows_affected()
+    }))
+}
+
 /// Records the end of request `id`.
 pub(crate) async fn finish(db: &Db, id: i64, error: Option<String>) -> Result<(), sqlx::Error> {
     on_db!(db, pool => {

@@ -417,6 +417,16 @@ impl Live {
                 );
                 self.rebuild(municipality).await?;
             }
+            // Requests a runner that died had taken: done now (resumed above, or finished before
+            // it died without saying so).
+            let ended = requests::finish_interrupted(&self.db, self.projection.name()).await?;
+            if ended > 0 {
+                warn!(
+                    projection = self.projection.name(),
+                    requests = ended,
+                    "ended rebuild requests that a runner took but did not finish"
+                );
+            }
             if self.audit_due {
                 self.audit().await?;
                 self.audit_due = false;
