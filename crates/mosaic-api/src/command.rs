@@ -154,6 +154,7 @@ where
             .collect::<Result<_, _>>()?,
         meta: ctx.meta(),
         response: Some(serde_json::json!({ "proto": STANDARD.encode(answer.encode_to_vec()) })),
+        also: Vec::new(),
     };
     match store.append(request).await.map_err(from_store)? {
         AppendOutcome::Appended(done) => {

@@ -72,6 +72,7 @@ async fn append_many(store: &SqlEventStore, batch: &str, n: u64) -> anyhow::Resu
                     ),
                 },
                 response: None,
+                also: Vec::new(),
             })
             .await?;
     }

@@ -476,6 +476,7 @@ impl Workload {
                 )),
             },
             response: None,
+            also: Vec::new(),
         }
     }
 }

@@ -27,7 +27,7 @@ use sqlx::{Connection, FromRow, PgConnection, Postgres, QueryBuilder, Sqlite, Sq
 
 use crate::commit::encode_events;
 use crate::sql_store::IdempotencyRow;
-use crate::{AppendOutcome, AppendRequest, Committed, ExpectedVersion, StoreError};
+use crate::{AppendOutcome, AppendRequest, Committed, ExpectedVersion, NewEvent, StoreError};
 
 /// What one append gets back.
 pub(crate) type Answer = Result<AppendOutcome, StoreError>;
@@ -66,8 +66,13 @@ struct KeyRow {
 enum Decision {
     /// Answered without writing: a conflict, a mismatch or a retry of an earlier group.
     Answered(Answer),
-    /// Write it: the stream is at `version`, and `offset` events of the group come before it.
-    Write { version: u64, offset: u64 },
+    /// Write it: the stream is at `version`, and `offset` events of the group come before it;
+    /// the further streams of [`AppendRequest::also`] are at `also`, in order.
+    Write {
+        version: u64,
+        offset: u64,
+        also: Vec<u64>,
+    },
     /// A retry of an append accepted earlier in the group (`of`): its result, once written.
     RetryOf {
         of: usize,
@@ -97,13 +102,12 @@ pub(crate) async fn append_group(
     group: &[&AppendRequest],
     read: Read,
 ) -> Result<Vec<Answer>, sqlx::Error> {
+    let new =
+        |e: ExpectedVersion| matches!(e, ExpectedVersion::NoStream | ExpectedVersion::Exact(0));
     let read = read == Read::Always
-        || !group.iter().all(|r| {
-            matches!(
-                r.expected,
-                ExpectedVersion::NoStream | ExpectedVersion::Exact(0)
-            )
-        });
+        || !group
+            .iter()
+            .all(|r| new(r.expected) && r.also.iter().all(|s| new(s.expected)));
     match conn {
         WriterConn::Postgres(c) => {
             let known = if read {
@@ -206,31 +210,56 @@ fn decide(group: &[&AppendRequest], known: Known) -> Vec<Decision> {
             });
             continue;
         }
-        let actual = match streams.get(&request.stream_id) {
-            None => 0,
-            Some((version, owner)) if owner == municipality => *version,
-            // A stream id taken in another municipality: no writer appends into another tenant's
-            // stream.
-            Some((version, _)) => {
-                decisions.push(Decision::Answered(Err(StoreError::Conflict {
-                    stream_id: request.stream_id.clone(),
-                    expected: "a stream of this municipality".into(),
-                    actual: *version,
-                })));
-                continue;
+        // Every stream of the append, this one first: all at their expected versions, or none
+        // is written.
+        let targets = std::iter::once((&request.stream_id, request.expected, request.events.len()))
+            .chain(
+                request
+                    .also
+                    .iter()
+                    .map(|s| (&s.stream_id, s.expected, s.events.len())),
+            );
+        let mut versions = Vec::with_capacity(1 + request.also.len());
+        let mut refused = None;
+        for (stream_id, expected, _) in targets.clone() {
+            let actual = match streams.get(stream_id) {
+                None => 0,
+                Some((version, owner)) if owner == municipality => *version,
+                // A stream id taken in another municipality: no writer appends into another
+                // tenant's stream.
+                Some((version, _)) => {
+                    refused = Some(StoreError::Conflict {
+                        stream_id: stream_id.clone(),
+                        expected: "a stream of this municipality".into(),
+                        actual: *version,
+                    });
+                    break;
+                }
+            };
+            if !expected.admits(actual) {
+                refused = Some(StoreError::Conflict {
+                    stream_id: stream_id.clone(),
+                    expected: expected.describe(),
+                    actual,
+                });
+                break;
             }
-        };
-        if !request.expected.admits(actual) {
-            decisions.push(Decision::Answered(Err(conflict(request, actual))));
+            versions.push(actual);
+        }
+        if let Some(e) = refused {
+            decisions.push(Decision::Answered(Err(e)));
             continue;
         }
-        let n = request.events.len() as u64;
-        if n > 0 {
-            streams.insert(
-                request.stream_id.clone(),
-                (actual + n, municipality.to_owned()),
-            );
+        for ((stream_id, _, n), actual) in targets.zip(&versions) {
+            if n > 0 {
+                streams.insert(
+                    stream_id.clone(),
+                    (actual + n as u64, municipality.to_owned()),
+                );
+            }
         }
+        let actual = versions[0];
+        let n = request.event_count() as u64;
         if let Some(k) = claim_key {
             let (of, version) = (i, actual);
             claims.insert(
@@ -245,6 +274,7 @@ fn decide(group: &[&AppendRequest], known: Known) -> Vec<Decision> {
         decisions.push(Decision::Write {
             version: actual,
             offset,
+            also: versions.split_off(1),
         });
         offset += n;
     }
@@ -262,18 +292,17 @@ fn same_request(request: &AppendRequest, request_hash: &str) -> bool {
 /// Whether any accepted append writes a row (events, or the result of an empty keyed append).
 fn needs_write(group: &[&AppendRequest], decisions: &[Decision]) -> bool {
     group.iter().zip(decisions).any(|(r, d)| {
-        matches!(d, Decision::Write { .. })
-            && (!r.events.is_empty() || r.meta.idempotency.is_some())
+        matches!(d, Decision::Write { .. }) && (r.event_count() > 0 || r.meta.idempotency.is_some())
     })
 }
 
 /// What an accepted append committed, given the position before the group.
 fn committed(request: &AppendRequest, version: u64, offset: u64, base: u64) -> Committed {
-    let n = request.events.len() as u64;
+    let n = request.event_count() as u64;
     Committed {
         stream_id: request.stream_id.clone(),
         positions: (n > 0).then(|| (base + offset + 1, base + offset + n)),
-        version: version + n,
+        version: version + request.events.len() as u64,
         response: request.response.clone(),
     }
 }
@@ -284,7 +313,9 @@ fn answers(group: &[&AppendRequest], decisions: Vec<Decision>, base: u64) -> Vec
         .enumerate()
         .map(|(i, d)| match d {
             Decision::Answered(answer) => answer,
-            Decision::Write { version, offset } => Ok(AppendOutcome::Appended(committed(
+            Decision::Write {
+                version, offset, ..
+            } => Ok(AppendOutcome::Appended(committed(
                 group[i], version, offset, base,
             ))),
             Decision::RetryOf {
@@ -307,7 +338,12 @@ fn conflict(request: &AppendRequest, actual: u64) -> StoreError {
 }
 
 fn distinct_streams<'a>(group: &[&'a AppendRequest]) -> Vec<&'a str> {
-    let mut ids: Vec<&str> = group.iter().map(|r| r.stream_id.as_str()).collect();
+    let mut ids: Vec<&str> = group
+        .iter()
+        .flat_map(|r| {
+            std::iter::once(r.stream_id.as_str()).chain(r.also.iter().map(|s| s.stream_id.as_str()))
+        })
+        .collect();
     ids.sort_unstable();
     ids.dedup();
     ids
@@ -425,6 +461,23 @@ struct Accepted<'a> {
     request: &'a AppendRequest,
     version: u64,
     offset: u64,
+    /// Where the further streams' events land: (stream, its events, version before, offset).
+    also: Vec<(&'a str, &'a [NewEvent], u64, u64)>,
+}
+
+impl<'a> Accepted<'a> {
+    /// The commits it writes, one per stream with events: (stream, events, version before,
+    /// offset in the group).
+    fn commits(&self) -> impl Iterator<Item = (&'a str, &'a [NewEvent], u64, u64)> + '_ {
+        std::iter::once((
+            self.request.stream_id.as_str(),
+            self.request.events.as_slice(),
+            self.version,
+            self.offset,
+        ))
+        .chain(self.also.iter().copied())
+        .filter(|(_, events, _, _)| !events.is_empty())
+    }
 }
 
 fn accepted<'a>(group: &[&'a AppendRequest], decisions: &[Decision]) -> Vec<Accepted<'a>> {
@@ -432,11 +485,29 @@ fn accepted<'a>(group: &[&'a AppendRequest], decisions: &[Decision]) -> Vec<Acce
         .iter()
         .zip(decisions)
         .filter_map(|(request, d)| match d {
-            Decision::Write { version, offset } => Some(Accepted {
-                request,
-                version: *version,
-                offset: *offset,
-            }),
+            Decision::Write {
+                version,
+                offset,
+                also,
+            } => {
+                let mut at = offset + request.events.len() as u64;
+                let also = request
+                    .also
+                    .iter()
+                    .zip(also)
+                    .map(|(s, v)| {
+                        let here = at;
+                        at += s.events.len() as u64;
+                        (s.stream_id.as_str(), s.events.as_slice(), *v, here)
+                    })
+                    .collect();
+                Some(Accepted {
+                    request,
+                    version: *version,
+                    offset: *offset,
+                    also,
+                })
+            }
             _ => None,
         })
         .collect()
@@ -491,13 +562,17 @@ struct CommitColumns<'a> {
 }
 
 impl<'a> CommitColumns<'a> {
-    fn push(&mut self, a: &Accepted<'a>) {
-        let (request, meta) = (a.request, &a.request.meta);
-        self.offsets.push(a.offset as i64);
-        self.counts.push(request.events.len() as i64);
+    fn push(
+        &mut self,
+        request: &'a AppendRequest,
+        (stream_id, events, version, offset): (&'a str, &'a [NewEvent], u64, u64),
+    ) {
+        let meta = &request.meta;
+        self.offsets.push(offset as i64);
+        self.counts.push(events.len() as i64);
         self.municipalities.push(request.municipality.as_str());
-        self.streams.push(&request.stream_id);
-        self.first_versions.push(a.version as i64 + 1);
+        self.streams.push(stream_id);
+        self.first_versions.push(version as i64 + 1);
         self.recorded.push(meta.recorded_at);
         self.actors.push(&meta.actor);
         self.correlations.push(meta.correlation_id);
@@ -505,7 +580,7 @@ impl<'a> CommitColumns<'a> {
         self.keys
             .push(meta.idempotency.as_ref().map(|i| i.key.as_str()));
         self.traces.push(meta.trace_context.as_deref());
-        self.events.push(encode_events(&request.events));
+        self.events.push(encode_events(events));
     }
 }
 
@@ -533,10 +608,10 @@ async fn write_postgres(
     let mut total = 0i64;
     for a in accepted(group, decisions) {
         let (request, version, offset) = (a.request, a.version, a.offset);
-        let n = request.events.len() as i64;
+        let n = request.event_count() as i64;
         total += n;
-        if n > 0 {
-            cc.push(&a);
+        for commit in a.commits() {
+            cc.push(request, commit);
         }
         if let Some(idem) = &request.meta.idempotency {
             let offset = offset as i64;
@@ -546,7 +621,8 @@ async fn write_postgres(
             kc.streams.push(&request.stream_id);
             kc.firsts.push((n > 0).then_some(offset + 1));
             kc.lasts.push((n > 0).then_some(offset + n));
-            kc.versions.push(version as i64 + n);
+            kc.versions
+                .push((version + request.events.len() as u64) as i64);
             kc.responses
                 .push(request.response.as_ref().map(|r| r.to_string()));
         }
@@ -593,7 +669,7 @@ async fn write_sqlite(
     let accepted = accepted(group, decisions);
     let with_events: Vec<_> = accepted
         .iter()
-        .filter(|a| !a.request.events.is_empty())
+        .flat_map(|a| a.commits().map(move |c| (a.request, c)))
         .collect();
     // Multi-row statements: each statement is a hand-off to the connection's thread.
     for chunk in with_events.chunks(SQLITE_ROWS_PER_INSERT) {
@@ -602,28 +678,34 @@ async fn write_sqlite(
              stream_id, first_version, last_version, recorded_at, actor, correlation_id, \
              causation_id, idempotency_key, trace_context, events) ",
         );
-        insert.push_values(chunk, |mut row, a| {
-            let meta = &a.request.meta;
-            let n = a.request.events.len() as i64;
-            let first = base + a.offset as i64 + 1;
-            row.push_bind(first + n - 1)
-                .push_bind(first)
-                .push_bind(a.request.municipality.as_str())
-                .push_bind(context)
-                .push_bind(a.request.stream_id.as_str())
-                .push_bind(a.version as i64 + 1)
-                .push_bind(a.version as i64 + n)
-                .push_bind(meta.recorded_at)
-                .push_bind(meta.actor.as_str())
-                .push_bind(meta.correlation_id)
-                .push_bind(meta.causation_id)
-                .push_bind(meta.idempotency.as_ref().map(|i| i.key.as_str()))
-                .push_bind(meta.trace_context.as_deref())
-                .push_bind(encode_events(&a.request.events));
-        });
+        insert.push_values(
+            chunk,
+            |mut row, (request, (stream_id, events, version, offset))| {
+                let meta = &request.meta;
+                let n = events.len() as i64;
+                let first = base + *offset as i64 + 1;
+                row.push_bind(first + n - 1)
+                    .push_bind(first)
+                    .push_bind(request.municipality.as_str())
+                    .push_bind(context)
+                    .push_bind(*stream_id)
+                    .push_bind(*version as i64 + 1)
+                    .push_bind(*version as i64 + n)
+                    .push_bind(meta.recorded_at)
+                    .push_bind(meta.actor.as_str())
+                    .push_bind(meta.correlation_id)
+                    .push_bind(meta.causation_id)
+                    .push_bind(meta.idempotency.as_ref().map(|i| i.key.as_str()))
+                    .push_bind(meta.trace_context.as_deref())
+                    .push_bind(encode_events(events));
+            },
+        );
         insert.build().execute(&mut *conn).await?;
     }
-    let total: i64 = accepted.iter().map(|a| a.request.events.len() as i64).sum();
+    let total: i64 = accepted
+        .iter()
+        .map(|a| a.request.event_count() as i64)
+        .sum();
     let keyed: Vec<_> = accepted
         .iter()
         .filter(|a| a.request.meta.idempotency.is_some())

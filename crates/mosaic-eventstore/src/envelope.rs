@@ -114,7 +114,8 @@ impl ExpectedVersion {
     }
 }
 
-/// Events for one stream, appended in one transaction.
+/// Events for one stream, appended in one transaction; with [`AppendRequest::also`], events for
+/// further streams in the same transaction, all or none.
 #[derive(Debug, Clone)]
 pub struct AppendRequest {
     /// The tenant every event belongs to.
@@ -129,6 +130,31 @@ pub struct AppendRequest {
     pub meta: CommandMeta,
     /// The answer to save with the idempotency key, returned verbatim to a retry.
     pub response: Option<serde_json::Value>,
+    /// Further streams written by the same append: every stream (this one and these) must be
+    /// at its expected version, or nothing is written and the first stream that is not is
+    /// named in the conflict. This is how a decision that rests on several streams (a piece's
+    /// seats and a person's commitments) stays true under concurrency: each stream's version
+    /// moves with the append, so two such appends that read the same versions cannot both
+    /// commit. Their events follow this stream's, in order.
+    pub also: Vec<StreamEvents>,
+}
+
+/// Events for one further stream of an [`AppendRequest`].
+#[derive(Debug, Clone)]
+pub struct StreamEvents {
+    /// The stream.
+    pub stream_id: String,
+    /// The version the command decided against.
+    pub expected: ExpectedVersion,
+    /// The events, in order; at least one, so the stream's version moves.
+    pub events: Vec<NewEvent>,
+}
+
+impl AppendRequest {
+    /// How many events the append writes, over every stream.
+    pub fn event_count(&self) -> usize {
+        self.events.len() + self.also.iter().map(|s| s.events.len()).sum::<usize>()
+    }
 }
 
 /// What an append wrote (or, for a retry, what the first attempt wrote).
@@ -136,7 +162,8 @@ pub struct AppendRequest {
 pub struct Committed {
     /// The stream written.
     pub stream_id: String,
-    /// First and last log positions written; `None` for an append of no events.
+    /// First and last log positions written, over every stream of the append; `None` for an
+    /// append of no events.
     pub positions: Option<(u64, u64)>,
     /// The stream's version after the append.
     pub version: u64,

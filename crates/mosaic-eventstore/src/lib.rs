@@ -41,7 +41,7 @@ mod writer;
 
 pub use envelope::{
     AppendOutcome, AppendRequest, CommandMeta, Committed, ExpectedVersion, Idempotency, LogQuery,
-    NewEvent, StoredEvent,
+    NewEvent, StoredEvent, StreamEvents,
 };
 pub use error::StoreError;
 pub use payload::Payload;
@@ -58,7 +58,8 @@ pub trait EventStore: Send + Sync + 'static {
     /// The context whose events this store holds, e.g. `registry`.
     fn context(&self) -> &str;
 
-    /// Appends events to one stream atomically.
+    /// Appends events to one stream atomically (and to the streams of [`AppendRequest::also`],
+    /// in the same transaction).
     async fn append(&self, request: AppendRequest) -> Result<AppendOutcome, StoreError>;
 
     /// The first result recorded for an idempotency key, if the key was used before;

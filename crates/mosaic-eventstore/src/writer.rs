@@ -113,10 +113,10 @@ async fn run(db: Db, context: String, mut queue: mpsc::Receiver<Job>) {
 
 /// Adds queued appends to the group up to its limits, without waiting.
 fn fill(group: &mut Vec<Job>, queue: &mut mpsc::Receiver<Job>) {
-    let mut events: usize = group.iter().map(|j| j.request.events.len()).sum();
+    let mut events: usize = group.iter().map(|j| j.request.event_count()).sum();
     while group.len() < MAX_GROUP_APPENDS && events < MAX_GROUP_EVENTS {
         let Ok(job) = queue.try_recv() else { break };
-        events += job.request.events.len();
+        events += job.request.event_count();
         group.push(job);
     }
 }

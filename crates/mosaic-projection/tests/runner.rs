@@ -163,6 +163,7 @@ async fn append(
                     trace_context: None,
                 },
                 response: None,
+                also: Vec::new(),
             })
             .await?;
     }

@@ -221,6 +221,7 @@ async fn load(store: Arc<dyn EventStore>, args: &Args) -> Result<()> {
                             trace_context: None,
                         },
                         response: None,
+                        also: Vec::new(),
                     })
                     .await?;
             }

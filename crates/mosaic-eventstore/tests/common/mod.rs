@@ -87,5 +87,6 @@ pub fn request(
         events,
         meta: meta(None),
         response: None,
+        also: Vec::new(),
     }
 }
