@@ -153,7 +153,7 @@ where
             .map(|e| new_event(e, exec.occurred_at))
             .collect::<Result<_, _>>()?,
         meta: ctx.meta(),
-        response: Some(serde_json::json!({ "proto": STANDARD.encode(answer.encode_to_vec()) })),
+        response: Some(saved_answer(&answer)),
         also: Vec::new(),
     };
     match store.append(request).await.map_err(from_store)? {
@@ -192,7 +192,7 @@ pub async fn first_answer<R: prost::Message + Default>(
 }
 
 /// The answer rests on what `committed` wrote (see [`crate::consistency`]).
-fn record_written(store: &dyn EventStore, committed: &Committed) {
+pub fn record_written(store: &dyn EventStore, committed: &Committed) {
     if let Some((_, last)) = committed.positions {
         crate::consistency::record(store.context(), last);
     }
@@ -226,7 +226,13 @@ pub async fn first_answers<R: prost::Message + Default>(
     Ok(answers)
 }
 
-fn decode_answer<R: prost::Message + Default>(first: &Committed) -> Result<R, Status> {
+/// An answer as it is saved with the idempotency key.
+pub fn saved_answer<R: prost::Message>(answer: &R) -> serde_json::Value {
+    serde_json::json!({ "proto": STANDARD.encode(answer.encode_to_vec()) })
+}
+
+/// The answer saved with an idempotency key, as its message.
+pub fn decode_answer<R: prost::Message + Default>(first: &Committed) -> Result<R, Status> {
     let bytes = first
         .response
         .as_ref()
@@ -238,7 +244,11 @@ fn decode_answer<R: prost::Message + Default>(first: &Committed) -> Result<R, St
         .map_err(|_| Status::internal("the first answer to this request_id is unreadable"))
 }
 
-fn new_event<E: DomainEvent>(event: &E, occurred_at: DateTime<Utc>) -> Result<NewEvent, Status> {
+/// A domain event as the store appends it, with a new id.
+pub fn new_event<E: DomainEvent>(
+    event: &E,
+    occurred_at: DateTime<Utc>,
+) -> Result<NewEvent, Status> {
     let (event_type, payload) = event
         .to_stored()
         .map_err(|e| Status::internal(format!("cannot encode event: {e}")))?;

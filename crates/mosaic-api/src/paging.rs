@@ -76,6 +76,7 @@ list_request!(
     ListResidentsRequest,
     ListOrganisationsRequest,
     ListActivitiesRequest,
+    ListMatchesRequest,
     ListPiecesOpenRequest,
     ListHostActivitiesRequest,
 );

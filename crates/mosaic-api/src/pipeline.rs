@@ -255,7 +255,18 @@ command_request!(activity_id =>
     pb::DefineInternshipRequest,
     pb::DecomposeJobRequest,
 );
+command_request!(match_id =>
+    pb::ScheduleInterviewRequest,
+    pb::RecordInterviewRequest,
+    pb::AcceptMatchRequest,
+    pb::DeclineMatchRequest,
+    pb::WithdrawMatchRequest,
+    pb::CancelMatchRequest,
+    pb::ConfirmMatchRequest,
+);
+command_request!(piece_id => pb::ApplyRequest, pb::ProposeRequest);
 command_request!(
+    pb::SetMatchingPolicyRequest,
     pb::RegisterMunicipalityRequest,
     pb::UpdateMunicipalityProfileRequest,
     pb::RegisterOrganisationRequest,

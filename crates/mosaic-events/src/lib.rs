@@ -5,4 +5,5 @@
 //! payload type keeps reading the older versions.
 
 pub mod activity;
+pub mod matching;
 pub mod registry;

@@ -182,3 +182,8 @@ entity_id!(
     /// Identifies one coordinator.
     CoordinatorId
 );
+
+entity_id!(
+    /// Identifies one match: a resident and a piece, from application or proposal to its end.
+    MatchId
+);

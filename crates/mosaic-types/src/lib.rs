@@ -15,7 +15,7 @@ mod weekly;
 
 pub use backoff::Backoff;
 pub use ids::{
-    ActivityId, CoordinatorId, EventId, IdParseError, OrganisationId, PieceId, ResidentId,
+    ActivityId, CoordinatorId, EventId, IdParseError, MatchId, OrganisationId, PieceId, ResidentId,
 };
 pub use municipality::{MunicipalityCode, MunicipalityCodeError};
 pub use skill::{Skill, SkillError, SkillLevel, SkillTag};

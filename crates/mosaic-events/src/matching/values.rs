@@ -1,0 +1,109 @@
+//! The parts of matching's events. Stored names are the serde names: never change them.
+
+use chrono::NaiveDate;
+use mosaic_types::WeeklyWindow;
+use serde::{Deserialize, Serialize};
+
+mosaic_types::vocabulary!(
+    /// How a match began.
+    Origin {
+        /// The resident applied themself.
+        Application = 1 => "application",
+        /// A coordinator applied for the resident, under a confirmed proxy agreement.
+        ProxyApplication = 2 => "proxy_application",
+        /// A coordinator proposed the resident for the piece.
+        Proposal = 3 => "proposal",
+    }
+);
+
+mosaic_types::vocabulary!(
+    /// One side of a match.
+    Side {
+        /// The resident.
+        Resident = 1 => "resident",
+        /// The host organisation.
+        Host = 2 => "host",
+    }
+);
+
+mosaic_types::vocabulary!(
+    /// Why someone declined, withdrew or cancelled (a code, never free text about a person).
+    Reason {
+        /// The times do not work.
+        Schedule = 1 => "schedule",
+        /// The work and the person do not fit.
+        NotAFit = 2 => "not_a_fit",
+        /// Too far.
+        Distance = 3 => "distance",
+        /// Health.
+        Health = 4 => "health",
+        /// Personal or family reasons.
+        Personal = 5 => "personal",
+        /// The host asked for it.
+        HostRequest = 6 => "host_request",
+        /// Anything else.
+        Other = 7 => "other",
+    }
+);
+
+mosaic_types::vocabulary!(
+    /// How an interview (面談) went.
+    InterviewOutcome {
+        /// Both sides want to go on.
+        Passed = 1 => "passed",
+        /// Not passed: the match ends.
+        NotPassed = 2 => "not_passed",
+    }
+);
+
+mosaic_types::vocabulary!(
+    /// Why matching itself ended a match (not a decision of either side).
+    EndCause {
+        /// The activity removed the piece.
+        PieceRemoved = 1 => "piece_removed",
+        /// The activity was cancelled.
+        ActivityCancelled = 2 => "activity_cancelled",
+        /// The piece's headcount fell below its confirmed seats; the latest confirmations go.
+        HeadcountCut = 3 => "headcount_cut",
+        /// Follow-up ended the engagement.
+        EngagementEnded = 4 => "engagement_ended",
+        /// The resident withdrew from the registry, revoked matching consent or was erased.
+        ResidentUnavailable = 5 => "resident_unavailable",
+        /// The interview was not passed.
+        InterviewNotPassed = 6 => "interview_not_passed",
+    }
+);
+
+/// What a confirmed match asks of a person: when, and how much. Caps compare these; the figures
+/// are upper bounds (a week or month with fewer sessions asks less).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Commitment {
+    /// The weekly windows (JST) it occupies.
+    pub slots: Vec<WeeklyWindow>,
+    /// First day (JST).
+    pub first_day: NaiveDate,
+    /// Last day (JST).
+    pub last_day: NaiveDate,
+    /// The most minutes it takes in any one week.
+    pub minutes_per_week: u32,
+    /// The most days it takes in any one calendar month.
+    pub days_per_month: u32,
+}
+
+impl Commitment {
+    /// Whether two commitments can ask for the same minute: their periods overlap and so do
+    /// two of their windows.
+    pub fn clashes_with(&self, other: &Commitment) -> bool {
+        self.first_day <= other.last_day
+            && other.first_day <= self.last_day
+            && self
+                .slots
+                .iter()
+                .any(|a| other.slots.iter().any(|b| a.overlaps(b)))
+    }
+
+    /// Whether the two periods share a day.
+    pub fn overlaps_period(&self, other: &Commitment) -> bool {
+        self.first_day <= other.last_day && other.first_day <= self.last_day
+    }
+}

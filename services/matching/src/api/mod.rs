@@ -1,0 +1,177 @@
+//! gRPC handlers of `MatchingService`: validate → facts → decide → append → answer. One file per
+//! group of RPCs; this one wires them to the generated trait and holds who may do what.
+
+mod booking;
+mod commands;
+mod facts;
+mod queries;
+mod view;
+
+use std::sync::Arc;
+
+use mosaic_api::paging::PageTokens;
+use mosaic_auth::{Caller, Role};
+use mosaic_db::Db;
+use mosaic_eventstore::EventStore;
+use mosaic_privacy::Vault;
+use mosaic_proto::v1::matching_service_server::MatchingService;
+use mosaic_types::{MatchId, PieceId, ResidentId};
+use sha2::{Digest, Sha256};
+use tonic::Status;
+
+use crate::domain::{MatchError, ResidentFacts, Side};
+
+/// Staff: who proposes, cancels, and acts for residents with a proxy agreement.
+pub const STAFF: &[Role] = &[Role::Coordinator, Role::MunicipalityOfficer, Role::Operator];
+/// Who takes part in matching at all (analysts read insights, not matches).
+pub const PARTIES: &[Role] = &[
+    Role::Resident,
+    Role::Coordinator,
+    Role::HostOrganisation,
+    Role::MunicipalityOfficer,
+    Role::Operator,
+];
+/// Who sets the municipality's matching policy.
+pub const POLICY_SETTERS: &[Role] = &[Role::MunicipalityOfficer, Role::Operator];
+
+/// The matching context's gRPC API.
+#[derive(Clone)]
+pub struct MatchingApi {
+    store: Arc<dyn EventStore>,
+    vault: Vault,
+    db: Db,
+    pages: PageTokens,
+}
+
+impl MatchingApi {
+    /// An API writing to `store`, reading what it knows of residents and pieces from `db`; a
+    /// resident's token is recognised by the keyed hash of its subject (`vault`).
+    pub fn new(store: Arc<dyn EventStore>, vault: Vault, db: Db) -> Self {
+        let pages = PageTokens::from_vault(&vault);
+        Self {
+            store,
+            vault,
+            db,
+            pages,
+        }
+    }
+}
+
+/// The id of the match of a piece and a resident: one match per pair, so an application and a
+/// proposal of the same pair meet in one stream, and the store refuses a second opening. The
+/// first 128 bits of SHA-256 over both ids, as a UUID of version 8.
+pub fn match_id(piece: &PieceId, resident: &ResidentId) -> MatchId {
+    let digest = Sha256::new()
+        .chain_update(piece.as_str())
+        .chain_update([0])
+        .chain_update(resident.as_str())
+        .finalize();
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    MatchId::from(uuid::Uuid::new_v8(bytes).to_string())
+}
+
+/// The stream of a match.
+pub fn match_stream(id: &str) -> String {
+    format!("match-{id}")
+}
+
+/// The stream of a piece's seats.
+pub fn seats_stream(piece: &str) -> String {
+    format!("seats-{piece}")
+}
+
+/// The stream of a resident's commitments.
+pub fn commitments_stream(resident: &str) -> String {
+    format!("commitments-{resident}")
+}
+
+/// Who the caller is to one match.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Party {
+    /// Coordinator, officer or operator.
+    Staff,
+    /// The match's resident, by their own token.
+    Resident,
+    /// The match's activity's host, by its own token.
+    Host,
+    /// Anyone else: the match does not exist for them.
+    Stranger,
+}
+
+impl Party {
+    /// The caller's relation to a match of `resident` on an activity of `host`; `me` is the
+    /// caller's own resident record, if the caller is a resident.
+    pub(crate) fn of(caller: &Caller, me: Option<&ResidentId>, resident: &str, host: &str) -> Self {
+        match caller.role {
+            r if STAFF.contains(&r) => Party::Staff,
+            Role::Resident if me.is_some_and(|me| me.as_str() == resident) => Party::Resident,
+            Role::HostOrganisation if caller.acts_for_organisation(host) => Party::Host,
+            _ => Party::Stranger,
+        }
+    }
+
+    /// Whether this party may take `side`'s step: the side itself, or staff — for the resident
+    /// only under a proxy agreement.
+    pub(crate) fn may_act_for(
+        self,
+        side: Side,
+        resident: Option<&ResidentFacts>,
+    ) -> Result<(), Status> {
+        match (self, side) {
+            (Party::Resident, Side::Resident) | (Party::Host, Side::Host) => Ok(()),
+            (Party::Staff, Side::Host) => Ok(()),
+            (Party::Staff, Side::Resident) if resident.is_some_and(|r| r.proxy_agreement) => Ok(()),
+            (Party::Staff, Side::Resident) => Err(Status::failed_precondition(
+                "the resident has no confirmed proxy agreement: staff cannot take the resident's \
+                 steps for them",
+            )),
+            _ => Err(Status::permission_denied(format!(
+                "only the {} (or staff) may take this step",
+                match side {
+                    Side::Resident => "resident",
+                    Side::Host => "activity's host organisation",
+                }
+            ))),
+        }
+    }
+}
+
+/// NOT_FOUND for a match.
+pub(crate) fn not_found(id: &str) -> Status {
+    mosaic_api::pipeline::not_found("match", id)
+}
+
+mosaic_api::rpcs! {
+    impl MatchingService for MatchingApi {
+        apply => apply_impl(ApplyRequest) -> ApplyResponse;
+        propose => propose_impl(ProposeRequest) -> ProposeResponse;
+        schedule_interview => schedule_interview_impl(ScheduleInterviewRequest) -> ScheduleInterviewResponse;
+        record_interview => record_interview_impl(RecordInterviewRequest) -> RecordInterviewResponse;
+        accept_match => accept_match_impl(AcceptMatchRequest) -> AcceptMatchResponse;
+        decline_match => decline_match_impl(DeclineMatchRequest) -> DeclineMatchResponse;
+        withdraw_match => withdraw_match_impl(WithdrawMatchRequest) -> WithdrawMatchResponse;
+        cancel_match => cancel_match_impl(CancelMatchRequest) -> CancelMatchResponse;
+        confirm_match => confirm_match_impl(ConfirmMatchRequest) -> ConfirmMatchResponse;
+        set_matching_policy => set_matching_policy_impl(SetMatchingPolicyRequest) -> SetMatchingPolicyResponse;
+        get_matching_policy => get_matching_policy_impl(GetMatchingPolicyRequest) -> GetMatchingPolicyResponse;
+        get_match => get_match_impl(GetMatchRequest) -> GetMatchResponse;
+        list_matches => list_matches_impl(ListMatchesRequest) -> ListMatchesResponse;
+        get_open_seats => get_open_seats_impl(GetOpenSeatsRequest) -> GetOpenSeatsResponse;
+    }
+}
+
+/// How a domain refusal is answered on the wire (the domain knows nothing of gRPC).
+impl From<MatchError> for Status {
+    fn from(e: MatchError) -> Self {
+        match e {
+            MatchError::NotFound { .. } => Status::not_found(e.to_string()),
+            MatchError::Exists(_) => Status::already_exists(e.to_string()),
+            MatchError::Step { .. }
+            | MatchError::Rule(_)
+            | MatchError::Full { .. }
+            | MatchError::DoubleBooked { .. }
+            | MatchError::Cap { .. } => Status::failed_precondition(e.to_string()),
+        }
+    }
+}

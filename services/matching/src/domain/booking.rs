@@ -1,0 +1,661 @@
+//! One match's workflow, and the decision that spans the three streams a booking touches.
+//!
+//! Why three streams and one append: a confirmation must hold over the piece's seats (never more
+//! confirmed people than its headcount) *and* over the person's other commitments (no overlap,
+//! caps), and two confirmations of different matches may race on either. Each decision reads
+//! the match, the piece's seats (`seats-<piece>`) and the person's commitments
+//! (`commitments-<resident>`) and writes to every stream it decided on in one append that
+//! expects each at the version read (`AppendRequest::also`). Two confirmations that read the
+//! same seats or the same commitments cannot both commit: the second is a version conflict,
+//! decided again against what the first wrote. There is no step between a seat and a
+//! commitment in which a crash or a race could leave either half alone.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use mosaic_events::activity::{ApplicationMode, Status};
+use mosaic_events::matching::*;
+use mosaic_types::{MatchId, PieceId, ResidentId};
+
+use super::MatchError;
+use super::commitment::of_schedule;
+use super::error::CapUnit;
+use super::facts::{HostFacts, PieceFacts, Policy, ResidentFacts};
+
+/// Where a match stands.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Stage {
+    /// Never opened.
+    #[default]
+    None,
+    /// Applied or proposed; not yet confirmed.
+    Open,
+    /// Confirmed: the resident holds a seat.
+    Confirmed,
+    /// Declined, withdrawn, cancelled or ended; it may be opened again.
+    Ended,
+}
+
+impl Stage {
+    /// The name answers use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::None => "not opened",
+            Stage::Open => "open",
+            Stage::Confirmed => "confirmed",
+            Stage::Ended => "ended",
+        }
+    }
+}
+
+/// Where a match's interview stands.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Interview {
+    /// None scheduled.
+    #[default]
+    None,
+    /// Scheduled for this instant.
+    Scheduled(DateTime<Utc>),
+    /// Held, and both sides want to go on.
+    Passed,
+}
+
+/// One match, folded from its stream.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Match {
+    /// How the current round began (the latest `MatchOpened`).
+    pub opened: Option<MatchOpened>,
+    /// Where it stands.
+    pub stage: Stage,
+    /// The resident accepted (an application counts as the resident's acceptance).
+    pub resident_accepted: bool,
+    /// The host accepted.
+    pub host_accepted: bool,
+    /// The interview.
+    pub interview: Interview,
+    /// What the resident committed to, once confirmed.
+    pub commitment: Option<Commitment>,
+    /// What ended it last: the event's stored name.
+    pub ended_by: Option<&'static str>,
+}
+
+impl Match {
+    /// The state after one event of its stream.
+    pub fn evolve(mut self, event: &MatchingEvent) -> Self {
+        match event {
+            MatchingEvent::MatchOpened(o) => {
+                self = Match {
+                    resident_accepted: o.origin != Origin::Proposal,
+                    opened: Some(o.clone()),
+                    stage: Stage::Open,
+                    ..Match::default()
+                };
+            }
+            MatchingEvent::InterviewScheduled(i) => self.interview = Interview::Scheduled(i.at),
+            MatchingEvent::InterviewRecorded(r) if r.outcome == InterviewOutcome::Passed => {
+                self.interview = Interview::Passed;
+            }
+            MatchingEvent::MatchAccepted(a) => match a.side {
+                Side::Resident => self.resident_accepted = true,
+                Side::Host => self.host_accepted = true,
+            },
+            MatchingEvent::MatchConfirmed(c) => {
+                self.stage = Stage::Confirmed;
+                self.commitment = Some(c.commitment.clone());
+            }
+            MatchingEvent::MatchDeclined(_) => self.end("MatchDeclined"),
+            MatchingEvent::MatchWithdrawn(_) => self.end("MatchWithdrawn"),
+            MatchingEvent::MatchCancelled(_) => self.end("MatchCancelled"),
+            MatchingEvent::MatchEnded(_) => self.end("MatchEnded"),
+            _ => {}
+        }
+        self
+    }
+
+    fn end(&mut self, by: &'static str) {
+        self.stage = Stage::Ended;
+        self.ended_by = Some(by);
+    }
+
+    /// What the match is waiting for, for refusals and answers.
+    pub fn awaiting(&self) -> &'static str {
+        match self.stage {
+            Stage::Open if !self.resident_accepted => "open, awaiting the resident's acceptance",
+            Stage::Open if !self.host_accepted => "open, awaiting the host's acceptance",
+            Stage::Open if self.needs_interview() => "open, awaiting a passed interview",
+            Stage::Open => "open, accepted by both sides",
+            other => other.as_str(),
+        }
+    }
+
+    fn needs_interview(&self) -> bool {
+        self.opened.as_ref().is_some_and(|o| o.interview_required)
+            && self.interview != Interview::Passed
+    }
+}
+
+/// A piece's confirmed seats, folded from `seats-<piece>`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Seats {
+    /// Match → resident, for every seat held.
+    pub taken: BTreeMap<MatchId, ResidentId>,
+}
+
+impl Seats {
+    /// The state after one event of its stream.
+    pub fn evolve(mut self, event: &MatchingEvent) -> Self {
+        match event {
+            MatchingEvent::SeatTaken(s) => {
+                self.taken.insert(s.match_id.clone(), s.resident_id.clone());
+            }
+            MatchingEvent::SeatFreed(s) => {
+                self.taken.remove(&s.match_id);
+            }
+            _ => {}
+        }
+        self
+    }
+}
+
+/// A person's confirmed commitments, folded from `commitments-<resident>`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Commitments {
+    /// Match → (piece, commitment), for every commitment held.
+    pub held: BTreeMap<MatchId, (PieceId, Commitment)>,
+}
+
+impl Commitments {
+    /// The state after one event of its stream.
+    pub fn evolve(mut self, event: &MatchingEvent) -> Self {
+        match event {
+            MatchingEvent::CommitmentTaken(c) => {
+                self.held.insert(
+                    c.match_id.clone(),
+                    (c.piece_id.clone(), c.commitment.clone()),
+                );
+            }
+            MatchingEvent::CommitmentFreed(c) => {
+                self.held.remove(&c.match_id);
+            }
+            _ => {}
+        }
+        self
+    }
+}
+
+/// Everything one decision reads.
+#[derive(Debug, Clone)]
+pub struct Booking<'a> {
+    /// The match's id (derived from the piece and the resident).
+    pub match_id: &'a MatchId,
+    /// The match.
+    pub the_match: &'a Match,
+    /// The piece's seats (read for confirmations and releases).
+    pub seats: &'a Seats,
+    /// The resident's commitments (read for confirmations and releases).
+    pub commitments: &'a Commitments,
+    /// The resident, if matching knows them.
+    pub resident: Option<&'a ResidentFacts>,
+    /// The piece, if matching knows it.
+    pub piece: Option<&'a PieceFacts>,
+    /// The piece's host, if matching knows it.
+    pub host: Option<&'a HostFacts>,
+    /// The municipality's policy.
+    pub policy: &'a Policy,
+    /// Today (JST).
+    pub today: NaiveDate,
+}
+
+/// What can be asked of a match. Who may ask is the API's check; what the match allows is this.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    /// Apply or propose.
+    Open {
+        /// How.
+        origin: Origin,
+        /// The coordinator who applied or proposed.
+        coordinator: Option<String>,
+    },
+    /// Schedule the interview.
+    ScheduleInterview {
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// Record how the interview went.
+    RecordInterview {
+        /// The outcome.
+        outcome: InterviewOutcome,
+    },
+    /// One side accepts.
+    Accept {
+        /// Which.
+        side: Side,
+    },
+    /// One side declines.
+    Decline {
+        /// Which.
+        side: Side,
+        /// Why.
+        reason: Reason,
+    },
+    /// The resident withdraws before the start.
+    Withdraw {
+        /// Why.
+        reason: Reason,
+    },
+    /// A coordinator cancels.
+    Cancel {
+        /// Why.
+        reason: Reason,
+    },
+    /// Confirm: the resident takes a seat.
+    Confirm,
+    /// Matching ends the match for a reason of its own (compensation).
+    End {
+        /// Why.
+        cause: EndCause,
+    },
+}
+
+/// The events a decision writes, per stream; all are appended together.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Writes {
+    /// To `match-<id>`.
+    pub on_match: Vec<MatchingEvent>,
+    /// To `seats-<piece>`.
+    pub on_seats: Vec<MatchingEvent>,
+    /// To `commitments-<resident>`.
+    pub on_commitments: Vec<MatchingEvent>,
+}
+
+impl Writes {
+    fn on_match(event: MatchingEvent) -> Self {
+        Self {
+            on_match: vec![event],
+            ..Self::default()
+        }
+    }
+
+    /// Whether the decision writes nothing (a repeated compensation).
+    pub fn is_empty(&self) -> bool {
+        self.on_match.is_empty() && self.on_seats.is_empty() && self.on_commitments.is_empty()
+    }
+}
+
+/// Decides a command against everything the booking reads. Pure.
+pub fn decide(b: &Booking<'_>, command: &Command) -> Result<Writes, MatchError> {
+    let m = b.the_match;
+    let id = b.match_id.as_str();
+    match command {
+        Command::Open {
+            origin,
+            coordinator,
+        } => open(b, *origin, coordinator.clone()),
+        Command::End { cause } => match m.stage {
+            Stage::Open | Stage::Confirmed => Ok(release(
+                b,
+                MatchingEvent::MatchEnded(MatchEnded {
+                    match_id: b.match_id.clone(),
+                    cause: *cause,
+                }),
+            )),
+            // A compensation that finds the match ended already has nothing to do.
+            Stage::None | Stage::Ended => Ok(Writes::default()),
+        },
+        Command::Cancel { reason } => match m.stage {
+            Stage::Open | Stage::Confirmed => Ok(release(
+                b,
+                MatchingEvent::MatchCancelled(MatchCancelled {
+                    match_id: b.match_id.clone(),
+                    reason: *reason,
+                }),
+            )),
+            stage => Err(MatchError::step(id, "cancel", stage)),
+        },
+        Command::Withdraw { reason } => {
+            if !matches!(m.stage, Stage::Open | Stage::Confirmed) {
+                return Err(MatchError::step(id, "withdraw", m.stage));
+            }
+            let first_day = m
+                .commitment
+                .as_ref()
+                .map(|c| c.first_day)
+                .or_else(|| b.piece.map(|p| of_schedule(&p.schedule).first_day));
+            if let Some(first_day) = first_day
+                && b.today >= first_day
+            {
+                return Err(MatchError::Rule(format!(
+                    "the piece started on {first_day}: a resident withdraws before the start; \
+                     a coordinator may cancel"
+                )));
+            }
+            Ok(release(
+                b,
+                MatchingEvent::MatchWithdrawn(MatchWithdrawn {
+                    match_id: b.match_id.clone(),
+                    reason: *reason,
+                }),
+            ))
+        }
+        Command::Decline { side, reason } => {
+            open_only(m, id, "decline")?;
+            Ok(Writes::on_match(MatchingEvent::MatchDeclined(
+                MatchDeclined {
+                    match_id: b.match_id.clone(),
+                    side: *side,
+                    reason: *reason,
+                },
+            )))
+        }
+        Command::Accept { side } => {
+            open_only(m, id, "accept")?;
+            let already = match side {
+                Side::Resident => m.resident_accepted,
+                Side::Host => m.host_accepted,
+            };
+            if already {
+                return Err(MatchError::Step {
+                    id: id.to_owned(),
+                    action: "accept again",
+                    stage: m.awaiting(),
+                });
+            }
+            Ok(Writes::on_match(MatchingEvent::MatchAccepted(
+                MatchAccepted {
+                    match_id: b.match_id.clone(),
+                    side: *side,
+                },
+            )))
+        }
+        Command::ScheduleInterview { at } => {
+            open_only(m, id, "schedule an interview")?;
+            if m.interview == Interview::Passed {
+                return Err(MatchError::Step {
+                    id: id.to_owned(),
+                    action: "schedule an interview",
+                    stage: "open, with its interview passed",
+                });
+            }
+            Ok(Writes::on_match(MatchingEvent::InterviewScheduled(
+                InterviewScheduled {
+                    match_id: b.match_id.clone(),
+                    at: *at,
+                },
+            )))
+        }
+        Command::RecordInterview { outcome } => {
+            open_only(m, id, "record an interview")?;
+            if !matches!(m.interview, Interview::Scheduled(_)) {
+                return Err(MatchError::Step {
+                    id: id.to_owned(),
+                    action: "record an interview",
+                    stage: "open, with no interview scheduled",
+                });
+            }
+            let mut writes =
+                Writes::on_match(MatchingEvent::InterviewRecorded(InterviewRecorded {
+                    match_id: b.match_id.clone(),
+                    outcome: *outcome,
+                }));
+            if *outcome == InterviewOutcome::NotPassed {
+                writes.on_match.push(MatchingEvent::MatchEnded(MatchEnded {
+                    match_id: b.match_id.clone(),
+                    cause: EndCause::InterviewNotPassed,
+                }));
+            }
+            Ok(writes)
+        }
+        Command::Confirm => confirm(b),
+    }
+}
+
+fn open_only(m: &Match, id: &str, action: &'static str) -> Result<(), MatchError> {
+    if m.stage == Stage::Open {
+        Ok(())
+    } else {
+        Err(MatchError::step(id, action, m.stage))
+    }
+}
+
+/// The resident and piece facts, or `NOT_FOUND` for the one matching does not know.
+fn parties<'a>(b: &Booking<'a>) -> Result<(&'a ResidentFacts, &'a PieceFacts), MatchError> {
+    let opened = b.the_match.opened.as_ref();
+    let resident = b.resident.ok_or_else(|| MatchError::NotFound {
+        kind: "resident",
+        id: opened
+            .map(|o| o.resident_id.to_string())
+            .unwrap_or_default(),
+    })?;
+    let piece = b.piece.ok_or_else(|| MatchError::NotFound {
+        kind: "piece",
+        id: opened.map(|o| o.piece_id.to_string()).unwrap_or_default(),
+    })?;
+    Ok((resident, piece))
+}
+
+/// Rules that hold for opening and for confirming: the resident can be matched, the piece is
+/// still there, the host may offer its form of engagement.
+fn matchable(b: &Booking<'_>, r: &ResidentFacts, p: &PieceFacts) -> Result<(), MatchError> {
+    if !r.active {
+        return Err(MatchError::Rule(format!(
+            "resident {} has withdrawn or was erased: they cannot be newly matched",
+            r.resident_id
+        )));
+    }
+    if !r.matching_consent {
+        return Err(MatchError::Rule(format!(
+            "resident {} has not consented to matching",
+            r.resident_id
+        )));
+    }
+    if p.removed {
+        return Err(MatchError::Rule(format!(
+            "piece {} was removed from its activity",
+            p.piece_id
+        )));
+    }
+    let host = b.host.cloned().unwrap_or_default();
+    if host.suspended {
+        return Err(MatchError::Rule(format!(
+            "host organisation {} is suspended",
+            p.host_organisation_id
+        )));
+    }
+    if let Some(licence) = p.licence_needed()
+        && !host.licences.contains(&licence)
+    {
+        return Err(MatchError::Rule(format!(
+            "host organisation {} does not hold the {} licence that {} needs",
+            p.host_organisation_id,
+            licence.as_str(),
+            p.engagement_form.as_str()
+        )));
+    }
+    Ok(())
+}
+
+fn open(
+    b: &Booking<'_>,
+    origin: Origin,
+    coordinator: Option<String>,
+) -> Result<Writes, MatchError> {
+    let (r, p) = parties(b)?;
+    if matches!(b.the_match.stage, Stage::Open | Stage::Confirmed) {
+        return Err(MatchError::Exists(b.match_id.to_string()));
+    }
+    matchable(b, r, p)?;
+    if p.activity_status != Status::Published {
+        return Err(MatchError::Rule(format!(
+            "activity {} is {}: it takes no new applications",
+            p.activity_id,
+            p.activity_status.as_str()
+        )));
+    }
+    if r.guest && p.application_mode != ApplicationMode::Open {
+        return Err(MatchError::Rule(format!(
+            "resident {} is a guest, and activity {} does not take per-application guests",
+            r.resident_id, p.activity_id
+        )));
+    }
+    if origin == Origin::ProxyApplication && !r.proxy_agreement {
+        return Err(MatchError::Rule(format!(
+            "resident {} has no confirmed proxy agreement: a coordinator cannot apply for them",
+            r.resident_id
+        )));
+    }
+    Ok(Writes::on_match(MatchingEvent::MatchOpened(MatchOpened {
+        match_id: b.match_id.clone(),
+        resident_id: r.resident_id.clone(),
+        piece_id: p.piece_id.clone(),
+        activity_id: p.activity_id.clone(),
+        host_organisation_id: p.host_organisation_id.clone(),
+        origin,
+        coordinator,
+        interview_required: p.interview_required(),
+        guest: r.guest,
+    })))
+}
+
+fn confirm(b: &Booking<'_>) -> Result<Writes, MatchError> {
+    let m = b.the_match;
+    let id = b.match_id.as_str();
+    open_only(m, id, "confirm")?;
+    if !m.resident_accepted || !m.host_accepted || m.needs_interview() {
+        return Err(MatchError::Step {
+            id: id.to_owned(),
+            action: "confirm",
+            stage: m.awaiting(),
+        });
+    }
+    let (r, p) = parties(b)?;
+    matchable(b, r, p)?;
+    if matches!(p.activity_status, Status::Closed | Status::Cancelled) {
+        return Err(MatchError::Rule(format!(
+            "activity {} is {}",
+            p.activity_id,
+            p.activity_status.as_str()
+        )));
+    }
+    let taken = b.seats.taken.len() as u32;
+    if taken >= p.headcount {
+        return Err(MatchError::Full {
+            piece: p.piece_id.to_string(),
+            headcount: p.headcount,
+            taken,
+        });
+    }
+    let commitment = of_schedule(&p.schedule);
+    if let Some((piece, _)) = b
+        .commitments
+        .held
+        .values()
+        .find(|(_, held)| held.clashes_with(&commitment))
+    {
+        return Err(MatchError::DoubleBooked {
+            other: piece.to_string(),
+        });
+    }
+    within_caps(b, r, &commitment)?;
+    let opened = m
+        .opened
+        .as_ref()
+        .ok_or_else(|| MatchError::step(id, "confirm", m.stage))?;
+    Ok(Writes {
+        on_match: vec![MatchingEvent::MatchConfirmed(MatchConfirmed {
+            match_id: b.match_id.clone(),
+            resident_id: opened.resident_id.clone(),
+            piece_id: opened.piece_id.clone(),
+            activity_id: opened.activity_id.clone(),
+            host_organisation_id: opened.host_organisation_id.clone(),
+            commitment: commitment.clone(),
+        })],
+        on_seats: vec![MatchingEvent::SeatTaken(SeatChanged {
+            piece_id: opened.piece_id.clone(),
+            match_id: b.match_id.clone(),
+            resident_id: opened.resident_id.clone(),
+        })],
+        on_commitments: vec![MatchingEvent::CommitmentTaken(CommitmentTaken {
+            resident_id: opened.resident_id.clone(),
+            match_id: b.match_id.clone(),
+            piece_id: opened.piece_id.clone(),
+            commitment,
+        })],
+    })
+}
+
+/// The caps: the commitments held in periods that overlap the new one are counted as if they
+/// all fell in the same week (hours) and the same month (days) — an upper bound, so a
+/// confirmation never takes anyone over a cap.
+fn within_caps(b: &Booking<'_>, r: &ResidentFacts, new: &Commitment) -> Result<(), MatchError> {
+    let overlapping = || {
+        b.commitments
+            .held
+            .values()
+            .map(|(_, c)| c)
+            .filter(|c| c.overlaps_period(new))
+    };
+    let minutes: u32 = overlapping().map(|c| c.minutes_per_week).sum();
+    let days: u32 = overlapping().map(|c| c.days_per_month).sum();
+    let caps = [
+        (
+            "max_hours_per_week",
+            r.max_hours_per_week,
+            b.policy.max_hours_per_week,
+            CapUnit::Minutes,
+            minutes,
+            new.minutes_per_week,
+        ),
+        (
+            "max_days_per_month",
+            r.max_days_per_month,
+            b.policy.max_days_per_month,
+            CapUnit::Days,
+            days,
+            new.days_per_month,
+        ),
+    ];
+    for (cap, own, municipal, unit, held, asked) in caps {
+        // The tighter of the two rules applies; on a tie, the resident's own is named.
+        let tightest = match (own, municipal) {
+            (Some(o), Some(m)) if m < o => Some((m, "the municipality's")),
+            (Some(o), _) => Some((o, "the resident's")),
+            (None, Some(m)) => Some((m, "the municipality's")),
+            (None, None) => None,
+        };
+        if let Some((limit, whose)) = tightest {
+            let limit = u32::from(limit) * if unit == CapUnit::Minutes { 60 } else { 1 };
+            if held + asked > limit {
+                return Err(MatchError::Cap {
+                    cap,
+                    whose,
+                    unit,
+                    limit,
+                    held,
+                    asked,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A match's end, freeing its seat and commitment if it was confirmed.
+fn release(b: &Booking<'_>, end: MatchingEvent) -> Writes {
+    let mut writes = Writes::on_match(end);
+    if b.the_match.stage == Stage::Confirmed
+        && let Some(opened) = &b.the_match.opened
+    {
+        writes.on_seats.push(MatchingEvent::SeatFreed(SeatChanged {
+            piece_id: opened.piece_id.clone(),
+            match_id: b.match_id.clone(),
+            resident_id: opened.resident_id.clone(),
+        }));
+        writes
+            .on_commitments
+            .push(MatchingEvent::CommitmentFreed(CommitmentFreed {
+                resident_id: opened.resident_id.clone(),
+                match_id: b.match_id.clone(),
+            }));
+    }
+    writes
+}

@@ -1,0 +1,20 @@
+//! The matching context's domain: pure decisions with no async and no I/O.
+//!
+//! - [`facts`]: what matching knows of the resident, the piece and its host, learned from the
+//!   registry's and activity's events, and the municipality's policy;
+//! - [`commitment`]: what a piece asks of a person (windows, period, hours, days);
+//! - [`booking`]: one match's workflow and the decision that spans the match, the piece's seats
+//!   and the person's commitments.
+
+pub mod booking;
+pub mod commitment;
+mod error;
+pub mod facts;
+
+#[cfg(test)]
+mod proptests;
+
+pub use booking::{Booking, Command, Commitments, Match, Seats, Stage, Writes, decide};
+pub use error::{CapUnit, MatchError};
+pub use facts::{HostFacts, PieceFacts, Policy, ResidentFacts};
+pub use mosaic_events::matching::*;

@@ -1,0 +1,136 @@
+//! `matching.activity`: the activities and pieces people are matched to, learned from activity's
+//! events: each activity's host, lifecycle state, form of engagement and application mode, and
+//! each piece's headcount and schedule.
+
+use async_trait::async_trait;
+use mosaic_db::{DbTx, on_tx};
+use mosaic_events::activity::{self, ActivityEvent, Status};
+use mosaic_eventstore::StoredEvent;
+use mosaic_projection::{EventProjection, ProjectionError};
+
+/// The activity projection.
+pub struct Activities;
+
+#[async_trait]
+impl EventProjection for Activities {
+    type Event = ActivityEvent;
+    const CONTEXT: &'static str = activity::CONTEXT;
+
+    fn name(&self) -> &'static str {
+        "matching.activity"
+    }
+
+    fn wants(&self) -> &'static [&'static str] {
+        &[
+            "ActivityCreated",
+            "ActivityUpdated",
+            "PieceAdded",
+            "PieceRevised",
+            "PieceRemoved",
+            "ActivityPublished",
+            "ActivityPaused",
+            "ActivityResumed",
+            "ActivityClosed",
+            "ActivityCancelled",
+        ]
+    }
+
+    fn tables(&self) -> &'static [&'static str] {
+        &["matching_activities", "matching_pieces"]
+    }
+
+    async fn apply(
+        &self,
+        tx: &mut DbTx,
+        event: &StoredEvent,
+        typed: Option<ActivityEvent>,
+    ) -> Result<(), ProjectionError> {
+        let m = event.municipality.as_str();
+        use ActivityEvent as E;
+        match typed {
+            Some(E::ActivityCreated(a) | E::ActivityUpdated(a)) => {
+                let d = &a.details;
+                on_tx!(tx, t => {
+                    sqlx::query(
+                        "INSERT INTO matching_activities (municipality, activity_id, \
+                         host_organisation_id, status, engagement_form, application_mode) \
+                         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (municipality, activity_id) \
+                         DO UPDATE SET engagement_form = excluded.engagement_form, \
+                         application_mode = excluded.application_mode",
+                    )
+                    .bind(m)
+                    .bind(a.activity_id.as_str())
+                    .bind(d.host_organisation_id.as_str())
+                    .bind(Status::Draft.as_str())
+                    .bind(d.engagement_form.as_str())
+                    .bind(d.application_mode.as_str())
+                    .execute(&mut **t)
+                    .await?;
+                });
+            }
+            Some(E::PieceAdded(p) | E::PieceRevised(p)) => {
+                let schedule = serde_json::to_string(&p.piece.schedule)
+                    .map_err(|e| mosaic_projection::unreadable(event, e))?;
+                on_tx!(tx, t => {
+                    sqlx::query(
+                        "INSERT INTO matching_pieces (municipality, piece_id, activity_id, removed, \
+                         headcount, schedule) VALUES ($1, $2, $3, FALSE, $4, $5) \
+                         ON CONFLICT (municipality, piece_id) DO UPDATE SET \
+                         headcount = excluded.headcount, schedule = excluded.schedule",
+                    )
+                    .bind(m)
+                    .bind(p.piece_id.as_str())
+                    .bind(p.activity_id.as_str())
+                    .bind(i32::try_from(p.piece.headcount).unwrap_or(i32::MAX))
+                    .bind(schedule)
+                    .execute(&mut **t)
+                    .await?;
+                });
+            }
+            Some(E::PieceRemoved(p)) => {
+                on_tx!(tx, t => {
+                    sqlx::query(
+                        "UPDATE matching_pieces SET removed = TRUE WHERE municipality = $1 AND piece_id = $2",
+                    )
+                    .bind(m)
+                    .bind(p.piece_id.as_str())
+                    .execute(&mut **t)
+                    .await?;
+                });
+            }
+            Some(E::ActivityPublished(a) | E::ActivityResumed(a)) => {
+                set_status(tx, m, &a.activity_id, Status::Published).await?;
+            }
+            Some(E::ActivityPaused(a)) => {
+                set_status(tx, m, &a.activity_id, Status::Paused).await?;
+            }
+            Some(E::ActivityClosed(a)) => {
+                set_status(tx, m, &a.activity_id, Status::Closed).await?;
+            }
+            Some(E::ActivityCancelled(a)) => {
+                set_status(tx, m, &a.activity_id, Status::Cancelled).await?;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+async fn set_status(
+    tx: &mut DbTx,
+    municipality: &str,
+    activity: &str,
+    status: Status,
+) -> Result<(), ProjectionError> {
+    on_tx!(tx, t => {
+        sqlx::query(
+            "UPDATE matching_activities SET status = $1 WHERE municipality = $2 AND activity_id = $3",
+        )
+        .bind(status.as_str())
+        .bind(municipality)
+        .bind(activity)
+        .execute(&mut **t)
+        .await?;
+    });
+    Ok(())
+}
