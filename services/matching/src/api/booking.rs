@@ -161,6 +161,8 @@ impl MatchingApi {
             };
             let booking = Booking {
                 match_id: &step.match_id,
+                resident_id: &resident_id,
+                piece_id: &piece_id,
                 the_match: &state,
                 seats: &seats,
                 commitments: &commitments,

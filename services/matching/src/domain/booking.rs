@@ -188,6 +188,10 @@ impl Commitments {
 pub struct Booking<'a> {
     /// The match's id (derived from the piece and the resident).
     pub match_id: &'a MatchId,
+    /// The match's resident.
+    pub resident_id: &'a ResidentId,
+    /// The match's piece.
+    pub piece_id: &'a PieceId,
     /// The match.
     pub the_match: &'a Match,
     /// The piece's seats (read for confirmations and releases).
@@ -419,16 +423,13 @@ fn open_only(m: &Match, id: &str, action: &'static str) -> Result<(), MatchError
 
 /// The resident and piece facts, or `NOT_FOUND` for the one matching does not know.
 fn parties<'a>(b: &Booking<'a>) -> Result<(&'a ResidentFacts, &'a PieceFacts), MatchError> {
-    let opened = b.the_match.opened.as_ref();
     let resident = b.resident.ok_or_else(|| MatchError::NotFound {
         kind: "resident",
-        id: opened
-            .map(|o| o.resident_id.to_string())
-            .unwrap_or_default(),
+        id: b.resident_id.to_string(),
     })?;
     let piece = b.piece.ok_or_else(|| MatchError::NotFound {
         kind: "piece",
-        id: opened.map(|o| o.piece_id.to_string()).unwrap_or_default(),
+        id: b.piece_id.to_string(),
     })?;
     Ok((resident, piece))
 }

@@ -142,7 +142,7 @@ impl Platform {
 }
 
 /// The consistency token of an answer.
-fn token_of<T>(answer: &tonic::Response<T>) -> String {
+pub fn token_of<T>(answer: &tonic::Response<T>) -> String {
     answer
         .metadata()
         .get(mosaic_api::consistency::HEADER)
@@ -275,9 +275,20 @@ impl World {
 
     /// Notes an answer's consistency token: later requests wait for it.
     pub fn saw<T>(&mut self, answer: &tonic::Response<T>) {
-        let token = token_of(answer);
+        self.saw_token(token_of(answer));
+    }
+
+    /// Notes a consistency token (`context:position`), keeping the furthest of each context.
+    pub fn saw_token(&mut self, token: String) {
+        let position = |t: &str| t.rsplit(':').next().and_then(|p| p.parse::<u64>().ok());
         let context = token.split(':').next().unwrap_or_default().to_owned();
-        self.seen.retain(|t| !t.starts_with(&format!("{context}:")));
+        let prefix = format!("{context}:");
+        if let Some(known) = self.seen.iter().find(|t| t.starts_with(&prefix))
+            && position(known) >= position(&token)
+        {
+            return;
+        }
+        self.seen.retain(|t| !t.starts_with(&prefix));
         self.seen.push(token);
     }
 
