@@ -660,3 +660,206 @@ fn release(b: &Booking<'_>, end: MatchingEvent) -> Writes {
     }
     writes
 }
+
+#[cfg(test)]
+mod tests {
+    use mosaic_events::activity::Schedule;
+    use mosaic_types::{EngagementForm, Weekday, WeeklyWindow};
+
+    use super::*;
+
+    fn day(s: &str) -> NaiveDate {
+        s.parse().unwrap_or_default()
+    }
+
+    fn piece(headcount: u32, form: EngagementForm) -> PieceFacts {
+        PieceFacts {
+            piece_id: "p".into(),
+            activity_id: "a".into(),
+            host_organisation_id: "h".into(),
+            activity_status: Status::Published,
+            removed: false,
+            headcount,
+            engagement_form: form,
+            application_mode: ApplicationMode::Open,
+            schedule: Schedule::Weekly {
+                window: WeeklyWindow::new(Weekday::Monday, 540, 720)
+                    .unwrap_or_else(|_| unreachable!()),
+                from: day("2027-04-05"),
+                to: day("2027-09-27"),
+                exceptions: vec![],
+                skip_national_holidays: false,
+            },
+        }
+    }
+
+    fn resident() -> ResidentFacts {
+        ResidentFacts {
+            resident_id: "r".into(),
+            active: true,
+            guest: false,
+            matching_consent: true,
+            proxy_agreement: false,
+            max_hours_per_week: None,
+            max_days_per_month: None,
+        }
+    }
+
+    /// Runs commands in order against one match, its piece's seats and its resident's
+    /// commitments; the last command's result.
+    struct Given {
+        piece: PieceFacts,
+        resident: ResidentFacts,
+        the_match: Match,
+        seats: Seats,
+        commitments: Commitments,
+        today: NaiveDate,
+    }
+
+    impl Given {
+        fn new(piece: PieceFacts) -> Self {
+            Self {
+                piece,
+                resident: resident(),
+                the_match: Match::default(),
+                seats: Seats::default(),
+                commitments: Commitments::default(),
+                today: day("2027-01-01"),
+            }
+        }
+
+        fn when(&mut self, command: Command) -> Result<Writes, MatchError> {
+            let (id, policy) = (MatchId::from("m"), Policy::default());
+            let writes = decide(
+                &Booking {
+                    match_id: &id,
+                    resident_id: &self.resident.resident_id,
+                    piece_id: &self.piece.piece_id,
+                    the_match: &self.the_match,
+                    seats: &self.seats,
+                    commitments: &self.commitments,
+                    resident: Some(&self.resident),
+                    piece: Some(&self.piece),
+                    host: None,
+                    policy: &policy,
+                    today: self.today,
+                },
+                &command,
+            )?;
+            let m = std::mem::take(&mut self.the_match);
+            self.the_match = writes.on_match.iter().fold(m, |m, e| m.evolve(e));
+            let s = std::mem::take(&mut self.seats);
+            self.seats = writes.on_seats.iter().fold(s, |s, e| s.evolve(e));
+            let c = std::mem::take(&mut self.commitments);
+            self.commitments = writes.on_commitments.iter().fold(c, |c, e| c.evolve(e));
+            Ok(writes)
+        }
+
+        fn applied_and_accepted(mut self) -> Self {
+            let open = Command::Open {
+                origin: Origin::Application,
+                coordinator: None,
+            };
+            assert!(self.when(open).is_ok());
+            assert!(self.when(Command::Accept { side: Side::Host }).is_ok());
+            self
+        }
+    }
+
+    #[test]
+    fn a_confirmation_takes_a_seat_and_a_commitment_in_one_decision() {
+        let mut g = Given::new(piece(1, EngagementForm::Volunteer)).applied_and_accepted();
+        let writes = g.when(Command::Confirm).unwrap_or_default();
+        assert_eq!(writes.on_seats.len(), 1);
+        assert_eq!(writes.on_commitments.len(), 1);
+        assert_eq!(g.the_match.stage, Stage::Confirmed);
+        assert_eq!(g.seats.taken.len(), 1);
+    }
+
+    #[test]
+    fn a_full_piece_refuses_a_confirmation_and_names_the_seats() {
+        let mut g = Given::new(piece(1, EngagementForm::Volunteer)).applied_and_accepted();
+        g.seats.taken.insert("other".into(), "someone".into());
+        let refused = g.when(Command::Confirm);
+        assert_eq!(
+            refused,
+            Err(MatchError::Full {
+                piece: "p".into(),
+                headcount: 1,
+                taken: 1
+            })
+        );
+        assert_eq!(g.the_match.stage, Stage::Open);
+    }
+
+    #[test]
+    fn an_internship_confirms_only_after_a_passed_interview_and_a_failed_one_ends_it() {
+        let mut g = Given::new(piece(2, EngagementForm::Internship)).applied_and_accepted();
+        assert!(matches!(
+            g.when(Command::Confirm),
+            Err(MatchError::Step { .. })
+        ));
+        let at = chrono::DateTime::UNIX_EPOCH;
+        assert!(g.when(Command::ScheduleInterview { at }).is_ok());
+        let outcome = InterviewOutcome::NotPassed;
+        let writes = g
+            .when(Command::RecordInterview { outcome })
+            .unwrap_or_default();
+        assert_eq!(writes.on_match.len(), 2, "recorded, and the match ended");
+        assert_eq!(g.the_match.stage, Stage::Ended);
+    }
+
+    #[test]
+    fn ending_a_confirmed_match_frees_its_seat_and_commitment() {
+        let mut g = Given::new(piece(1, EngagementForm::Volunteer)).applied_and_accepted();
+        assert!(g.when(Command::Confirm).is_ok());
+        let reason = Reason::HostRequest;
+        let writes = g.when(Command::Cancel { reason }).unwrap_or_default();
+        assert_eq!((writes.on_seats.len(), writes.on_commitments.len()), (1, 1));
+        assert!(g.seats.taken.is_empty() && g.commitments.held.is_empty());
+        // A compensation that finds it ended writes nothing.
+        let cause = EndCause::PieceRemoved;
+        assert_eq!(g.when(Command::End { cause }), Ok(Writes::default()));
+    }
+
+    #[test]
+    fn a_resident_withdraws_only_before_the_start() {
+        let mut g = Given::new(piece(1, EngagementForm::Volunteer)).applied_and_accepted();
+        assert!(g.when(Command::Confirm).is_ok());
+        g.today = day("2027-04-05");
+        let reason = Reason::Health;
+        assert!(matches!(
+            g.when(Command::Withdraw { reason }),
+            Err(MatchError::Rule(_))
+        ));
+        g.today = day("2027-04-04");
+        assert!(g.when(Command::Withdraw { reason }).is_ok());
+    }
+
+    #[test]
+    fn staff_apply_for_a_resident_only_under_a_proxy_agreement() {
+        let mut g = Given::new(piece(1, EngagementForm::Volunteer));
+        let open = Command::Open {
+            origin: Origin::ProxyApplication,
+            coordinator: Some("c".into()),
+        };
+        assert!(matches!(g.when(open.clone()), Err(MatchError::Rule(_))));
+        g.resident.proxy_agreement = true;
+        assert!(g.when(open).is_ok());
+        assert!(!g.the_match.host_accepted && g.the_match.resident_accepted);
+    }
+
+    #[test]
+    fn dispatch_needs_the_hosts_licence() {
+        let mut g = Given::new(piece(1, EngagementForm::Dispatch));
+        let open = Command::Open {
+            origin: Origin::Application,
+            coordinator: None,
+        };
+        let refused = g.when(open);
+        assert!(
+            matches!(&refused, Err(MatchError::Rule(m)) if m.contains("worker_dispatch")),
+            "{refused:?}"
+        );
+    }
+}
