@@ -111,6 +111,7 @@ pub(crate) async fn run_on(
     let mut routes = RoutesBuilder::default();
     module.add_routes(&mut routes, &env);
     let projections = module.projections(&env);
+    tasks.spawn_workers(module.workers(&env));
     let consistency = mosaic_api::consistency::ConsistencyLayer::new(
         [(
             module.grpc_name().to_owned(),

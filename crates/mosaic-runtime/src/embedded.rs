@@ -177,6 +177,7 @@ impl Embedded {
                 tasks.watch_writer(store, reporter.clone(), module.grpc_name());
             }
             module.add_routes(&mut routes, &env);
+            tasks.spawn_workers(module.workers(&env));
             let projections = module.projections(&env);
             read_models.insert(
                 module.grpc_name().to_owned(),

@@ -15,7 +15,7 @@ mod module;
 mod progress;
 mod supervise;
 
-pub use module::{Module, ModuleEnv, StoreMap};
+pub use module::{Module, ModuleEnv, StoreMap, Worker};
 
 /// The allocator every Mosaic binary installs (`#[global_allocator]`): decoding events and
 /// requests allocates many small strings and maps, which it serves markedly faster than the

@@ -23,6 +23,15 @@ pub struct ModuleEnv {
     pub vault: Vault,
 }
 
+/// Work a context does in the background while it serves: given a receiver that turns true when
+/// the process stops, a future that runs until then.
+pub type Worker = Box<
+    dyn FnOnce(
+            tokio::sync::watch::Receiver<bool>,
+        ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>
+        + Send,
+>;
+
 /// One context as a deployable unit.
 #[async_trait::async_trait]
 pub trait Module: Send + Sync {
@@ -61,6 +70,13 @@ pub trait Module: Send + Sync {
 
     /// The projections and reactions this context runs on its own database.
     fn projections(&self, env: &ModuleEnv) -> Vec<Arc<dyn Projection>> {
+        let _ = env;
+        Vec::new()
+    }
+
+    /// The context's background work (e.g. commands it issues in reaction to what its read
+    /// models learned), started with its service and stopped with it.
+    fn workers(&self, env: &ModuleEnv) -> Vec<Worker> {
         let _ = env;
         Vec::new()
     }

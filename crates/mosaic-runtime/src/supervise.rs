@@ -107,6 +107,14 @@ impl Tasks {
         self.handles.push(handle);
     }
 
+    /// Starts a module's background work.
+    pub(crate) fn spawn_workers(&mut self, workers: Vec<crate::module::Worker>) {
+        for worker in workers {
+            let handle = tokio::spawn(worker(self.stopping()));
+            self.push(handle);
+        }
+    }
+
     /// Starts a projection runner. The module's health is NOT_SERVING while one of its runners
     /// waits for its database, SERVING again once every one is back, and NOT_SERVING for good
     /// when one stops on an event it cannot apply, so an orchestrator or operator sees it.

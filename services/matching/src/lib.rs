@@ -72,6 +72,15 @@ impl mosaic_runtime::Module for Module {
             routes.add_service(service(store.clone(), env.vault.clone(), env.db.clone()));
         }
     }
+    fn workers(&self, env: &ModuleEnv) -> Vec<mosaic_runtime::Worker> {
+        let Some(store) = env.store.clone() else {
+            return Vec::new();
+        };
+        let api = api::MatchingApi::new(store, env.vault.clone(), env.db.clone());
+        vec![Box::new(move |stopping| {
+            Box::pin(api.review_loop(stopping))
+        })]
+    }
     fn projections(&self, _env: &ModuleEnv) -> Vec<Arc<dyn mosaic_projection::Projection>> {
         vec![
             Arc::new(mosaic_projection::Typed(projections::Registry)),

@@ -51,6 +51,11 @@ pub enum MatchingEvent {
     /// A seat of a piece was freed.
     #[serde(rename = "SeatFreed")]
     SeatFreed(SeatChanged),
+    /// Matching reviewed a piece's seats after activity removed it, cancelled its activity or
+    /// changed its headcount: confirmations decided before the review must be decided again,
+    /// and a removed or cancelled piece takes none any more. The matches it ends follow.
+    #[serde(rename = "SeatsReviewed")]
+    SeatsReviewed(SeatsReviewed),
     /// A person took on a confirmed match's commitment.
     #[serde(rename = "CommitmentTaken")]
     CommitmentTaken(CommitmentTaken),
@@ -179,6 +184,16 @@ pub struct SeatChanged {
     pub match_id: MatchId,
     /// The resident of that match.
     pub resident_id: ResidentId,
+}
+
+/// Payload of `SeatsReviewed`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct SeatsReviewed {
+    /// The piece.
+    pub piece_id: PieceId,
+    /// Why: `piece_removed`, `activity_cancelled` (the piece takes no more confirmations) or
+    /// `headcount_cut`.
+    pub cause: EndCause,
 }
 
 /// Payload of `CommitmentTaken`.

@@ -50,7 +50,7 @@ pub(super) struct Step<'a> {
 }
 
 /// A stream folded: its state, version and history.
-fn fold<S: Default>(
+pub(super) fn fold<S: Default>(
     history: &[StoredEvent],
     evolve: impl Fn(S, &MatchingEvent) -> S,
 ) -> Result<(S, u64), Status> {

@@ -5,6 +5,7 @@ mod booking;
 mod commands;
 mod facts;
 mod queries;
+mod reviews;
 mod view;
 
 use std::sync::Arc;

@@ -137,8 +137,10 @@ impl Match {
 /// A piece's confirmed seats, folded from `seats-<piece>`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Seats {
-    /// Match → resident, for every seat held.
-    pub taken: BTreeMap<MatchId, ResidentId>,
+    /// Match → resident for every seat held, in the order the seats were taken.
+    pub taken: Vec<(MatchId, ResidentId)>,
+    /// The piece was removed or its activity cancelled: it takes no more confirmations.
+    pub closed: Option<EndCause>,
 }
 
 impl Seats {
@@ -146,14 +148,60 @@ impl Seats {
     pub fn evolve(mut self, event: &MatchingEvent) -> Self {
         match event {
             MatchingEvent::SeatTaken(s) => {
-                self.taken.insert(s.match_id.clone(), s.resident_id.clone());
+                self.taken.retain(|(m, _)| *m != s.match_id);
+                self.taken.push((s.match_id.clone(), s.resident_id.clone()));
             }
             MatchingEvent::SeatFreed(s) => {
-                self.taken.remove(&s.match_id);
+                self.taken.retain(|(m, _)| *m != s.match_id);
+            }
+            MatchingEvent::SeatsReviewed(r) if r.cause != EndCause::HeadcountCut => {
+                self.closed = Some(r.cause);
             }
             _ => {}
         }
         self
+    }
+
+    /// Whether `id` holds a seat.
+    pub fn holds(&self, id: &MatchId) -> bool {
+        self.taken.iter().any(|(m, _)| m == id)
+    }
+}
+
+/// What a review of a piece's seats writes and ends.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Review {
+    /// The marker to append to the seats stream (at the version read).
+    pub marker: MatchingEvent,
+    /// The confirmed matches to end with the review's cause, newest first.
+    pub end: Vec<MatchId>,
+}
+
+/// Reviews a piece's seats against what activity last said of it. Pure. A removed piece or a
+/// cancelled activity ends every confirmed match on it; a headcount below the confirmed seats
+/// ends the latest confirmations beyond it.
+pub fn review(
+    piece: Option<&PieceFacts>,
+    seats: &Seats,
+    piece_id: &PieceId,
+    cause: EndCause,
+) -> Review {
+    let keep = match cause {
+        EndCause::HeadcountCut => piece.map(|p| p.headcount as usize).unwrap_or(0),
+        _ => 0,
+    };
+    Review {
+        marker: MatchingEvent::SeatsReviewed(SeatsReviewed {
+            piece_id: piece_id.clone(),
+            cause,
+        }),
+        end: seats
+            .taken
+            .iter()
+            .skip(keep)
+            .rev()
+            .map(|(m, _)| m.clone())
+            .collect(),
     }
 }
 
@@ -537,6 +585,13 @@ fn confirm(b: &Booking<'_>) -> Result<Writes, MatchError> {
             p.activity_status.as_str()
         )));
     }
+    if let Some(cause) = b.seats.closed {
+        return Err(MatchError::Rule(format!(
+            "piece {} takes no more confirmations ({})",
+            p.piece_id,
+            cause.as_str()
+        )));
+    }
     let taken = b.seats.taken.len() as u32;
     if taken >= p.headcount {
         return Err(MatchError::Full {
@@ -779,7 +834,7 @@ mod tests {
     #[test]
     fn a_full_piece_refuses_a_confirmation_and_names_the_seats() {
         let mut g = Given::new(piece(1, EngagementForm::Volunteer)).applied_and_accepted();
-        g.seats.taken.insert("other".into(), "someone".into());
+        g.seats.taken.push(("other".into(), "someone".into()));
         let refused = g.when(Command::Confirm);
         assert_eq!(
             refused,
@@ -861,5 +916,32 @@ mod tests {
             matches!(&refused, Err(MatchError::Rule(m)) if m.contains("worker_dispatch")),
             "{refused:?}"
         );
+    }
+
+    #[test]
+    fn a_review_of_a_cut_headcount_ends_the_latest_confirmations_beyond_it() {
+        let mut seats = Seats::default();
+        for m in ["first", "second", "third"] {
+            seats = seats.evolve(&MatchingEvent::SeatTaken(SeatChanged {
+                piece_id: "p".into(),
+                match_id: m.into(),
+                resident_id: "r".into(),
+            }));
+        }
+        let facts = piece(1, EngagementForm::Volunteer);
+        let r = review(Some(&facts), &seats, &"p".into(), EndCause::HeadcountCut);
+        assert_eq!(r.end, vec![MatchId::from("third"), MatchId::from("second")]);
+        let r = review(Some(&facts), &seats, &"p".into(), EndCause::PieceRemoved);
+        assert_eq!(r.end.len(), 3, "a removed piece keeps no one");
+        // After the review's marker, the piece takes no more confirmations.
+        let closed = seats.evolve(&r.marker);
+        assert_eq!(closed.closed, Some(EndCause::PieceRemoved));
+        let mut g = Given::new(facts).applied_and_accepted();
+        g.seats = Seats {
+            taken: vec![],
+            closed: Some(EndCause::PieceRemoved),
+        };
+        let refused = g.when(Command::Confirm);
+        assert!(matches!(&refused, Err(MatchError::Rule(m)) if m.contains("piece_removed")));
     }
 }

@@ -14,7 +14,9 @@ pub mod facts;
 #[cfg(test)]
 mod proptests;
 
-pub use booking::{Booking, Command, Commitments, Match, Seats, Stage, Writes, decide};
+pub use booking::{
+    Booking, Command, Commitments, Match, Review, Seats, Stage, Writes, decide, review,
+};
 pub use error::{CapUnit, MatchError};
 pub use facts::{HostFacts, PieceFacts, Policy, ResidentFacts};
 pub use mosaic_events::matching::*;

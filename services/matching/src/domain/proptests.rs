@@ -233,7 +233,7 @@ impl Log {
             let seat = self
                 .seats
                 .get(&o.piece_id)
-                .is_some_and(|s| s.taken.get(id) == Some(&o.resident_id));
+                .is_some_and(|s| s.taken.contains(&(id.clone(), o.resident_id.clone())));
             let commitment = self
                 .commitments
                 .get(&o.resident_id)

@@ -1,10 +1,13 @@
 //! `matching.activity`: the activities and pieces people are matched to, learned from activity's
 //! events: each activity's host, lifecycle state, form of engagement and application mode, and
-//! each piece's headcount and schedule.
+//! each piece's headcount and schedule. A removed piece, a cancelled activity and a revised
+//! headcount also leave a seat review owed (`matching_reviews`), which the service's review
+//! worker carries out.
 
 use async_trait::async_trait;
 use mosaic_db::{DbTx, on_tx};
-use mosaic_events::activity::{self, ActivityEvent, Status};
+use mosaic_events::activity::{self, ActivityEvent, PieceAdded, Status};
+use mosaic_events::matching::EndCause;
 use mosaic_eventstore::StoredEvent;
 use mosaic_projection::{EventProjection, ProjectionError};
 
@@ -68,24 +71,12 @@ impl EventProjection for Activities {
                     .await?;
                 });
             }
-            Some(E::PieceAdded(p) | E::PieceRevised(p)) => {
-                let schedule = serde_json::to_string(&p.piece.schedule)
-                    .map_err(|e| mosaic_projection::unreadable(event, e))?;
-                on_tx!(tx, t => {
-                    sqlx::query(
-                        "INSERT INTO matching_pieces (municipality, piece_id, activity_id, removed, \
-                         headcount, schedule) VALUES ($1, $2, $3, FALSE, $4, $5) \
-                         ON CONFLICT (municipality, piece_id) DO UPDATE SET \
-                         headcount = excluded.headcount, schedule = excluded.schedule",
-                    )
-                    .bind(m)
-                    .bind(p.piece_id.as_str())
-                    .bind(p.activity_id.as_str())
-                    .bind(i32::try_from(p.piece.headcount).unwrap_or(i32::MAX))
-                    .bind(schedule)
-                    .execute(&mut **t)
-                    .await?;
-                });
+            Some(E::PieceRevised(p)) => {
+                upsert_piece(tx, event, m, &p).await?;
+                owe_review(tx, event, m, p.piece_id.as_str(), EndCause::HeadcountCut).await?;
+            }
+            Some(E::PieceAdded(p)) => {
+                upsert_piece(tx, event, m, &p).await?;
             }
             Some(E::PieceRemoved(p)) => {
                 on_tx!(tx, t => {
@@ -97,6 +88,7 @@ impl EventProjection for Activities {
                     .execute(&mut **t)
                     .await?;
                 });
+                owe_review(tx, event, m, p.piece_id.as_str(), EndCause::PieceRemoved).await?;
             }
             Some(E::ActivityPublished(a) | E::ActivityResumed(a)) => {
                 set_status(tx, m, &a.activity_id, Status::Published).await?;
@@ -109,11 +101,74 @@ impl EventProjection for Activities {
             }
             Some(E::ActivityCancelled(a)) => {
                 set_status(tx, m, &a.activity_id, Status::Cancelled).await?;
+                on_tx!(tx, t => {
+                    sqlx::query(
+                        "INSERT INTO matching_reviews (municipality, position, piece_id, cause) \
+                         SELECT municipality, $3, piece_id, $4 FROM matching_pieces \
+                         WHERE municipality = $1 AND activity_id = $2 \
+                         ON CONFLICT (municipality, position, piece_id) DO NOTHING",
+                    )
+                    .bind(m)
+                    .bind(a.activity_id.as_str())
+                    .bind(event.position as i64)
+                    .bind(EndCause::ActivityCancelled.as_str())
+                    .execute(&mut **t)
+                    .await?;
+                });
             }
             _ => {}
         }
         Ok(())
     }
+}
+
+async fn upsert_piece(
+    tx: &mut DbTx,
+    event: &StoredEvent,
+    m: &str,
+    p: &PieceAdded,
+) -> Result<(), ProjectionError> {
+    let schedule = serde_json::to_string(&p.piece.schedule)
+        .map_err(|e| mosaic_projection::unreadable(event, e))?;
+    on_tx!(tx, t => {
+        sqlx::query(
+            "INSERT INTO matching_pieces (municipality, piece_id, activity_id, removed, \
+             headcount, schedule) VALUES ($1, $2, $3, FALSE, $4, $5) \
+             ON CONFLICT (municipality, piece_id) DO UPDATE SET \
+             headcount = excluded.headcount, schedule = excluded.schedule",
+        )
+        .bind(m)
+        .bind(p.piece_id.as_str())
+        .bind(p.activity_id.as_str())
+        .bind(i32::try_from(p.piece.headcount).unwrap_or(i32::MAX))
+        .bind(schedule)
+        .execute(&mut **t)
+        .await?;
+    });
+    Ok(())
+}
+
+/// Records that the piece's seats must be reviewed for `cause`, once per activity event.
+async fn owe_review(
+    tx: &mut DbTx,
+    event: &StoredEvent,
+    m: &str,
+    piece: &str,
+    cause: EndCause,
+) -> Result<(), ProjectionError> {
+    on_tx!(tx, t => {
+        sqlx::query(
+            "INSERT INTO matching_reviews (municipality, position, piece_id, cause) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (municipality, position, piece_id) DO NOTHING",
+        )
+        .bind(m)
+        .bind(event.position as i64)
+        .bind(piece)
+        .bind(cause.as_str())
+        .execute(&mut **t)
+        .await?;
+    });
+    Ok(())
 }
 
 async fn set_status(

@@ -4,7 +4,7 @@
 //! and `matching.matches` (this context's matches, for lists).
 
 mod activity;
-mod matches;
+pub(crate) mod matches;
 mod registry;
 
 pub use activity::Activities;

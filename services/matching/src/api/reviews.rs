@@ -1,0 +1,209 @@
+//! The review worker: carries out the seat reviews that `matching.activity` records when activity
+//! removes a piece, cancels an activity or revises a piece's headcount.
+//!
+//! A review appends `SeatsReviewed` to the piece's seats stream at the version it read, so a
+//! confirmation decided before the review (on what activity said before) conflicts and is decided
+//! again on what it says now; then it ends the confirmed matches the piece can no longer hold
+//! (and, for a removed piece or a cancelled activity, its open ones) with `MatchEnded`, freeing
+//! each resident's commitment. Every step can be repeated: a match ended already is left alone, so
+//! two replicas, or a restart half-way, end each match once.
+
+use std::time::Duration;
+
+use mosaic_api::RequestContext;
+use mosaic_api::command::new_event;
+use mosaic_api::status::{from_db, from_store};
+use mosaic_auth::{Caller, Role};
+use mosaic_db::on_db;
+use mosaic_eventstore::{AppendRequest, ExpectedVersion, StoreError};
+use mosaic_proto::v1 as pb;
+use mosaic_types::{MatchId, MunicipalityCode, PieceId};
+use tokio::sync::watch;
+use tonic::Status;
+
+use super::booking::{Step, fold};
+use super::{MatchingApi, seats_stream};
+use crate::domain::{Command, EndCause, Seats, review};
+use crate::projections::matches::OPEN;
+
+/// Reviews taken per round.
+const BATCH: i64 = 50;
+/// How long the worker rests when nothing is owed.
+const IDLE: Duration = Duration::from_millis(200);
+/// How often a review is tried again after its seats moved under it.
+const ATTEMPTS: usize = 16;
+
+type Owed = (String, i64, String, String);
+
+/// The matching context acting on its own account: recorded as `matching` in the events.
+fn system(municipality: MunicipalityCode) -> RequestContext {
+    RequestContext {
+        caller: Caller {
+            subject: "matching".into(),
+            role: Role::Operator,
+            home: Some(municipality),
+            municipality: Some(municipality),
+            organisation: None,
+        },
+        municipality,
+        idempotency: None,
+        correlation_id: uuid::Uuid::now_v7(),
+        trace_context: None,
+        received_at: mosaic_types::now_utc(),
+    }
+}
+
+impl MatchingApi {
+    /// Carries out owed reviews until `stopping` turns true.
+    pub async fn review_loop(self, mut stopping: watch::Receiver<bool>) {
+        loop {
+            let rest = match self.review_owed().await {
+                Ok(0) => IDLE,
+                Ok(_) => Duration::ZERO,
+                Err(e) => {
+                    tracing::warn!(error = %e.message(), "seat reviews wait for their database");
+                    Duration::from_secs(1)
+                }
+            };
+            if *stopping.borrow() {
+                return;
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(rest) => {}
+                _ = stopping.changed() => return,
+            }
+        }
+    }
+
+    /// One round of owed reviews, oldest first; how many were carried out.
+    async fn review_owed(&self) -> Result<usize, Status> {
+        let owed: Vec<Owed> = on_db!(&self.db, pool => {
+            sqlx::query_as(
+                "SELECT municipality, position, piece_id, cause FROM matching_reviews \
+                 WHERE done = FALSE ORDER BY municipality, position LIMIT $1",
+            )
+            .bind(BATCH)
+            .fetch_all(pool)
+            .await
+            .map_err(from_db)?
+        });
+        for (municipality, position, piece, cause) in &owed {
+            let (Ok(m), Some(cause)) = (
+                MunicipalityCode::parse(municipality),
+                serde_json::from_value::<EndCause>(serde_json::Value::String(cause.clone())).ok(),
+            ) else {
+                tracing::error!(
+                    municipality,
+                    position,
+                    piece,
+                    "an unreadable seat review is skipped"
+                );
+                continue;
+            };
+            self.review_piece(&system(m), &PieceId::from(piece.as_str()), cause)
+                .await?;
+            on_db!(&self.db, pool => {
+                sqlx::query(
+                    "UPDATE matching_reviews SET done = TRUE \
+                     WHERE municipality = $1 AND position = $2 AND piece_id = $3",
+                )
+                .bind(municipality)
+                .bind(position)
+                .bind(piece)
+                .execute(pool)
+                .await
+                .map_err(from_db)?;
+            });
+        }
+        Ok(owed.len())
+    }
+
+    /// Reviews one piece's seats for `cause`.
+    async fn review_piece(
+        &self,
+        ctx: &RequestContext,
+        piece: &PieceId,
+        cause: EndCause,
+    ) -> Result<(), Status> {
+        let stream = seats_stream(piece);
+        for _ in 0..ATTEMPTS {
+            let history = self
+                .store
+                .read_stream(ctx.municipality, &stream)
+                .await
+                .map_err(from_store)?;
+            let (seats, version) = fold(&history, Seats::evolve)?;
+            let facts = self.piece(ctx, piece).await?;
+            let r = review(facts.as_ref(), &seats, piece, cause);
+            let marker = AppendRequest {
+                municipality: ctx.municipality,
+                stream_id: stream.clone(),
+                expected: if version == 0 {
+                    ExpectedVersion::NoStream
+                } else {
+                    ExpectedVersion::Exact(version)
+                },
+                events: vec![new_event(&r.marker, ctx.received_at)?],
+                meta: ctx.meta(),
+                response: None,
+                also: Vec::new(),
+            };
+            match self.store.append(marker).await {
+                Ok(_) => {}
+                // A confirmation got in since the seats were read: review what it wrote.
+                Err(StoreError::Conflict { .. }) => continue,
+                Err(e) => return Err(from_store(e)),
+            }
+            let mut end = r.end;
+            if cause != EndCause::HeadcountCut {
+                end.extend(self.open_matches(ctx, piece).await?);
+            }
+            for id in end {
+                self.end_match(ctx, id, cause).await?;
+            }
+            return Ok(());
+        }
+        Err(Status::aborted(format!(
+            "piece {piece}: its seats kept moving during {ATTEMPTS} reviews"
+        )))
+    }
+
+    /// The piece's open matches, as the list read model has them.
+    async fn open_matches(
+        &self,
+        ctx: &RequestContext,
+        piece: &PieceId,
+    ) -> Result<Vec<MatchId>, Status> {
+        let ids: Vec<String> = on_db!(&self.db, pool => {
+            sqlx::query_scalar(
+                "SELECT match_id FROM matching_matches WHERE municipality = $1 AND piece_id = $2 \
+                 AND stage = $3 ORDER BY seq",
+            )
+            .bind(ctx.municipality.as_str())
+            .bind(piece.as_str())
+            .bind(OPEN)
+            .fetch_all(pool)
+            .await
+            .map_err(from_db)?
+        });
+        Ok(ids.into_iter().map(MatchId::from).collect())
+    }
+
+    /// Ends one match for `cause`, freeing its seat and commitment if it held them.
+    async fn end_match(
+        &self,
+        ctx: &RequestContext,
+        id: MatchId,
+        cause: EndCause,
+    ) -> Result<pb::Match, Status> {
+        let step = Step {
+            match_id: id,
+            pair: None,
+            expected: None,
+            at: ctx.received_at,
+            command: Command::End { cause },
+            allow: &|_, _, _| Ok(()),
+        };
+        self.book(ctx, step).await
+    }
+}
