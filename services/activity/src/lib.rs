@@ -3,8 +3,9 @@
 //!
 //! `domain/` holds the activity aggregate as pure `decide`/`evolve` functions and the
 //! decomposition; `api/` turns gRPC requests into validated commands and answers; `projections/`
-//! keeps the host organisations learned from the registry's events (`activity.hosts`) and the
-//! search tables built from this context's own events (`activity.search`). This context reads no
+//! keeps the host organisations learned from the registry's events (`activity.hosts`), the seats
+//! matching confirmed (`activity.seats`) and the search tables built from this context's own
+//! events (`activity.search`). This context reads no
 //! other context's tables. The mentor's name of an internship is personal data, sealed under the
 //! activity's own key.
 
@@ -75,6 +76,7 @@ impl mosaic_runtime::Module for Module {
         vec![
             Arc::new(mosaic_projection::Typed(projections::Hosts)),
             Arc::new(mosaic_projection::Typed(projections::Search)),
+            Arc::new(mosaic_projection::Typed(projections::Seats)),
             // Whatever this context seals under a person's id goes when the registry erases them.
             Arc::new(mosaic_privacy::Erasure::new(
                 "activity.erasure",

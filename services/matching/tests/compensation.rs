@@ -76,3 +76,50 @@ per_backend!(Platform, async fn a_cancelled_activity_ends_its_matches_and_frees_
     assert!(message.contains("cancelled"), "{message}");
     Ok(())
 });
+
+per_backend!(Platform, async fn activity_keeps_what_confirmed_seats_rely_on(p) {
+    let mut w = World::new(&p, KASHIWA).await?;
+    let (activity, pieces) = w
+        .pieces(
+            pb::EngagementForm::Volunteer,
+            pb::ApplicationMode::Open,
+            2,
+            &[(pb::Weekday::Monday, 540, 720)],
+        )
+        .await?;
+    let rio = w.resident(&p, Person::default()).await?;
+    let m = w.accepted(&rio, &pieces[0]).await?;
+    w.confirm(&m).await?;
+    // Activity answers once it has read matching's confirmation (the confirmation's token).
+    let remove = w
+        .activity
+        .remove_piece(w.req(
+            pb::RemovePieceRequest {
+                request_id: uuid::Uuid::now_v7().to_string(),
+                activity_id: activity.clone(),
+                piece_id: pieces[0].clone(),
+                ..Default::default()
+            },
+            &w.coordinator,
+        ))
+        .await;
+    let message = refused(remove, tonic::Code::FailedPrecondition);
+    assert!(message.contains("1 confirmed seat(s): it cannot be removed"), "{message}");
+    let got = w
+        .activity
+        .get_activity(w.req(pb::GetActivityRequest { activity_id: activity.clone() }, &w.coordinator))
+        .await?
+        .into_inner()
+        .activity
+        .unwrap();
+    assert_eq!(got.pieces[0].confirmed_seats, 1);
+    let open = w
+        .activity
+        .list_pieces_open(w.req(pb::ListPiecesOpenRequest::default(), &w.coordinator))
+        .await?
+        .into_inner()
+        .pieces;
+    let listed = open.iter().find(|p| p.piece_id == pieces[0]).unwrap();
+    assert_eq!((listed.headcount, listed.open_seats), (2, 1));
+    Ok(())
+});

@@ -151,6 +151,7 @@ impl ActivityApi {
         let (Some(piece_id), Some(piece)) = (piece_id, piece) else {
             return Err(Status::invalid_argument("piece is required"));
         };
+        let confirmed = self.confirmed_seats(&ctx, &piece_id).await?;
         let activity = self
             .run(
                 &ctx,
@@ -160,6 +161,7 @@ impl ActivityApi {
                 ActivityCommand::RevisePiece {
                     piece_id: piece_id.into(),
                     piece,
+                    confirmed,
                 },
             )
             .await?;
@@ -176,8 +178,11 @@ impl ActivityApi {
         let mut m = Preamble::begin(&request, DESIGNERS)?;
         let piece_id = wire::id(&mut m.errors, "piece_id", &body.piece_id);
         let (ctx, at, id) = m.finish()?;
+        let piece_id = piece_id.unwrap_or_default();
+        let confirmed = self.confirmed_seats(&ctx, &piece_id).await?;
         let command = ActivityCommand::RemovePiece {
-            piece_id: piece_id.unwrap_or_default().into(),
+            piece_id: piece_id.into(),
+            confirmed,
         };
         let activity = self
             .run(

@@ -114,6 +114,7 @@ impl ActivityApi {
             }
         };
         self.fill_mentor(ctx, &mut activity, &state).await?;
+        self.fill_seats(ctx, &mut activity).await?;
         Ok(activity)
     }
 

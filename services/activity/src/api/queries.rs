@@ -43,14 +43,23 @@ struct PieceRow {
     activity_title: String,
     schedule: String,
     headcount: i32,
-    confirmed: i32,
+    confirmed: i64,
     field: i32,
     engagement_form: i32,
     district: String,
 }
 
-const PIECE_COLUMNS: &str = "p.piece_id, p.activity_id, p.title, p.activity_title, p.schedule, \
-    p.headcount, p.confirmed, p.field, p.engagement_form, p.district";
+/// A piece's confirmed seats, learned from matching (`activity.seats`).
+const CONFIRMED: &str = "(SELECT COUNT(*) FROM activity_piece_seats s \
+    WHERE s.municipality = p.municipality AND s.piece_id = p.piece_id)";
+
+/// The columns of a piece row.
+fn piece_columns() -> String {
+    format!(
+        "p.piece_id, p.activity_id, p.title, p.activity_title, p.schedule, p.headcount, \
+         {CONFIRMED} AS confirmed, p.field, p.engagement_form, p.district"
+    )
+}
 
 fn wire_date(text: &str) -> Option<pb::Date> {
     NaiveDate::parse_from_str(text, "%Y-%m-%d")
@@ -85,7 +94,7 @@ fn piece_summary(r: PieceRow) -> pb::PieceSummary {
         activity_title: r.activity_title,
         schedule,
         headcount: r.headcount.max(0) as u32,
-        open_seats: (r.headcount - r.confirmed).max(0) as u32,
+        open_seats: (i64::from(r.headcount) - r.confirmed).max(0) as u32,
         field: r.field,
         engagement_form: r.engagement_form,
         district: r.district,
@@ -212,6 +221,7 @@ impl ActivityApi {
         let life = Lifetime::of_history(&history);
         let mut activity = view::activity(&state, version, &life).ok_or_else(|| not_found(&id))?;
         self.fill_mentor(&ctx, &mut activity, &state).await?;
+        self.fill_seats(&ctx, &mut activity).await?;
         Ok(pb::GetActivityResponse {
             activity: Some(activity),
         })
@@ -259,14 +269,15 @@ impl ActivityApi {
         let mut f = Filter::default();
         f.text("p.municipality = ?", ctx.municipality.as_str());
         f.int("p.status = ?", i64::from(Lifecycle::Published.wire()));
-        f.raw("p.confirmed < p.headcount");
+        f.raw(&format!("{CONFIRMED} < p.headcount"));
         if let Some(after) = &page.after {
             f.text("p.piece_id > ?", after.clone());
         }
         shared_filters(&mut errors, &mut f, body.filter.as_ref(), true);
         errors.finish()?;
         let sql = format!(
-            "SELECT {PIECE_COLUMNS} FROM activity_pieces p WHERE TRUE{} ORDER BY p.piece_id LIMIT {}",
+            "SELECT {} FROM activity_pieces p WHERE TRUE{} ORDER BY p.piece_id LIMIT {}",
+            piece_columns(),
             f.sql,
             page.fetch_limit()
         );

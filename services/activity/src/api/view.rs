@@ -117,7 +117,8 @@ pub fn activity(a: &Activity, version: u64, life: &Lifetime) -> Option<pb::Activ
             .map(|p| pb::Piece {
                 piece_id: p.piece_id.to_string(),
                 details: Some(piece_details(&p.details)),
-                confirmed_seats: p.confirmed,
+                // Learned from matching, not from this stream: the handler fills it in.
+                confirmed_seats: 0,
             })
             .collect(),
         internship: a.internship.as_ref().map(|i| pb::Internship {

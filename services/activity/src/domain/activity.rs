@@ -4,16 +4,15 @@
 //! and paused may be cancelled. Details, pieces and the internship project change while the
 //! activity is open (draft, published or paused), never after it is closed or cancelled.
 //!
-//! Confirmed matches. Each piece keeps `confirmed`, the seats matching has confirmed on it. It is
-//! fed by matching's confirmation events once that context exists (the command and its event
-//! belong to matching, not here), so today it is always 0. Against it, a piece with confirmed
-//! seats cannot be removed, cannot change its schedule or required skills, and cannot shrink
-//! below its confirmed seats (FAILED_PRECONDITION). This view lags matching: a confirmation that
-//! races a removal (matching confirms a seat on a piece while this context records
-//! `PieceRemoved`) is not prevented here. The matching context owns that race: when it consumes
-//! `PieceRemoved` it undoes every confirmation it holds on the removed piece (releasing the
-//! person's week and telling both sides), so the log converges on "no seat on a removed piece"
-//! whichever event was recorded first.
+//! Confirmed matches. The seats matching has confirmed on a piece are learned from matching's
+//! events (`activity.seats`) and placed in the commands that revise or remove a piece as a fact:
+//! a piece with confirmed seats cannot be removed, cannot change its schedule or required skills,
+//! and cannot shrink below its confirmed seats (FAILED_PRECONDITION). This view lags matching: a
+//! confirmation that races a removal (matching confirms a seat on a piece while this context
+//! records `PieceRemoved`) is not prevented here. The matching context owns that race: when it
+//! consumes `PieceRemoved` (or a cut headcount, or `ActivityCancelled`) it reviews the piece's
+//! seats and ends the confirmations the piece can no longer hold, freeing each person's week, so
+//! the log converges whichever event was recorded first.
 
 use mosaic_domain::Aggregate;
 
@@ -41,8 +40,6 @@ pub struct Piece {
     pub piece_id: PieceId,
     /// Its details.
     pub details: PieceDetails,
-    /// Seats confirmed by matching (0 until matching's events are consumed).
-    pub confirmed: u32,
 }
 
 /// What this context knows of an activity's host organisation when a command is decided (learned
@@ -131,11 +128,15 @@ pub enum ActivityCommand {
         piece_id: PieceId,
         /// Validated details.
         piece: PieceDetails,
+        /// Seats matching has confirmed on it, as this context last learned.
+        confirmed: u32,
     },
     /// Remove a piece.
     RemovePiece {
         /// The piece.
         piece_id: PieceId,
+        /// Seats matching has confirmed on it, as this context last learned.
+        confirmed: u32,
     },
     /// Publish a draft.
     Publish,
@@ -275,19 +276,23 @@ impl Aggregate for Activity {
                 self.check_room(&id, pieces.len())?;
                 Ok(Self::pieces_added(&id, pieces))
             }
-            RevisePiece { piece_id, piece } => {
+            RevisePiece {
+                piece_id,
+                piece,
+                confirmed,
+            } => {
                 if !open {
                     return refuse();
                 }
                 let old = self
                     .piece(piece_id)
                     .ok_or_else(|| ActivityError::PieceNotFound(piece_id.to_string()))?;
-                if old.confirmed > 0 {
+                if *confirmed > 0 {
                     let rule = if old.details.schedule != piece.schedule {
                         Some("its schedule cannot change")
                     } else if old.details.skills != piece.skills {
                         Some("its required skills cannot change")
-                    } else if piece.headcount < old.confirmed {
+                    } else if piece.headcount < *confirmed {
                         Some("its headcount cannot drop below the confirmed seats")
                     } else {
                         None
@@ -295,7 +300,7 @@ impl Aggregate for Activity {
                     if let Some(rule) = rule {
                         return Err(ActivityError::PieceHasConfirmations {
                             piece: piece_id.to_string(),
-                            confirmed: old.confirmed,
+                            confirmed: *confirmed,
                             rule,
                         });
                     }
@@ -306,17 +311,19 @@ impl Aggregate for Activity {
                     piece: piece.clone(),
                 })])
             }
-            RemovePiece { piece_id } => {
+            RemovePiece {
+                piece_id,
+                confirmed,
+            } => {
                 if !open {
                     return refuse();
                 }
-                let old = self
-                    .piece(piece_id)
+                self.piece(piece_id)
                     .ok_or_else(|| ActivityError::PieceNotFound(piece_id.to_string()))?;
-                if old.confirmed > 0 {
+                if *confirmed > 0 {
                     return Err(ActivityError::PieceHasConfirmations {
                         piece: piece_id.to_string(),
-                        confirmed: old.confirmed,
+                        confirmed: *confirmed,
                         rule: "it cannot be removed",
                     });
                 }
@@ -396,7 +403,6 @@ impl Aggregate for Activity {
             E::PieceAdded(e) => self.pieces.push(Piece {
                 piece_id: e.piece_id.clone(),
                 details: e.piece.clone(),
-                confirmed: 0,
             }),
             E::PieceRevised(e) => {
                 if let Some(p) = self.pieces.iter_mut().find(|p| p.piece_id == e.piece_id) {
@@ -668,6 +674,7 @@ pub(crate) mod tests {
             .when(ActivityCommand::RevisePiece {
                 piece_id: "p1".into(),
                 piece: piece(5),
+                confirmed: 0,
             })
             .then([ActivityEvent::PieceRevised(PieceAdded {
                 activity_id: a(),
@@ -677,6 +684,7 @@ pub(crate) mod tests {
         given::<Activity>(live())
             .when(ActivityCommand::RemovePiece {
                 piece_id: "p1".into(),
+                confirmed: 0,
             })
             .then([ActivityEvent::PieceRemoved(PieceRef {
                 activity_id: a(),
@@ -685,6 +693,7 @@ pub(crate) mod tests {
         given::<Activity>(live())
             .when(ActivityCommand::RemovePiece {
                 piece_id: "p9".into(),
+                confirmed: 0,
             })
             .then_error(ActivityError::PieceNotFound("p9".into()));
         given::<Activity>(with(live(), cancelled()))
@@ -696,12 +705,10 @@ pub(crate) mod tests {
 
     #[test]
     fn a_piece_with_confirmed_seats_keeps_what_the_matches_rely_on() {
-        let mut state = mosaic_domain::fold::<Activity>(&live());
-        if let Some(p) = state.pieces.first_mut() {
-            p.confirmed = 2;
-        }
+        let state = mosaic_domain::fold::<Activity>(&live());
         let remove = state.decide(&ActivityCommand::RemovePiece {
             piece_id: "p1".into(),
+            confirmed: 2,
         });
         assert!(matches!(
             remove,
@@ -710,6 +717,7 @@ pub(crate) mod tests {
         let shrink = state.decide(&ActivityCommand::RevisePiece {
             piece_id: "p1".into(),
             piece: piece(1),
+            confirmed: 2,
         });
         assert!(matches!(
             shrink,
@@ -726,12 +734,14 @@ pub(crate) mod tests {
                 .decide(&ActivityCommand::RevisePiece {
                     piece_id: "p1".into(),
                     piece: moved,
+                    confirmed: 2,
                 })
                 .is_err()
         );
         let grow = state.decide(&ActivityCommand::RevisePiece {
             piece_id: "p1".into(),
             piece: piece(4),
+            confirmed: 2,
         });
         assert!(grow.is_ok());
     }

@@ -28,12 +28,14 @@ fn command() -> impl Strategy<Value = ActivityCommand> {
         (0u8..4, 1u32..4).prop_map(|(i, n)| ActivityCommand::AddPieces {
             pieces: vec![(format!("p{i}").into(), piece(n))],
         }),
-        (0u8..4, 1u32..4).prop_map(|(i, n)| ActivityCommand::RevisePiece {
+        (0u8..4, 1u32..4, 0u32..3).prop_map(|(i, n, c)| ActivityCommand::RevisePiece {
             piece_id: format!("p{i}").into(),
             piece: piece(n),
+            confirmed: c,
         }),
-        (0u8..4).prop_map(|i| ActivityCommand::RemovePiece {
+        (0u8..4, 0u32..2).prop_map(|(i, c)| ActivityCommand::RemovePiece {
             piece_id: format!("p{i}").into(),
+            confirmed: c,
         }),
         Just(ActivityCommand::Publish),
         Just(ActivityCommand::Pause),

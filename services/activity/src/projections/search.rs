@@ -156,10 +156,10 @@ async fn insert_piece(
     on_tx!(tx, t => {
         sqlx::query(
             "INSERT INTO activity_pieces (municipality, piece_id, activity_id, status, field, engagement_form, \
-             district, activity_title, title, headcount, confirmed, starts_on, ends_on, weekday, start_minute, \
+             district, activity_title, title, headcount, starts_on, ends_on, weekday, start_minute, \
              end_minute, schedule) \
              SELECT a.municipality, $1, a.activity_id, a.status, a.field, a.engagement_form, a.district, a.title, \
-             $2, $3, 0, $4, $5, $6, $7, $8, $9 FROM activity_activities a \
+             $2, $3, $4, $5, $6, $7, $8, $9 FROM activity_activities a \
              WHERE a.municipality = $10 AND a.activity_id = $11",
         )
         .bind(piece_id)
