@@ -502,7 +502,7 @@ per_backend!(Registry, async fn consent_revocation_minors_and_proxies_are_enforc
         ))
         .await?;
     let coordinator_sub = registry.token_for("coordinator-7", Role::Coordinator, Some(KASHIWA));
-    client
+    let consented = client
         .set_consent(authed(
             pb::SetConsentRequest {
                 request_id: "p-3".into(),
@@ -514,15 +514,18 @@ per_backend!(Registry, async fn consent_revocation_minors_and_proxies_are_enforc
             &coordinator_sub,
         ))
         .await?;
-    let record = client
-        .get_my_record(authed(
-            pb::GetMyRecordRequest {
-                resident_id: String::new(),
-            },
-            &resident_token,
-        ))
-        .await?
-        .into_inner();
+    // The record is found through the directory, which waits for the writes it must show.
+    let mut mine = authed(
+        pb::GetMyRecordRequest {
+            resident_id: String::new(),
+        },
+        &resident_token,
+    );
+    mine.metadata_mut().insert(
+        mosaic_api::consistency::HEADER,
+        consented.metadata()[mosaic_api::consistency::HEADER].clone(),
+    );
+    let record = client.get_my_record(mine).await?.into_inner();
     let actors: Vec<_> = record
         .history
         .iter()

@@ -100,6 +100,17 @@ impl Platform {
             .await?)
     }
 
+    /// The matching service's database URL.
+    pub fn matching_database_url(&self) -> String {
+        match self._pg.get(2) {
+            Some(db) => db.url().to_owned(),
+            None => format!(
+                "sqlite://{}",
+                self._dir.path().join("matching.db").display()
+            ),
+        }
+    }
+
     pub async fn matching(&self) -> anyhow::Result<Matching> {
         Ok(MatchingServiceClient::new(self.channel(2).await?))
     }
