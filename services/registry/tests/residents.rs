@@ -523,7 +523,7 @@ per_backend!(Registry, async fn consent_revocation_minors_and_proxies_are_enforc
     );
     mine.metadata_mut().insert(
         mosaic_api::consistency::HEADER,
-        consented.metadata()[mosaic_api::consistency::HEADER].clone(),
+        consented.metadata().get(mosaic_api::consistency::HEADER).unwrap().clone(),
     );
     let record = client.get_my_record(mine).await?.into_inner();
     let actors: Vec<_> = record
