@@ -91,6 +91,20 @@ pub trait EventStore: Send + Sync + 'static {
         stream_id: &str,
     ) -> Result<Vec<StoredEvent>, StoreError>;
 
+    /// [`EventStore::read_stream`] for several streams of one municipality, in their order: for a
+    /// decision that rests on several streams, in one read.
+    async fn read_streams(
+        &self,
+        municipality: MunicipalityCode,
+        stream_ids: &[&str],
+    ) -> Result<Vec<Vec<StoredEvent>>, StoreError> {
+        let mut out = Vec::with_capacity(stream_ids.len());
+        for id in stream_ids {
+            out.push(self.read_stream(municipality, id).await?);
+        }
+        Ok(out)
+    }
+
     /// Events of the whole log in position order, optionally for one municipality and as of an
     /// instant (by `occurred_at`).
     async fn read_log(&self, query: &LogQuery) -> Result<Vec<StoredEvent>, StoreError>;

@@ -351,18 +351,62 @@ impl EventStore for SqlEventStore {
         municipality: MunicipalityCode,
         stream_id: &str,
     ) -> Result<Vec<StoredEvent>, StoreError> {
+        // By the stream alone, so the plan is always the lookup of the stream's own index (with
+        // the municipality too, a planner that misjudges a growing table may walk the
+        // municipality's whole log instead); a stream belongs to one municipality (appends check
+        // it), so its rows are kept or dropped together.
         let sql = format!(
-            "SELECT {COMMIT_COLUMNS} FROM commits WHERE stream_id = $1 AND municipality = $2 \
-             ORDER BY first_version"
+            "SELECT {COMMIT_COLUMNS} FROM commits WHERE stream_id = $1 ORDER BY first_version"
         );
         let rows: Vec<CommitRow> = on_db!(&self.db, pool => {
             sqlx::query_as(AssertSqlSafe(sql))
                 .bind(stream_id)
-                .bind(municipality.as_str())
                 .fetch_all(pool)
                 .await?
         });
-        expand(rows, Keep::default(), usize::MAX)
+        let events = expand(rows, Keep::default(), usize::MAX)?;
+        Ok(of_municipality(events, municipality))
+    }
+
+    async fn read_streams(
+        &self,
+        municipality: MunicipalityCode,
+        stream_ids: &[&str],
+    ) -> Result<Vec<Vec<StoredEvent>>, StoreError> {
+        let rows: Vec<CommitRow> = match &self.db {
+            Db::Postgres(pool) => {
+                // One lookup of the stream index per stream (see `read_stream`).
+                sqlx::query_as(AssertSqlSafe(format!(
+                    "SELECT c.* FROM UNNEST($1::text[]) AS s(id) CROSS JOIN LATERAL \
+                     (SELECT {COMMIT_COLUMNS} FROM commits WHERE stream_id = s.id \
+                     ORDER BY first_version) c"
+                )))
+                .bind(stream_ids)
+                .fetch_all(pool)
+                .await?
+            }
+            Db::Sqlite(pool) => {
+                // The ids travel as one JSON array, so the statement is the same for any count.
+                sqlx::query_as(AssertSqlSafe(format!(
+                    "SELECT {COMMIT_COLUMNS} FROM commits WHERE stream_id IN \
+                     (SELECT value FROM json_each($1)) ORDER BY stream_id, first_version"
+                )))
+                .bind(serde_json::Value::from(stream_ids).to_string())
+                .fetch_all(pool)
+                .await?
+            }
+        };
+        let events = of_municipality(expand(rows, Keep::default(), usize::MAX)?, municipality);
+        let mut out: Vec<Vec<StoredEvent>> = stream_ids.iter().map(|_| Vec::new()).collect();
+        for event in events {
+            for (i, id) in stream_ids.iter().enumerate() {
+                if event.stream_id == *id {
+                    out[i].push(event);
+                    break;
+                }
+            }
+        }
+        Ok(out)
     }
 
     #[tracing::instrument(name = "eventstore.read_log", skip_all, fields(after = query.after, limit = query.limit))]
@@ -504,4 +548,13 @@ impl EventStore for SqlEventStore {
     ) -> mosaic_db::lease::Leader {
         lease::Leader::new(&self.db, name, holder, ttl)
     }
+}
+
+/// The events of `municipality`: another municipality's stream reads as no stream at all.
+fn of_municipality(
+    mut events: Vec<StoredEvent>,
+    municipality: MunicipalityCode,
+) -> Vec<StoredEvent> {
+    events.retain(|e| e.municipality == municipality);
+    events
 }

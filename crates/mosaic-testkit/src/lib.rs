@@ -10,6 +10,7 @@
 //! violations, waiting for read models); [`replay`] checks that a request replayed by other
 //! callers never answers them.
 
+pub mod cpu;
 pub mod grpc;
 mod nats;
 mod net;

@@ -276,3 +276,81 @@ per_backend!(Platform, async fn bad_input_names_its_fields_and_writes_nothing(p)
 fn prost_types_timestamp(seconds: i64) -> prost_types::Timestamp {
     mosaic_api::occurred_at::timestamp(chrono::DateTime::from_timestamp(seconds, 0).unwrap())
 }
+
+per_backend!(Platform, async fn what_changes_in_the_registry_stops_new_matches(p) {
+    let mut w = World::new(&p, KASHIWA).await?;
+    let (_, placement) = w
+        .pieces(
+            pb::EngagementForm::Placement,
+            pb::ApplicationMode::Open,
+            2,
+            &[(pb::Weekday::Wednesday, 600, 720)],
+        )
+        .await?;
+    let volunteer = w.piece(2).await?;
+    let sora = w.resident(&p, Person::default()).await?;
+    let m = w.accepted(&sora, &placement[0]).await?;
+    w.interviewed(&m).await?;
+    // The host loses its placement licence between application and confirmation.
+    let updated = w
+        .registry
+        .update_organisation(authed(
+            pb::UpdateOrganisationRequest {
+                request_id: "licence-gone".into(),
+                organisation_id: w.host.clone(),
+                details: Some(pb::OrganisationDetails {
+                    kind: pb::OrganisationKind::SilverCenter as i32,
+                    name: "シルバー人材センター".into(),
+                    fields: vec![pb::Field::Agriculture as i32],
+                    district: "柏".into(),
+                    contact: Some(pb::ContactPerson {
+                        name: "佐藤 花子".into(),
+                        phone: String::new(),
+                        email: String::new(),
+                    }),
+                    licences: vec![],
+                }),
+                ..Default::default()
+            },
+            &w.coordinator,
+        ))
+        .await?;
+    w.saw(&updated);
+    let message = refused(w.confirm(&m).await, Code::FailedPrecondition);
+    assert!(message.contains("does not hold the paid_placement licence"), "{message}");
+    // The resident revokes matching consent: no new match.
+    let revoked = w
+        .registry
+        .set_consent(authed(
+            pb::SetConsentRequest {
+                request_id: "no-more".into(),
+                resident_id: sora.id.clone(),
+                purpose: pb::ConsentPurpose::Matching as i32,
+                granted: false,
+                occurred_at: None,
+            },
+            &sora.token,
+        ))
+        .await?;
+    w.saw(&revoked);
+    let message = refused(w.apply(&sora, &volunteer).await, Code::FailedPrecondition);
+    assert!(message.contains("has not consented to matching"), "{message}");
+    // Another resident withdraws from the registry: no new match either.
+    let taro = w.resident(&p, Person::default()).await?;
+    let withdrew = w
+        .registry
+        .withdraw_resident(authed(
+            pb::WithdrawResidentRequest {
+                request_id: "bye".into(),
+                resident_id: taro.id.clone(),
+                reason: pb::WithdrawalReason::Moved as i32,
+                occurred_at: None,
+            },
+            &taro.token,
+        ))
+        .await?;
+    w.saw(&withdrew);
+    let message = refused(w.apply(&taro, &volunteer).await, Code::FailedPrecondition);
+    assert!(message.contains("has withdrawn or was erased"), "{message}");
+    Ok(())
+});

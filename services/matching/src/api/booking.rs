@@ -8,7 +8,7 @@
 use chrono::{DateTime, Utc};
 use mosaic_api::RequestContext;
 use mosaic_api::command::{
-    decode, decode_answer, first_answer, new_event, record_written, saved_answer,
+    decode, decode_answer, first_answer, new_event, record_written, replay, saved_answer,
 };
 use mosaic_api::pipeline::{Lifetime, request_stamp};
 use mosaic_api::status::from_store;
@@ -20,8 +20,10 @@ use mosaic_types::{MatchId, PieceId, ResidentId, jst_date};
 use tonic::Status;
 
 use super::{MatchingApi, Party, commitments_stream, match_stream, not_found, seats_stream, view};
+use crate::domain::facts::policy_stream;
 use crate::domain::{
-    Booking, Command, Commitments, Match, MatchingEvent, ResidentFacts, Seats, Stage, decide,
+    Booking, Command, Commitments, Match, MatchingEvent, Policy, ResidentFacts, Seats, Stage,
+    decide,
 };
 
 /// How often a step is decided again after another booking wrote one of its streams. Each
@@ -102,6 +104,7 @@ impl MatchingApi {
     ) -> Result<pb::Match, Status> {
         let me = self.me(ctx).await?;
         let id = step.match_id.as_str();
+        let mut held = None;
         for attempt in 0..ATTEMPTS {
             let (state, version, history) = self.read_match(ctx, id).await?;
             let (resident_id, piece_id) = match (&state.opened, &step.pair) {
@@ -109,12 +112,7 @@ impl MatchingApi {
                 (None, Some(pair)) => pair.clone(),
                 (None, None) => return Err(not_found(id)),
             };
-            let resident = self.resident(ctx, &resident_id).await?;
-            let piece = self.piece(ctx, &piece_id).await?;
-            let host = match &piece {
-                Some(p) => Some(self.host(ctx, &p.host_organisation_id).await?),
-                None => None,
-            };
+            let (resident, piece, host) = self.facts(ctx, &resident_id, &piece_id).await?;
             let host_id = state
                 .opened
                 .as_ref()
@@ -139,26 +137,30 @@ impl MatchingApi {
                     "match {id} is at version {version}, not {expected}; read it again and retry"
                 )));
             }
-            let (policy, _) = self.policy(ctx).await?;
             // A confirmation, and the release of a confirmed match, decide on the seats and the
-            // commitments too.
+            // commitments too; every step reads the policy. One read for all three.
             let spans = step.command == Command::Confirm || state.stage == Stage::Confirmed;
-            let (seats, seats_version) = if spans {
-                fold(
-                    &self.read(ctx, &seats_stream(&piece_id)).await?,
-                    Seats::evolve,
-                )?
+            if spans && held.is_none() {
+                held = Some(self.piece_lock(&piece_id).lock().await);
+            }
+            let policy_stream = policy_stream(ctx.municipality.as_str());
+            let (seats_id, commitments_id) =
+                (seats_stream(&piece_id), commitments_stream(&resident_id));
+            let ids: Vec<&str> = if spans {
+                vec![&policy_stream, &seats_id, &commitments_id]
             } else {
-                (Seats::default(), 0)
+                vec![&policy_stream]
             };
-            let (commitments, commitments_version) = if spans {
-                fold(
-                    &self.read(ctx, &commitments_stream(&resident_id)).await?,
-                    Commitments::evolve,
-                )?
-            } else {
-                (Commitments::default(), 0)
-            };
+            let mut read = self
+                .store
+                .read_streams(ctx.municipality, &ids)
+                .await
+                .map_err(from_store)?
+                .into_iter();
+            let (policy, _) = replay::<Policy>(&read.next().unwrap_or_default())?;
+            let (seats, seats_version) = fold(&read.next().unwrap_or_default(), Seats::evolve)?;
+            let (commitments, commitments_version) =
+                fold(&read.next().unwrap_or_default(), Commitments::evolve)?;
             let booking = Booking {
                 match_id: &step.match_id,
                 resident_id: &resident_id,

@@ -24,6 +24,66 @@ const LOGIN_INDEX: &str = "login";
 
 type ResidentRow = (bool, bool, bool, bool, Option<i32>, Option<i32>);
 type PieceRow = (String, String, String, bool, i32, String, String, String);
+/// The columns of [`MatchingApi::facts`]: each part all `NULL` when its row is missing.
+#[derive(sqlx::FromRow)]
+struct FactsRow {
+    active: Option<bool>,
+    guest: Option<bool>,
+    matching_consent: Option<bool>,
+    proxy_agreement: Option<bool>,
+    max_hours_per_week: Option<i32>,
+    max_days_per_month: Option<i32>,
+    activity_id: Option<String>,
+    host_organisation_id: Option<String>,
+    status: Option<String>,
+    removed: Option<bool>,
+    headcount: Option<i32>,
+    engagement_form: Option<String>,
+    application_mode: Option<String>,
+    schedule: Option<String>,
+    suspended: Option<bool>,
+    licences: Option<String>,
+}
+
+fn resident_facts(id: &str, row: ResidentRow) -> ResidentFacts {
+    let (active, guest, matching_consent, proxy_agreement, hours, days) = row;
+    ResidentFacts {
+        resident_id: ResidentId::from(id),
+        active,
+        guest,
+        matching_consent,
+        proxy_agreement,
+        max_hours_per_week: hours.and_then(|h| u16::try_from(h).ok()),
+        max_days_per_month: days.and_then(|d| u16::try_from(d).ok()),
+    }
+}
+
+fn piece_facts(id: &str, row: PieceRow) -> Result<PieceFacts, Status> {
+    let (activity, host, status, removed, headcount, form, mode, schedule) = row;
+    let unreadable = || Status::internal(format!("piece {id} is unreadable in the read model"));
+    Ok(PieceFacts {
+        piece_id: id.into(),
+        activity_id: activity.into(),
+        host_organisation_id: host.into(),
+        activity_status: stored::<Lifecycle>(&status).ok_or_else(unreadable)?,
+        removed,
+        headcount: u32::try_from(headcount).unwrap_or(0),
+        engagement_form: stored::<EngagementForm>(&form).ok_or_else(unreadable)?,
+        application_mode: stored::<ApplicationMode>(&mode).ok_or_else(unreadable)?,
+        schedule: serde_json::from_str::<Schedule>(&schedule).map_err(|_| unreadable())?,
+    })
+}
+
+fn host_facts(suspended: bool, licences: &str) -> HostFacts {
+    HostFacts {
+        suspended,
+        licences: Licence::ALL
+            .iter()
+            .copied()
+            .filter(|l| licences.contains(&format!(",{},", l.as_str())))
+            .collect(),
+    }
+}
 
 /// A vocabulary value from its stored name.
 fn stored<T: DeserializeOwned>(name: &str) -> Option<T> {
@@ -53,34 +113,78 @@ impl MatchingApi {
         Ok(id.map(ResidentId::from))
     }
 
-    /// A resident as matching knows them; `None` if it does not.
-    pub(super) async fn resident(
+    /// The resident, the piece and the piece's host as matching knows them, in one read.
+    pub(super) async fn facts(
         &self,
         ctx: &RequestContext,
-        id: &str,
-    ) -> Result<Option<ResidentFacts>, Status> {
-        let row: Option<ResidentRow> = on_db!(&self.db, pool => {
+        resident: &str,
+        piece: &str,
+    ) -> Result<(Option<ResidentFacts>, Option<PieceFacts>, Option<HostFacts>), Status> {
+        let row: FactsRow = on_db!(&self.db, pool => {
             sqlx::query_as(
-                "SELECT active, guest, matching_consent, proxy_agreement, max_hours_per_week, \
-                 max_days_per_month FROM matching_residents WHERE municipality = $1 AND resident_id = $2",
+                "SELECT r.active, r.guest, r.matching_consent, r.proxy_agreement, \
+                 r.max_hours_per_week, r.max_days_per_month, p.activity_id, \
+                 a.host_organisation_id, a.status, p.removed, p.headcount, a.engagement_form, \
+                 a.application_mode, p.schedule, h.suspended, h.licences FROM (SELECT 1) one \
+                 LEFT JOIN matching_residents r ON r.municipality = $1 AND r.resident_id = $2 \
+                 LEFT JOIN matching_pieces p ON p.municipality = $1 AND p.piece_id = $3 \
+                 LEFT JOIN matching_activities a ON a.municipality = $1 \
+                     AND a.activity_id = p.activity_id \
+                 LEFT JOIN matching_hosts h ON h.municipality = $1 \
+                     AND h.organisation_id = a.host_organisation_id",
             )
             .bind(ctx.municipality.as_str())
-            .bind(id)
-            .fetch_optional(pool)
+            .bind(resident)
+            .bind(piece)
+            .fetch_one(pool)
             .await
             .map_err(from_db)?
         });
-        Ok(row.map(
-            |(active, guest, matching_consent, proxy_agreement, hours, days)| ResidentFacts {
-                resident_id: ResidentId::from(id),
-                active,
-                guest,
-                matching_consent,
-                proxy_agreement,
-                max_hours_per_week: hours.and_then(|h| u16::try_from(h).ok()),
-                max_days_per_month: days.and_then(|d| u16::try_from(d).ok()),
-            },
-        ))
+        let FactsRow {
+            active,
+            guest,
+            matching_consent,
+            proxy_agreement,
+            max_hours_per_week: hours,
+            max_days_per_month: days,
+            activity_id,
+            host_organisation_id,
+            status,
+            removed,
+            headcount,
+            engagement_form,
+            application_mode,
+            schedule,
+            suspended,
+            licences,
+        } = row;
+        let resident = match (active, guest, matching_consent, proxy_agreement) {
+            (Some(active), Some(guest), Some(consent), Some(proxy)) => Some(resident_facts(
+                resident,
+                (active, guest, consent, proxy, hours, days),
+            )),
+            _ => None,
+        };
+        let piece_facts = match (
+            activity_id,
+            host_organisation_id,
+            status,
+            removed,
+            headcount,
+            engagement_form,
+            application_mode,
+            schedule,
+        ) {
+            (Some(a), Some(h), Some(s), Some(r), Some(n), Some(f), Some(m), Some(sc)) => {
+                Some(piece_facts(piece, (a, h, s, r, n, f, m, sc))?)
+            }
+            _ => None,
+        };
+        let host = match (suspended, licences) {
+            (Some(suspended), Some(licences)) => Some(host_facts(suspended, &licences)),
+            _ => None,
+        };
+        Ok((resident, piece_facts, host))
     }
 
     /// A piece and its activity as matching knows them; `None` if it does not.
@@ -102,45 +206,7 @@ impl MatchingApi {
             .await
             .map_err(from_db)?
         });
-        let Some((activity, host, status, removed, headcount, form, mode, schedule)) = row else {
-            return Ok(None);
-        };
-        let unreadable = || Status::internal(format!("piece {id} is unreadable in the read model"));
-        Ok(Some(PieceFacts {
-            piece_id: id.into(),
-            activity_id: activity.into(),
-            host_organisation_id: host.into(),
-            activity_status: stored::<Lifecycle>(&status).ok_or_else(unreadable)?,
-            removed,
-            headcount: u32::try_from(headcount).unwrap_or(0),
-            engagement_form: stored::<EngagementForm>(&form).ok_or_else(unreadable)?,
-            application_mode: stored::<ApplicationMode>(&mode).ok_or_else(unreadable)?,
-            schedule: serde_json::from_str::<Schedule>(&schedule).map_err(|_| unreadable())?,
-        }))
-    }
-
-    /// A host organisation as matching knows it (unknown reads as no licences, not suspended).
-    pub(super) async fn host(&self, ctx: &RequestContext, id: &str) -> Result<HostFacts, Status> {
-        let row: Option<(bool, String)> = on_db!(&self.db, pool => {
-            sqlx::query_as(
-                "SELECT suspended, licences FROM matching_hosts WHERE municipality = $1 AND organisation_id = $2",
-            )
-            .bind(ctx.municipality.as_str())
-            .bind(id)
-            .fetch_optional(pool)
-            .await
-            .map_err(from_db)?
-        });
-        Ok(row
-            .map(|(suspended, licences)| HostFacts {
-                suspended,
-                licences: Licence::ALL
-                    .iter()
-                    .copied()
-                    .filter(|l| licences.contains(&format!(",{},", l.as_str())))
-                    .collect(),
-            })
-            .unwrap_or_default())
+        row.map(|row| piece_facts(id, row)).transpose()
     }
 
     /// The municipality's matching policy, always current.

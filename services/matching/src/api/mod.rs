@@ -35,6 +35,9 @@ pub const PARTIES: &[Role] = &[
 /// Who sets the municipality's matching policy.
 pub const POLICY_SETTERS: &[Role] = &[Role::MunicipalityOfficer, Role::Operator];
 
+/// How many locks the pieces of one process share (see [`MatchingApi::piece_lock`]).
+const PIECE_LOCKS: usize = 1024;
+
 /// The matching context's gRPC API.
 #[derive(Clone)]
 pub struct MatchingApi {
@@ -42,6 +45,7 @@ pub struct MatchingApi {
     vault: Vault,
     db: Db,
     pages: PageTokens,
+    piece_locks: Arc<[tokio::sync::Mutex<()>]>,
 }
 
 impl MatchingApi {
@@ -54,7 +58,20 @@ impl MatchingApi {
             vault,
             db,
             pages,
+            piece_locks: (0..PIECE_LOCKS)
+                .map(|_| tokio::sync::Mutex::new(()))
+                .collect(),
         }
+    }
+
+    /// The lock this process takes around a booking that writes a piece's seats. Correctness
+    /// does not rest on it (the append's expected versions do, across replicas too); it keeps
+    /// the bookings of one hot piece in one process from racing each other only to be decided
+    /// again. Pieces share a fixed set of locks by the hash of their id.
+    fn piece_lock(&self, piece: &str) -> &tokio::sync::Mutex<()> {
+        use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+        let hash = BuildHasherDefault::<DefaultHasher>::default().hash_one(piece);
+        &self.piece_locks[hash as usize % self.piece_locks.len()]
     }
 }
 

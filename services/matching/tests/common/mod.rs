@@ -452,6 +452,32 @@ impl World {
         Ok(answer.into_inner().r#match.unwrap())
     }
 
+    /// The host schedules the match's interview and records it passed.
+    pub async fn interviewed(&mut self, match_id: &str) -> anyhow::Result<()> {
+        let at = mosaic_api::occurred_at::timestamp(mosaic_types::now_utc());
+        let scheduled = pb::ScheduleInterviewRequest {
+            request_id: uuid::Uuid::now_v7().to_string(),
+            match_id: match_id.into(),
+            at: Some(at),
+            ..Default::default()
+        };
+        self.matching
+            .schedule_interview(self.req(scheduled, &self.host_token))
+            .await?;
+        let passed = pb::RecordInterviewRequest {
+            request_id: uuid::Uuid::now_v7().to_string(),
+            match_id: match_id.into(),
+            outcome: pb::InterviewOutcome::Passed as i32,
+            ..Default::default()
+        };
+        let answer = self
+            .matching
+            .record_interview(self.req(passed, &self.host_token))
+            .await?;
+        self.saw(&answer);
+        Ok(())
+    }
+
     /// A match applied for and accepted by the host, ready to confirm.
     pub async fn accepted(&mut self, resident: &Resident, piece: &str) -> anyhow::Result<String> {
         let m = self.apply(resident, piece).await?;
