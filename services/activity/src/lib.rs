@@ -74,7 +74,10 @@ impl mosaic_runtime::Module for Module {
     fn projections(&self, env: &ModuleEnv) -> Vec<Arc<dyn mosaic_projection::Projection>> {
         use mosaic_events::registry::{self, RegistryEvent};
         vec![
-            Arc::new(mosaic_projection::Typed(projections::Hosts)),
+            Arc::new(mosaic_projection::Typed(mosaic_known::Hosts::new(
+                "activity.hosts",
+                &["activity_hosts"],
+            ))),
             Arc::new(mosaic_projection::Typed(projections::Search)),
             Arc::new(mosaic_projection::Typed(projections::Seats)),
             // Whatever this context seals under a person's id goes when the registry erases them.

@@ -83,7 +83,11 @@ impl mosaic_runtime::Module for Module {
     }
     fn projections(&self, _env: &ModuleEnv) -> Vec<Arc<dyn mosaic_projection::Projection>> {
         vec![
-            Arc::new(mosaic_projection::Typed(projections::Registry)),
+            Arc::new(mosaic_projection::Typed(projections::Residents)),
+            Arc::new(mosaic_projection::Typed(mosaic_known::Hosts::new(
+                "matching.hosts",
+                &["matching_hosts"],
+            ))),
             Arc::new(mosaic_projection::Typed(projections::Activities)),
             Arc::new(mosaic_projection::Typed(projections::Matches)),
         ]

@@ -65,12 +65,8 @@ mosaic_types::vocabulary!(
         ActivityCancelled = 2 => "activity_cancelled",
         /// The piece's headcount fell below its confirmed seats; the latest confirmations go.
         HeadcountCut = 3 => "headcount_cut",
-        /// Follow-up ended the engagement.
-        EngagementEnded = 4 => "engagement_ended",
-        /// The resident withdrew from the registry, revoked matching consent or was erased.
-        ResidentUnavailable = 5 => "resident_unavailable",
         /// The interview was not passed.
-        InterviewNotPassed = 6 => "interview_not_passed",
+        InterviewNotPassed = 4 => "interview_not_passed",
     }
 );
 

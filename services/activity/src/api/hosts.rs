@@ -6,7 +6,6 @@
 use mosaic_api::RequestContext;
 use mosaic_api::status::from_db;
 use mosaic_db::on_db;
-use mosaic_events::registry::Licence;
 use mosaic_proto::v1 as pb;
 use tonic::Status;
 
@@ -84,17 +83,10 @@ impl ActivityApi {
         ctx: &RequestContext,
         host: &str,
     ) -> Result<HostFacts, Status> {
-        let row: Option<(bool, String)> = on_db!(&self.db, pool => {
-            sqlx::query_as(
-                "SELECT suspended, licences FROM activity_hosts WHERE municipality = $1 AND organisation_id = $2",
-            )
-            .bind(ctx.municipality.as_str())
-            .bind(host)
-            .fetch_optional(pool)
+        let Some(known) = mosaic_known::host(&self.db, "activity_hosts", ctx.municipality, host)
             .await
             .map_err(from_db)?
-        });
-        let Some((suspended, licences)) = row else {
+        else {
             return Err(Status::not_found(format!(
                 "organisation {host} does not exist in this municipality (to create an activity \
                  for one registered a moment ago, send the registration's {} header)",
@@ -102,11 +94,8 @@ impl ActivityApi {
             )));
         };
         Ok(HostFacts {
-            suspended,
-            licences: [Licence::WorkerDispatch, Licence::PaidPlacement]
-                .into_iter()
-                .filter(|l| licences.contains(&format!(",{},", l.as_str())))
-                .collect(),
+            suspended: known.suspended,
+            licences: known.licences,
         })
     }
 }

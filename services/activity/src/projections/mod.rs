@@ -2,10 +2,8 @@
 //! seats it learns from matching, and the search tables built from its own events. Each is its own projection because each follows
 //! one context's log (their positions are not comparable).
 
-pub(crate) mod hosts;
 mod search;
 mod seats;
 
-pub use hosts::Hosts;
 pub use search::Search;
 pub use seats::Seats;

@@ -1,8 +1,9 @@
 -- Read models of the matching context.
 --
--- Projection `matching.registry` (the registry's events): `matching_residents`, what matching
--- needs of each resident (no personal data: the login appears only as the registry's keyed
--- hash), and `matching_hosts`, the host organisations' suspension and licences.
+-- From the registry's events: `matching_residents` (projection `matching.residents`), what
+-- matching needs of each resident (no personal data: the login appears only as the registry's
+-- keyed hash), and `matching_hosts` (projection `matching.hosts`), the host organisations' kind,
+-- suspension and licences, as activity keeps them.
 -- Projection `matching.activity` (activity's events): `matching_activities` and
 -- `matching_pieces`, the pieces people are matched to.
 -- Projection `matching.matches` (this context's events): `matching_matches`, one row per match
@@ -26,6 +27,7 @@ CREATE INDEX matching_residents_login ON matching_residents (municipality, login
 CREATE TABLE matching_hosts (
     municipality    TEXT NOT NULL,
     organisation_id TEXT NOT NULL,
+    kind            TEXT NOT NULL,
     suspended       BOOLEAN NOT NULL,
     -- ",worker_dispatch,paid_placement," style list of the registry's licence names.
     licences        TEXT NOT NULL,

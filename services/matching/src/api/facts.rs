@@ -9,7 +9,6 @@ use mosaic_api::status::from_db;
 use mosaic_auth::Role;
 use mosaic_db::on_db;
 use mosaic_events::activity::{ApplicationMode, Schedule, Status as Lifecycle};
-use mosaic_events::registry::Licence;
 use mosaic_types::{EngagementForm, ResidentId};
 use serde::de::DeserializeOwned;
 use tonic::Status;
@@ -77,11 +76,7 @@ fn piece_facts(id: &str, row: PieceRow) -> Result<PieceFacts, Status> {
 fn host_facts(suspended: bool, licences: &str) -> HostFacts {
     HostFacts {
         suspended,
-        licences: Licence::ALL
-            .iter()
-            .copied()
-            .filter(|l| licences.contains(&format!(",{},", l.as_str())))
-            .collect(),
+        licences: mosaic_known::licences_of(licences),
     }
 }
 

@@ -1,6 +1,6 @@
-//! `matching.registry`: what matching needs of residents and host organisations, learned from the
-//! registry's events. No personal data: a resident's login appears only as the registry's keyed
-//! hash, which lets a resident's own token find their record.
+//! `matching.residents`: what matching needs of residents, learned from the registry's events. No
+//! personal data: a resident's login appears only as the registry's keyed hash, which lets a
+//! resident's own token find their record.
 
 use async_trait::async_trait;
 use mosaic_db::{DbTx, on_tx};
@@ -10,24 +10,20 @@ use mosaic_events::registry::{
 use mosaic_eventstore::StoredEvent;
 use mosaic_projection::{EventProjection, ProjectionError};
 
-/// The registry projection.
-pub struct Registry;
+/// The residents projection.
+pub struct Residents;
 
 #[async_trait]
-impl EventProjection for Registry {
+impl EventProjection for Residents {
     type Event = RegistryEvent;
     const CONTEXT: &'static str = registry::CONTEXT;
 
     fn name(&self) -> &'static str {
-        "matching.registry"
+        "matching.residents"
     }
 
     fn wants(&self) -> &'static [&'static str] {
         &[
-            "OrganisationRegistered",
-            "OrganisationUpdated",
-            "OrganisationSuspended",
-            "OrganisationReinstated",
             "ResidentRegistered",
             "ResidentUpgraded",
             "ResidentProfileUpdated",
@@ -43,7 +39,7 @@ impl EventProjection for Registry {
     }
 
     fn tables(&self) -> &'static [&'static str] {
-        &["matching_residents", "matching_hosts"]
+        &["matching_residents"]
     }
 
     async fn apply(
@@ -55,31 +51,6 @@ impl EventProjection for Registry {
         let m = event.municipality.as_str();
         use RegistryEvent as E;
         match typed {
-            Some(E::OrganisationRegistered(o) | E::OrganisationUpdated(o)) => {
-                let mut licences = String::from(",");
-                for l in &o.details.licences {
-                    licences.push_str(l.as_str());
-                    licences.push(',');
-                }
-                on_tx!(tx, t => {
-                    sqlx::query(
-                        "INSERT INTO matching_hosts (municipality, organisation_id, suspended, licences) \
-                         VALUES ($1, $2, FALSE, $3) ON CONFLICT (municipality, organisation_id) \
-                         DO UPDATE SET licences = excluded.licences",
-                    )
-                    .bind(m)
-                    .bind(o.organisation_id.as_str())
-                    .bind(licences)
-                    .execute(&mut **t)
-                    .await?;
-                });
-            }
-            Some(E::OrganisationSuspended(o)) => {
-                set_host(tx, m, &o.organisation_id, true).await?;
-            }
-            Some(E::OrganisationReinstated(o)) => {
-                set_host(tx, m, &o.organisation_id, false).await?;
-            }
             Some(E::ResidentRegistered(r)) => {
                 // A proxy agreement that staff recorded counts once confirmed.
                 let proxy = r.proxy.is_some() && r.proxy_recorded_by_staff.is_none();
@@ -217,25 +188,6 @@ async fn set_flag(
             .bind(resident)
             .execute(&mut **t)
             .await?;
-    });
-    Ok(())
-}
-
-async fn set_host(
-    tx: &mut DbTx,
-    municipality: &str,
-    organisation: &str,
-    suspended: bool,
-) -> Result<(), ProjectionError> {
-    on_tx!(tx, t => {
-        sqlx::query(
-            "UPDATE matching_hosts SET suspended = $1 WHERE municipality = $2 AND organisation_id = $3",
-        )
-        .bind(suspended)
-        .bind(municipality)
-        .bind(organisation)
-        .execute(&mut **t)
-        .await?;
     });
     Ok(())
 }
