@@ -101,3 +101,22 @@ pub fn weekly_windows(
     }
     parsed
 }
+
+/// A weekly window on the wire.
+pub fn to_window(w: &WeeklyWindow) -> pb::WeeklyWindow {
+    pb::WeeklyWindow {
+        weekday: w.weekday().wire(),
+        start_minute: u32::from(w.start()),
+        end_minute: u32::from(w.end()),
+    }
+}
+
+/// A calendar date on the wire.
+pub fn to_date(d: chrono::NaiveDate) -> pb::Date {
+    use chrono::Datelike;
+    pb::Date {
+        year: d.year(),
+        month: d.month() as i32,
+        day: d.day() as i32,
+    }
+}

@@ -1,7 +1,6 @@
 //! Domain → proto. Answers are built without the mentor's name (they are saved with the
 //! idempotency key); the handler opens it afterwards for callers allowed to see it.
 
-use chrono::{Datelike, NaiveDate};
 use mosaic_api::occurred_at::timestamp;
 use mosaic_api::pipeline::Lifetime;
 use mosaic_proto::v1 as pb;
@@ -10,14 +9,7 @@ use crate::domain::activity::Activity;
 use crate::domain::decompose::ProposedPiece;
 use crate::domain::{ActivityDetails, PieceDetails, Schedule};
 
-/// A date on the wire.
-pub fn date(d: NaiveDate) -> pb::Date {
-    pb::Date {
-        year: d.year(),
-        month: d.month() as i32,
-        day: d.day() as i32,
-    }
-}
+pub use mosaic_api::wire::to_date as date;
 
 fn skill(s: &mosaic_types::Skill) -> pb::Skill {
     pb::Skill {
@@ -142,11 +134,7 @@ pub fn activity(a: &Activity, version: u64, life: &Lifetime) -> Option<pb::Activ
 /// A proposed piece on the wire.
 pub fn proposed(p: &ProposedPiece) -> pb::ProposedPiece {
     pb::ProposedPiece {
-        window: Some(pb::WeeklyWindow {
-            weekday: p.window.weekday().wire(),
-            start_minute: u32::from(p.window.start()),
-            end_minute: u32::from(p.window.end()),
-        }),
+        window: Some(mosaic_api::wire::to_window(&p.window)),
         seats: p.seats,
         tasks: p.tasks.clone(),
         skills: p.skills.iter().map(skill).collect(),

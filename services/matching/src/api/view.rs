@@ -1,35 +1,19 @@
 //! Domain → proto.
 
-use chrono::{Datelike, NaiveDate};
 use mosaic_api::occurred_at::timestamp;
 use mosaic_api::pipeline::Lifetime;
+use mosaic_api::wire::{to_date, to_window};
 use mosaic_proto::v1 as pb;
 
 use crate::domain::booking::Interview;
 use crate::domain::{Commitment, Match, Policy, Stage};
 
-fn date(d: NaiveDate) -> pb::Date {
-    pb::Date {
-        year: d.year(),
-        month: d.month() as i32,
-        day: d.day() as i32,
-    }
-}
-
 /// A commitment on the wire.
 pub fn commitment(c: &Commitment) -> pb::Commitment {
     pb::Commitment {
-        windows: c
-            .slots
-            .iter()
-            .map(|w| pb::WeeklyWindow {
-                weekday: w.weekday().wire(),
-                start_minute: u32::from(w.start()),
-                end_minute: u32::from(w.end()),
-            })
-            .collect(),
-        first_day: Some(date(c.first_day)),
-        last_day: Some(date(c.last_day)),
+        windows: c.slots.iter().map(to_window).collect(),
+        first_day: Some(to_date(c.first_day)),
+        last_day: Some(to_date(c.last_day)),
         minutes_per_week: c.minutes_per_week,
         days_per_month: c.days_per_month,
     }

@@ -93,11 +93,7 @@ pub fn profile(p: &ResidentProfile) -> pb::ResidentProfile {
         availability: p
             .availability
             .iter()
-            .map(|w| pb::WeeklyWindow {
-                weekday: w.weekday().wire(),
-                start_minute: u32::from(w.start()),
-                end_minute: u32::from(w.end()),
-            })
+            .map(mosaic_api::wire::to_window)
             .collect(),
         max_hours_per_week: p.max_hours_per_week.map(u32::from).unwrap_or(0),
         max_days_per_month: p.max_days_per_month.map(u32::from).unwrap_or(0),
