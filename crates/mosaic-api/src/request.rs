@@ -127,7 +127,18 @@ impl RequestContext {
     }
 
     fn with_key<T: prost::Message>(mut self, key: String, body: &T) -> Self {
-        let hash = Sha256::digest(body.encode_to_vec());
+        // The request's message type is part of the fingerprint: two requests of different RPCs
+        // whose bodies happen to encode alike are two requests, and a `request_id` reused for
+        // another RPC is refused rather than answered with the other RPC's answer.
+        let message = std::any::type_name::<T>()
+            .rsplit("::")
+            .next()
+            .unwrap_or_default();
+        let hash = Sha256::new()
+            .chain_update((message.len() as u64).to_be_bytes())
+            .chain_update(message)
+            .chain_update(body.encode_to_vec())
+            .finalize();
         self.idempotency = Some(Idempotency {
             key,
             request_hash: hex(&hash),

@@ -146,7 +146,8 @@ pub struct StreamEvents {
     pub stream_id: String,
     /// The version the command decided against.
     pub expected: ExpectedVersion,
-    /// The events, in order; at least one, so the stream's version moves.
+    /// The events, in order. None: the stream is only checked to be at `expected` (a decision
+    /// that read it, without writing it, still rests on it).
     pub events: Vec<NewEvent>,
 }
 

@@ -377,9 +377,9 @@ impl EventStore for SqlEventStore {
             Db::Postgres(pool) => {
                 // One lookup of the stream index per stream (see `read_stream`).
                 sqlx::query_as(AssertSqlSafe(format!(
-                    "SELECT c.* FROM UNNEST($1::text[]) AS s(id) CROSS JOIN LATERAL \
-                     (SELECT {COMMIT_COLUMNS} FROM commits WHERE stream_id = s.id \
-                     ORDER BY first_version) c"
+                    "SELECT c.* FROM UNNEST($1::text[]) WITH ORDINALITY AS s(id, n) \
+                     CROSS JOIN LATERAL (SELECT {COMMIT_COLUMNS} FROM commits \
+                     WHERE stream_id = s.id) c ORDER BY s.n, c.first_version"
                 )))
                 .bind(stream_ids)
                 .fetch_all(pool)

@@ -172,3 +172,50 @@ async fn a_further_stream_of_another_municipality_is_refused() -> anyhow::Result
     }
     Ok(())
 }
+
+/// A further stream without events is only checked: the append stands on it without moving it.
+#[tokio::test]
+async fn a_further_stream_without_events_is_checked_not_written() -> anyhow::Result<()> {
+    for f in both().await? {
+        let s = &f.store;
+        let checked = |expected| {
+            let mut r = request(
+                kashiwa(),
+                "match-a",
+                ExpectedVersion::Any,
+                vec![event("Confirmed", 0)],
+            );
+            r.also = vec![StreamEvents {
+                stream_id: "policy".into(),
+                expected,
+                events: vec![],
+            }];
+            r
+        };
+        s.append(checked(ExpectedVersion::NoStream)).await?;
+        assert!(
+            s.read_stream(kashiwa(), "policy").await?.is_empty(),
+            "{}",
+            f.backend
+        );
+        s.append(request(
+            kashiwa(),
+            "policy",
+            ExpectedVersion::NoStream,
+            vec![event("Set", 1)],
+        ))
+        .await?;
+        let err = s
+            .append(checked(ExpectedVersion::NoStream))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, StoreError::Conflict { stream_id, actual: 1, .. } if stream_id == "policy"),
+            "{}: {err:?}",
+            f.backend
+        );
+        s.append(checked(ExpectedVersion::Exact(1))).await?;
+        assert_eq!(s.head().await?, 3, "{}", f.backend);
+    }
+    Ok(())
+}

@@ -354,3 +354,28 @@ per_backend!(Platform, async fn what_changes_in_the_registry_stops_new_matches(p
     assert!(message.contains("has withdrawn or was erased"), "{message}");
     Ok(())
 });
+
+per_backend!(Platform, async fn a_host_learns_the_rule_not_the_residents_other_commitments(p) {
+    let mut w = World::new(&p, KASHIWA).await?;
+    let first = w.piece(2).await?;
+    let second = w.piece(2).await?;
+    let uta = w.resident(&p, Person::default()).await?;
+    let held = w.accepted(&uta, &first).await?;
+    w.confirm(&held).await?;
+    let m = w.accepted(&uta, &second).await?;
+    let confirm = |n: &str| pb::ConfirmMatchRequest {
+        request_id: n.into(),
+        match_id: m.clone(),
+        ..Default::default()
+    };
+    let by_host = w.matching.confirm_match(w.req(confirm("h"), &w.host_token)).await;
+    let message = refused(by_host, Code::FailedPrecondition);
+    assert_eq!(
+        message,
+        "the resident's other confirmed commitments or caps do not allow this piece"
+    );
+    let by_staff = w.matching.confirm_match(w.req(confirm("c"), &w.coordinator)).await;
+    let message = refused(by_staff, Code::FailedPrecondition);
+    assert!(message.contains(&format!("confirmed for piece {first}")), "{message}");
+    Ok(())
+});

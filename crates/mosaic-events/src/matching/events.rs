@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use mosaic_types::{ActivityId, MatchId, OrganisationId, PieceId, ResidentId};
 use serde::{Deserialize, Serialize};
 
-use super::values::{Commitment, EndCause, InterviewOutcome, Origin, Reason, Side};
+use super::values::{Commitment, EndCause, InterviewOutcome, Origin, Reason, ReviewReason, Side};
 
 /// Every fact the matching context records.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -47,13 +47,13 @@ pub enum MatchingEvent {
     MatchEnded(MatchEnded),
     /// A seat of a piece was taken by a confirmed match.
     #[serde(rename = "SeatTaken")]
-    SeatTaken(SeatChanged),
+    SeatTaken(SeatTaken),
     /// A seat of a piece was freed.
     #[serde(rename = "SeatFreed")]
     SeatFreed(SeatChanged),
     /// Matching reviewed a piece's seats after activity removed it, cancelled its activity or
-    /// changed its headcount: confirmations decided before the review must be decided again,
-    /// and a removed or cancelled piece takes none any more. The matches it ends follow.
+    /// revised it: confirmations decided before the review must be decided again, and a
+    /// removed or cancelled piece takes none any more. The matches it ends follow.
     #[serde(rename = "SeatsReviewed")]
     SeatsReviewed(SeatsReviewed),
     /// A person took on a confirmed match's commitment.
@@ -175,7 +175,20 @@ pub struct MatchEnded {
     pub cause: EndCause,
 }
 
-/// Payload of `SeatTaken` and `SeatFreed`.
+/// Payload of `SeatTaken`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct SeatTaken {
+    /// The piece.
+    pub piece_id: PieceId,
+    /// The match that holds the seat.
+    pub match_id: MatchId,
+    /// The resident of that match.
+    pub resident_id: ResidentId,
+    /// What the resident committed to: the piece's schedule when the seat was taken.
+    pub commitment: Commitment,
+}
+
+/// Payload of `SeatFreed`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SeatChanged {
     /// The piece.
@@ -191,9 +204,8 @@ pub struct SeatChanged {
 pub struct SeatsReviewed {
     /// The piece.
     pub piece_id: PieceId,
-    /// Why: `piece_removed`, `activity_cancelled` (the piece takes no more confirmations) or
-    /// `headcount_cut`.
-    pub cause: EndCause,
+    /// Why.
+    pub reason: ReviewReason,
 }
 
 /// Payload of `CommitmentTaken`.

@@ -67,6 +67,20 @@ mosaic_types::vocabulary!(
         HeadcountCut = 3 => "headcount_cut",
         /// The interview was not passed.
         InterviewNotPassed = 4 => "interview_not_passed",
+        /// The piece's schedule changed from the one the match committed to.
+        ScheduleChanged = 5 => "schedule_changed",
+    }
+);
+
+mosaic_types::vocabulary!(
+    /// What made matching review a piece's seats.
+    ReviewReason {
+        /// The activity removed the piece: it takes no more confirmations.
+        PieceRemoved = 1 => "piece_removed",
+        /// The activity was cancelled: the piece takes no more confirmations.
+        ActivityCancelled = 2 => "activity_cancelled",
+        /// The piece was revised (headcount or schedule).
+        PieceRevised = 3 => "piece_revised",
     }
 );
 

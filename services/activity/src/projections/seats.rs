@@ -35,24 +35,26 @@ impl EventProjection for Seats {
         typed: Option<MatchingEvent>,
     ) -> Result<(), ProjectionError> {
         let m = event.municipality.as_str();
-        let (sql, seat) = match &typed {
+        let (sql, piece, seat) = match &typed {
             Some(MatchingEvent::SeatTaken(s)) => (
                 "INSERT INTO activity_piece_seats (municipality, piece_id, match_id) \
                  VALUES ($1, $2, $3) ON CONFLICT (municipality, piece_id, match_id) DO NOTHING",
-                s,
+                &s.piece_id,
+                &s.match_id,
             ),
             Some(MatchingEvent::SeatFreed(s)) => (
                 "DELETE FROM activity_piece_seats \
                  WHERE municipality = $1 AND piece_id = $2 AND match_id = $3",
-                s,
+                &s.piece_id,
+                &s.match_id,
             ),
             _ => return Ok(()),
         };
         on_tx!(tx, t => {
             sqlx::query(sql)
                 .bind(m)
-                .bind(seat.piece_id.as_str())
-                .bind(seat.match_id.as_str())
+                .bind(piece.as_str())
+                .bind(seat.as_str())
                 .execute(&mut **t)
                 .await?;
         });

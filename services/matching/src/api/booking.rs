@@ -22,8 +22,8 @@ use tonic::Status;
 use super::{MatchingApi, Party, commitments_stream, match_stream, not_found, seats_stream, view};
 use crate::domain::facts::policy_stream;
 use crate::domain::{
-    Booking, Command, Commitments, Match, MatchingEvent, Policy, ResidentFacts, Seats, Stage,
-    decide,
+    Booking, Command, Commitments, Match, MatchError, MatchingEvent, Policy, ResidentFacts, Seats,
+    Stage, decide,
 };
 
 /// How often a step is decided again after another booking wrote one of its streams. Each
@@ -49,6 +49,19 @@ pub(super) struct Step<'a> {
     pub command: Command,
     /// Who may take it.
     pub allow: Allow<'a>,
+}
+
+/// A refusal as `party` may read it: the resident's other commitments and caps are the
+/// resident's and staff's business, so the activity's host learns only which rule refused.
+fn redact(e: MatchError, party: Party) -> MatchError {
+    match (&e, party) {
+        (MatchError::DoubleBooked { .. } | MatchError::Cap { .. }, Party::Host) => {
+            MatchError::Rule(
+                "the resident's other confirmed commitments or caps do not allow this piece".into(),
+            )
+        }
+        _ => e,
+    }
 }
 
 /// A stream folded: its state, version and history.
@@ -112,6 +125,8 @@ impl MatchingApi {
                 (None, Some(pair)) => pair.clone(),
                 (None, None) => return Err(not_found(id)),
             };
+            // What matching knows of the parties, for who may act; read again below, after the
+            // streams, for the decision.
             let (resident, piece, host) = self.facts(ctx, &resident_id, &piece_id).await?;
             let host_id = state
                 .opened
@@ -157,10 +172,20 @@ impl MatchingApi {
                 .await
                 .map_err(from_store)?
                 .into_iter();
-            let (policy, _) = replay::<Policy>(&read.next().unwrap_or_default())?;
+            let (policy, policy_version) = replay::<Policy>(&read.next().unwrap_or_default())?;
             let (seats, seats_version) = fold(&read.next().unwrap_or_default(), Seats::evolve)?;
             let (commitments, commitments_version) =
                 fold(&read.next().unwrap_or_default(), Commitments::evolve)?;
+            // The facts once more, after the seats: activity's change to a piece reaches the
+            // facts before matching reviews the piece's seats, so a decision either sees the
+            // change, or read seats that the review's marker moves on (its append is then
+            // decided again), or committed before the review reads them (and the review ends
+            // it if it no longer fits). See `reviews`.
+            let (resident, piece, host) = if spans {
+                self.facts(ctx, &resident_id, &piece_id).await?
+            } else {
+                (resident, piece, host)
+            };
             let booking = Booking {
                 match_id: &step.match_id,
                 resident_id: &resident_id,
@@ -174,7 +199,7 @@ impl MatchingApi {
                 policy: &policy,
                 today: jst_date(ctx.received_at),
             };
-            let writes = decide(&booking, &step.command)?;
+            let writes = decide(&booking, &step.command).map_err(|e| redact(e, party))?;
             let mut life = Lifetime::of_history(&history);
             if writes.is_empty() {
                 return view::the_match(id, &state, version, &life).ok_or_else(|| not_found(id));
@@ -201,6 +226,13 @@ impl MatchingApi {
                     events: events(&writes.on_commitments)?,
                 });
             }
+            // The policy the decision read must still hold when it commits: checked, not
+            // written.
+            also.push(StreamEvents {
+                stream_id: policy_stream.clone(),
+                expected: expect(policy_version),
+                events: Vec::new(),
+            });
             let request = AppendRequest {
                 municipality: ctx.municipality,
                 stream_id: match_stream(id),

@@ -1,12 +1,14 @@
 //! The review worker: carries out the seat reviews that `matching.activity` records when activity
-//! removes a piece, cancels an activity or revises a piece's headcount.
+//! removes a piece, cancels an activity or revises a piece.
 //!
-//! A review appends `SeatsReviewed` to the piece's seats stream at the version it read, so a
-//! confirmation decided before the review (on what activity said before) conflicts and is decided
-//! again on what it says now; then it ends the confirmed matches the piece can no longer hold
-//! (and, for a removed piece or a cancelled activity, its open ones) with `MatchEnded`, freeing
-//! each resident's commitment. Every step can be repeated: a match ended already is left alone, so
-//! two replicas, or a restart half-way, end each match once.
+//! A review appends `SeatsReviewed` to the piece's seats stream at the version it read, then ends
+//! the confirmed matches the piece can no longer hold (and, for a removed piece or a cancelled
+//! activity, its open ones) with `MatchEnded`, freeing each resident's commitment. A confirmation
+//! reads the piece's facts after its seats, so either it read the facts activity's change left
+//! (and decides on them), or it read the seats before the review's marker (and its append,
+//! expecting the older version, is decided again), or it committed before the review read the
+//! seats (and the review ends it if it no longer fits). Every step can be repeated: a match ended
+//! already is left alone, so two replicas, or a restart half-way, end each match once.
 
 use std::time::Duration;
 
@@ -23,7 +25,7 @@ use tonic::Status;
 
 use super::booking::{Step, fold};
 use super::{MatchingApi, seats_stream};
-use crate::domain::{Command, EndCause, Seats, review};
+use crate::domain::{Command, EndCause, ReviewReason, Seats, review};
 use crate::projections::matches::OPEN;
 
 /// Reviews taken per round.
@@ -88,9 +90,12 @@ impl MatchingApi {
             .map_err(from_db)?
         });
         for (municipality, position, piece, cause) in &owed {
-            let (Ok(m), Some(cause)) = (
+            let (Ok(m), Some(reason)) = (
                 MunicipalityCode::parse(municipality),
-                serde_json::from_value::<EndCause>(serde_json::Value::String(cause.clone())).ok(),
+                ReviewReason::ALL
+                    .iter()
+                    .copied()
+                    .find(|r| r.as_str() == cause),
             ) else {
                 tracing::error!(
                     municipality,
@@ -100,7 +105,7 @@ impl MatchingApi {
                 );
                 continue;
             };
-            self.review_piece(&system(m), &PieceId::from(piece.as_str()), cause)
+            self.review_piece(&system(m), &PieceId::from(piece.as_str()), reason)
                 .await?;
             on_db!(&self.db, pool => {
                 sqlx::query(
@@ -118,12 +123,12 @@ impl MatchingApi {
         Ok(owed.len())
     }
 
-    /// Reviews one piece's seats for `cause`.
+    /// Reviews one piece's seats for `reason`.
     async fn review_piece(
         &self,
         ctx: &RequestContext,
         piece: &PieceId,
-        cause: EndCause,
+        reason: ReviewReason,
     ) -> Result<(), Status> {
         let stream = seats_stream(piece);
         for _ in 0..ATTEMPTS {
@@ -134,7 +139,7 @@ impl MatchingApi {
                 .map_err(from_store)?;
             let (seats, version) = fold(&history, Seats::evolve)?;
             let facts = self.piece(ctx, piece).await?;
-            let r = review(facts.as_ref(), &seats, piece, cause);
+            let r = review(facts.as_ref(), &seats, piece, reason);
             let marker = AppendRequest {
                 municipality: ctx.municipality,
                 stream_id: stream.clone(),
@@ -155,10 +160,16 @@ impl MatchingApi {
                 Err(e) => return Err(from_store(e)),
             }
             let mut end = r.end;
-            if cause != EndCause::HeadcountCut {
-                end.extend(self.open_matches(ctx, piece).await?);
+            let closing = match reason {
+                ReviewReason::PieceRemoved => Some(EndCause::PieceRemoved),
+                ReviewReason::ActivityCancelled => Some(EndCause::ActivityCancelled),
+                ReviewReason::PieceRevised => None,
+            };
+            if let Some(cause) = closing {
+                let open = self.open_matches(ctx, piece).await?;
+                end.extend(open.into_iter().map(|id| (id, cause)));
             }
-            for id in end {
+            for (id, cause) in end {
                 self.end_match(ctx, id, cause).await?;
             }
             return Ok(());

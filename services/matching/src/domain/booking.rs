@@ -137,10 +137,11 @@ impl Match {
 /// A piece's confirmed seats, folded from `seats-<piece>`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Seats {
-    /// Match → resident for every seat held, in the order the seats were taken.
-    pub taken: Vec<(MatchId, ResidentId)>,
+    /// Every seat held, in the order the seats were taken: the match, its resident and what
+    /// the resident committed to.
+    pub taken: Vec<(MatchId, ResidentId, Commitment)>,
     /// The piece was removed or its activity cancelled: it takes no more confirmations.
-    pub closed: Option<EndCause>,
+    pub closed: Option<ReviewReason>,
 }
 
 impl Seats {
@@ -148,23 +149,22 @@ impl Seats {
     pub fn evolve(mut self, event: &MatchingEvent) -> Self {
         match event {
             MatchingEvent::SeatTaken(s) => {
-                self.taken.retain(|(m, _)| *m != s.match_id);
-                self.taken.push((s.match_id.clone(), s.resident_id.clone()));
+                self.taken.retain(|(m, _, _)| *m != s.match_id);
+                self.taken.push((
+                    s.match_id.clone(),
+                    s.resident_id.clone(),
+                    s.commitment.clone(),
+                ));
             }
             MatchingEvent::SeatFreed(s) => {
-                self.taken.retain(|(m, _)| *m != s.match_id);
+                self.taken.retain(|(m, _, _)| *m != s.match_id);
             }
-            MatchingEvent::SeatsReviewed(r) if r.cause != EndCause::HeadcountCut => {
-                self.closed = Some(r.cause);
+            MatchingEvent::SeatsReviewed(r) if r.reason != ReviewReason::PieceRevised => {
+                self.closed = Some(r.reason);
             }
             _ => {}
         }
         self
-    }
-
-    /// Whether `id` holds a seat.
-    pub fn holds(&self, id: &MatchId) -> bool {
-        self.taken.iter().any(|(m, _)| m == id)
     }
 }
 
@@ -173,36 +173,53 @@ impl Seats {
 pub struct Review {
     /// The marker to append to the seats stream (at the version read).
     pub marker: MatchingEvent,
-    /// The confirmed matches to end with the review's cause, newest first.
-    pub end: Vec<MatchId>,
+    /// The confirmed matches to end, each with its cause.
+    pub end: Vec<(MatchId, EndCause)>,
 }
 
 /// Reviews a piece's seats against what activity last said of it. Pure. A removed piece or a
-/// cancelled activity ends every confirmed match on it; a headcount below the confirmed seats
-/// ends the latest confirmations beyond it.
+/// cancelled activity ends every confirmed match on it. A revised piece ends the matches whose
+/// commitment is no longer the piece's schedule, then, if more seats are held than its
+/// headcount, the latest confirmations beyond it.
 pub fn review(
     piece: Option<&PieceFacts>,
     seats: &Seats,
     piece_id: &PieceId,
-    cause: EndCause,
+    reason: ReviewReason,
 ) -> Review {
-    let keep = match cause {
-        EndCause::HeadcountCut => piece.map(|p| p.headcount as usize).unwrap_or(0),
-        _ => 0,
-    };
-    Review {
-        marker: MatchingEvent::SeatsReviewed(SeatsReviewed {
-            piece_id: piece_id.clone(),
-            cause,
-        }),
-        end: seats
+    let marker = MatchingEvent::SeatsReviewed(SeatsReviewed {
+        piece_id: piece_id.clone(),
+        reason,
+    });
+    let all = |cause| {
+        seats
             .taken
             .iter()
-            .skip(keep)
-            .rev()
-            .map(|(m, _)| m.clone())
-            .collect(),
-    }
+            .map(|(m, _, _)| (m.clone(), cause))
+            .collect()
+    };
+    let end = match (reason, piece) {
+        (ReviewReason::PieceRemoved, _) => all(EndCause::PieceRemoved),
+        (ReviewReason::ActivityCancelled, _) => all(EndCause::ActivityCancelled),
+        (ReviewReason::PieceRevised, None) => Vec::new(),
+        (ReviewReason::PieceRevised, Some(p)) => {
+            let now = of_schedule(&p.schedule);
+            let (kept, moved): (Vec<_>, Vec<_>) =
+                seats.taken.iter().partition(|(_, _, c)| *c == now);
+            let mut end: Vec<_> = moved
+                .into_iter()
+                .map(|(m, _, _)| (m.clone(), EndCause::ScheduleChanged))
+                .collect();
+            end.extend(
+                kept.into_iter()
+                    .skip(p.headcount as usize)
+                    .rev()
+                    .map(|(m, _, _)| (m.clone(), EndCause::HeadcountCut)),
+            );
+            end
+        }
+    };
+    Review { marker, end }
 }
 
 /// A person's confirmed commitments, folded from `commitments-<resident>`.
@@ -585,11 +602,11 @@ fn confirm(b: &Booking<'_>) -> Result<Writes, MatchError> {
             p.activity_status.as_str()
         )));
     }
-    if let Some(cause) = b.seats.closed {
+    if let Some(reason) = b.seats.closed {
         return Err(MatchError::Rule(format!(
             "piece {} takes no more confirmations ({})",
             p.piece_id,
-            cause.as_str()
+            reason.as_str()
         )));
     }
     let taken = b.seats.taken.len() as u32;
@@ -625,10 +642,11 @@ fn confirm(b: &Booking<'_>) -> Result<Writes, MatchError> {
             host_organisation_id: opened.host_organisation_id.clone(),
             commitment: commitment.clone(),
         })],
-        on_seats: vec![MatchingEvent::SeatTaken(SeatChanged {
+        on_seats: vec![MatchingEvent::SeatTaken(SeatTaken {
             piece_id: opened.piece_id.clone(),
             match_id: b.match_id.clone(),
             resident_id: opened.resident_id.clone(),
+            commitment: commitment.clone(),
         })],
         on_commitments: vec![MatchingEvent::CommitmentTaken(CommitmentTaken {
             resident_id: opened.resident_id.clone(),
@@ -834,7 +852,8 @@ mod tests {
     #[test]
     fn a_full_piece_refuses_a_confirmation_and_names_the_seats() {
         let mut g = Given::new(piece(1, EngagementForm::Volunteer)).applied_and_accepted();
-        g.seats.taken.push(("other".into(), "someone".into()));
+        let c = of_schedule(&g.piece.schedule);
+        g.seats.taken.push(("other".into(), "someone".into(), c));
         let refused = g.when(Command::Confirm);
         assert_eq!(
             refused,
@@ -919,27 +938,41 @@ mod tests {
     }
 
     #[test]
-    fn a_review_of_a_cut_headcount_ends_the_latest_confirmations_beyond_it() {
+    fn a_review_ends_what_a_revised_piece_can_no_longer_hold() {
+        let facts = piece(1, EngagementForm::Volunteer);
+        let held = of_schedule(&facts.schedule);
         let mut seats = Seats::default();
         for m in ["first", "second", "third"] {
-            seats = seats.evolve(&MatchingEvent::SeatTaken(SeatChanged {
+            seats = seats.evolve(&MatchingEvent::SeatTaken(SeatTaken {
                 piece_id: "p".into(),
                 match_id: m.into(),
                 resident_id: "r".into(),
+                commitment: held.clone(),
             }));
         }
-        let facts = piece(1, EngagementForm::Volunteer);
-        let r = review(Some(&facts), &seats, &"p".into(), EndCause::HeadcountCut);
-        assert_eq!(r.end, vec![MatchId::from("third"), MatchId::from("second")]);
-        let r = review(Some(&facts), &seats, &"p".into(), EndCause::PieceRemoved);
+        let revised = ReviewReason::PieceRevised;
+        let r = review(Some(&facts), &seats, &"p".into(), revised);
+        let cut = EndCause::HeadcountCut;
+        assert_eq!(r.end, vec![("third".into(), cut), ("second".into(), cut)]);
+        // Moved to Tuesdays: every commitment is another schedule's.
+        let mut moved = facts.clone();
+        if let Schedule::Weekly { window, .. } = &mut moved.schedule {
+            *window =
+                WeeklyWindow::new(Weekday::Tuesday, 540, 720).unwrap_or_else(|_| unreachable!());
+        }
+        let r = review(Some(&moved), &seats, &"p".into(), revised);
+        assert!(r.end.iter().all(|(_, c)| *c == EndCause::ScheduleChanged));
+        assert_eq!(r.end.len(), 3);
+        let removed = ReviewReason::PieceRemoved;
+        let r = review(Some(&facts), &seats, &"p".into(), removed);
         assert_eq!(r.end.len(), 3, "a removed piece keeps no one");
         // After the review's marker, the piece takes no more confirmations.
         let closed = seats.evolve(&r.marker);
-        assert_eq!(closed.closed, Some(EndCause::PieceRemoved));
+        assert_eq!(closed.closed, Some(removed));
         let mut g = Given::new(facts).applied_and_accepted();
         g.seats = Seats {
             taken: vec![],
-            closed: Some(EndCause::PieceRemoved),
+            closed: Some(removed),
         };
         let refused = g.when(Command::Confirm);
         assert!(matches!(&refused, Err(MatchError::Rule(m)) if m.contains("piece_removed")));

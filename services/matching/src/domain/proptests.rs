@@ -230,10 +230,11 @@ impl Log {
         // its piece and a commitment of its resident, with the piece's commitment.
         for (id, m) in &self.matches {
             let Some(o) = &m.opened else { continue };
-            let seat = self
-                .seats
-                .get(&o.piece_id)
-                .is_some_and(|s| s.taken.contains(&(id.clone(), o.resident_id.clone())));
+            let seat = self.seats.get(&o.piece_id).is_some_and(|s| {
+                s.taken
+                    .iter()
+                    .any(|(m, r, _)| m == id && *r == o.resident_id)
+            });
             let commitment = self
                 .commitments
                 .get(&o.resident_id)

@@ -1,13 +1,13 @@
 //! `matching.activity`: the activities and pieces people are matched to, learned from activity's
 //! events: each activity's host, lifecycle state, form of engagement and application mode, and
-//! each piece's headcount and schedule. A removed piece, a cancelled activity and a revised
-//! headcount also leave a seat review owed (`matching_reviews`), which the service's review
+//! each piece's headcount and schedule. A removed piece, a cancelled activity and a revised piece
+//! also leave a seat review owed (`matching_reviews`), which the service's review
 //! worker carries out.
 
 use async_trait::async_trait;
 use mosaic_db::{DbTx, on_tx};
 use mosaic_events::activity::{self, ActivityEvent, PieceAdded, Status};
-use mosaic_events::matching::EndCause;
+use mosaic_events::matching::ReviewReason;
 use mosaic_eventstore::StoredEvent;
 use mosaic_projection::{EventProjection, ProjectionError};
 
@@ -73,7 +73,14 @@ impl EventProjection for Activities {
             }
             Some(E::PieceRevised(p)) => {
                 upsert_piece(tx, event, m, &p).await?;
-                owe_review(tx, event, m, p.piece_id.as_str(), EndCause::HeadcountCut).await?;
+                owe_review(
+                    tx,
+                    event,
+                    m,
+                    p.piece_id.as_str(),
+                    ReviewReason::PieceRevised,
+                )
+                .await?;
             }
             Some(E::PieceAdded(p)) => {
                 upsert_piece(tx, event, m, &p).await?;
@@ -88,7 +95,14 @@ impl EventProjection for Activities {
                     .execute(&mut **t)
                     .await?;
                 });
-                owe_review(tx, event, m, p.piece_id.as_str(), EndCause::PieceRemoved).await?;
+                owe_review(
+                    tx,
+                    event,
+                    m,
+                    p.piece_id.as_str(),
+                    ReviewReason::PieceRemoved,
+                )
+                .await?;
             }
             Some(E::ActivityPublished(a) | E::ActivityResumed(a)) => {
                 set_status(tx, m, &a.activity_id, Status::Published).await?;
@@ -111,7 +125,7 @@ impl EventProjection for Activities {
                     .bind(m)
                     .bind(a.activity_id.as_str())
                     .bind(event.position as i64)
-                    .bind(EndCause::ActivityCancelled.as_str())
+                    .bind(ReviewReason::ActivityCancelled.as_str())
                     .execute(&mut **t)
                     .await?;
                 });
@@ -148,13 +162,13 @@ async fn upsert_piece(
     Ok(())
 }
 
-/// Records that the piece's seats must be reviewed for `cause`, once per activity event.
+/// Records that the piece's seats must be reviewed for `reason`, once per activity event.
 async fn owe_review(
     tx: &mut DbTx,
     event: &StoredEvent,
     m: &str,
     piece: &str,
-    cause: EndCause,
+    reason: ReviewReason,
 ) -> Result<(), ProjectionError> {
     on_tx!(tx, t => {
         sqlx::query(
@@ -164,7 +178,7 @@ async fn owe_review(
         .bind(m)
         .bind(event.position as i64)
         .bind(piece)
-        .bind(cause.as_str())
+        .bind(reason.as_str())
         .execute(&mut **t)
         .await?;
     });
