@@ -375,11 +375,14 @@ impl EventStore for SqlEventStore {
     ) -> Result<Vec<Vec<StoredEvent>>, StoreError> {
         let rows: Vec<CommitRow> = match &self.db {
             Db::Postgres(pool) => {
-                // One lookup of the stream index per stream (see `read_stream`).
+                // One lookup of the stream index per stream (see `read_stream`): the ordered
+                // subquery stays a lateral lookup, never a join the planner may turn into a
+                // scan of the table.
                 sqlx::query_as(AssertSqlSafe(format!(
                     "SELECT c.* FROM UNNEST($1::text[]) WITH ORDINALITY AS s(id, n) \
                      CROSS JOIN LATERAL (SELECT {COMMIT_COLUMNS} FROM commits \
-                     WHERE stream_id = s.id) c ORDER BY s.n, c.first_version"
+                     WHERE stream_id = s.id ORDER BY first_version) c \
+                     ORDER BY s.n, c.first_version"
                 )))
                 .bind(stream_ids)
                 .fetch_all(pool)

@@ -125,36 +125,28 @@ impl MatchingApi {
                 (None, Some(pair)) => pair.clone(),
                 (None, None) => return Err(not_found(id)),
             };
-            // What matching knows of the parties, for who may act; read again below, after the
-            // streams, for the decision.
-            let (resident, piece, host) = self.facts(ctx, &resident_id, &piece_id).await?;
-            let host_id = state
-                .opened
-                .as_ref()
-                .map(|o| o.host_organisation_id.as_str())
-                .or(piece.as_ref().map(|p| p.host_organisation_id.as_str()))
-                .unwrap_or_default();
-            let party = Party::of(&ctx.caller, me.as_ref(), &resident_id, host_id);
-            if party == Party::Stranger {
-                return Err(not_found(id));
-            }
-            // Who may act is checked before a saved answer is returned.
-            (step.allow)(party, &state, resident.as_ref())?;
-            if attempt == 0
-                && let Some(first) = first_answer::<pb::Match>(self.store.as_ref(), ctx).await?
-            {
-                return Ok(first);
-            }
-            if let Some(expected) = step.expected
-                && expected != version
-            {
-                return Err(Status::aborted(format!(
-                    "match {id} is at version {version}, not {expected}; read it again and retry"
-                )));
-            }
             // A confirmation, and the release of a confirmed match, decide on the seats and the
             // commitments too; every step reads the policy. One read for all three.
             let spans = step.command == Command::Confirm || state.stage == Stage::Confirmed;
+            // An opened match names its host; only an opening needs the facts to know who may act.
+            let early = if state.opened.is_none() {
+                Some(self.facts(ctx, &resident_id, &piece_id).await?)
+            } else {
+                None
+            };
+            let host_id = state
+                .opened
+                .as_ref()
+                .map(|o| o.host_organisation_id.to_string())
+                .or(early
+                    .as_ref()
+                    .and_then(|(_, p, _)| p.as_ref())
+                    .map(|p| p.host_organisation_id.to_string()))
+                .unwrap_or_default();
+            let party = Party::of(&ctx.caller, me.as_ref(), &resident_id, &host_id);
+            if party == Party::Stranger {
+                return Err(not_found(id));
+            }
             if spans && held.is_none() {
                 held = Some(self.piece_lock(&piece_id).lock().await);
             }
@@ -176,16 +168,29 @@ impl MatchingApi {
             let (seats, seats_version) = fold(&read.next().unwrap_or_default(), Seats::evolve)?;
             let (commitments, commitments_version) =
                 fold(&read.next().unwrap_or_default(), Commitments::evolve)?;
-            // The facts once more, after the seats: activity's change to a piece reaches the
-            // facts before matching reviews the piece's seats, so a decision either sees the
-            // change, or read seats that the review's marker moves on (its append is then
-            // decided again), or committed before the review reads them (and the review ends
-            // it if it no longer fits). See `reviews`.
-            let (resident, piece, host) = if spans {
-                self.facts(ctx, &resident_id, &piece_id).await?
-            } else {
-                (resident, piece, host)
+            // The facts after the seats: activity's change to a piece reaches the facts before
+            // matching reviews the piece's seats, so a decision either sees the change, or read
+            // seats that the review's marker moves on (its append is then decided again), or
+            // committed before the review reads them (and the review ends it if it no longer
+            // fits). See `reviews`.
+            let (resident, piece, host) = match early {
+                Some(facts) => facts,
+                None => self.facts(ctx, &resident_id, &piece_id).await?,
             };
+            // Who may act is checked before a saved answer is returned.
+            (step.allow)(party, &state, resident.as_ref())?;
+            if attempt == 0
+                && let Some(first) = first_answer::<pb::Match>(self.store.as_ref(), ctx).await?
+            {
+                return Ok(first);
+            }
+            if let Some(expected) = step.expected
+                && expected != version
+            {
+                return Err(Status::aborted(format!(
+                    "match {id} is at version {version}, not {expected}; read it again and retry"
+                )));
+            }
             let booking = Booking {
                 match_id: &step.match_id,
                 resident_id: &resident_id,
