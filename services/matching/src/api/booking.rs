@@ -76,7 +76,8 @@ pub(super) fn fold<S: Default>(
     Ok((state, version))
 }
 
-fn expect(version: u64) -> ExpectedVersion {
+/// The expected version of a stream read at `version` (0: no stream yet).
+pub(super) fn expect(version: u64) -> ExpectedVersion {
     if version == 0 {
         ExpectedVersion::NoStream
     } else {

@@ -153,10 +153,7 @@ impl MatchingApi {
             .read_stream(ctx.municipality, &seats_stream(&id))
             .await
             .map_err(mosaic_api::status::from_store)?;
-        let mut seats = crate::domain::Seats::default();
-        for stored in &history {
-            seats = seats.evolve(&mosaic_api::command::decode(stored)?);
-        }
+        let (seats, _) = super::booking::fold(&history, crate::domain::Seats::evolve)?;
         let confirmed = seats.taken.len() as u32;
         let headcount = if piece.removed { 0 } else { piece.headcount };
         Ok(pb::GetOpenSeatsResponse {

@@ -17,13 +17,13 @@ use mosaic_api::command::new_event;
 use mosaic_api::status::{from_db, from_store};
 use mosaic_auth::{Caller, Role};
 use mosaic_db::on_db;
-use mosaic_eventstore::{AppendRequest, ExpectedVersion, StoreError};
+use mosaic_eventstore::{AppendRequest, StoreError};
 use mosaic_proto::v1 as pb;
 use mosaic_types::{MatchId, MunicipalityCode, PieceId};
 use tokio::sync::watch;
 use tonic::Status;
 
-use super::booking::{Step, fold};
+use super::booking::{Step, expect, fold};
 use super::{MatchingApi, seats_stream};
 use crate::domain::{Command, EndCause, ReviewReason, Seats, review};
 use crate::projections::matches::OPEN;
@@ -143,11 +143,7 @@ impl MatchingApi {
             let marker = AppendRequest {
                 municipality: ctx.municipality,
                 stream_id: stream.clone(),
-                expected: if version == 0 {
-                    ExpectedVersion::NoStream
-                } else {
-                    ExpectedVersion::Exact(version)
-                },
+                expected: expect(version),
                 events: vec![new_event(&r.marker, ctx.received_at)?],
                 meta: ctx.meta(),
                 response: None,
