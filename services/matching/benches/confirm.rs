@@ -18,12 +18,16 @@
 //! cargo bench -p mosaic-matching --bench confirm -- --confirmations 8000 --clients 32 --runs 3
 //! ```
 
+#[path = "support/host.rs"]
+mod host;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use hdrhistogram::Histogram;
+use host::token_of;
 use mosaic_auth::{Role, TokenSigner};
 use mosaic_proto::v1 as pb;
 use mosaic_proto::v1::activity_service_client::ActivityServiceClient;
@@ -110,28 +114,7 @@ struct Platform {
 }
 
 fn authed<T>(body: T, token: &str, seen: &[String]) -> Request<T> {
-    let mut r = Request::new(body);
-    r.metadata_mut().insert(
-        "authorization",
-        format!("Bearer {token}")
-            .parse()
-            .unwrap_or_else(|_| unreachable!()),
-    );
-    if !seen.is_empty()
-        && let Ok(v) = seen.join(",").parse()
-    {
-        r.metadata_mut().insert(mosaic_api::consistency::HEADER, v);
-    }
-    r
-}
-
-fn token_of<T>(answer: &tonic::Response<T>) -> String {
-    answer
-        .metadata()
-        .get(mosaic_api::consistency::HEADER)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned()
+    host::authed(body, token, &seen.join(","))
 }
 
 /// The position of a consistency token (`context:position`).
@@ -198,66 +181,10 @@ impl Platform {
             Channel::from_shared(format!("http://{}", running[i].addr)).map(|c| c.connect_lazy())
         };
         let signer = running[0].signer.clone();
-        let m = MunicipalityCode::parse(KASHIWA)?;
-        let operator = signer.mint("operator", Role::Operator, None, chrono::Duration::hours(4))?;
-        let coordinator = signer.mint(
-            "coordinator",
-            Role::Coordinator,
-            Some(m),
-            chrono::Duration::hours(4),
-        )?;
         let registry = channel(0)?;
-        let mut r = RegistryServiceClient::new(registry.clone());
-        let mut register = authed(
-            pb::RegisterMunicipalityRequest {
-                request_id: "m".into(),
-                code: KASHIWA.into(),
-                name: "柏市".into(),
-                prefecture: "千葉県".into(),
-                occurred_at: None,
-                profile: None,
-            },
-            &operator,
-            &[],
-        );
-        register
-            .metadata_mut()
-            .insert(mosaic_auth::MUNICIPALITY_HEADER, KASHIWA.parse()?);
-        r.register_municipality(register).await?;
-        let org = r
-            .register_organisation(authed(
-                pb::RegisterOrganisationRequest {
-                    request_id: "host".into(),
-                    details: Some(pb::OrganisationDetails {
-                        kind: pb::OrganisationKind::SocialWelfareCouncil as i32,
-                        name: "柏市社会福祉協議会".into(),
-                        fields: vec![pb::Field::Welfare as i32],
-                        district: "柏".into(),
-                        contact: Some(pb::ContactPerson {
-                            name: "佐藤".into(),
-                            ..Default::default()
-                        }),
-                        licences: vec![],
-                    }),
-                    occurred_at: None,
-                },
-                &coordinator,
-                &[],
-            ))
-            .await?;
-        let seen = vec![token_of(&org)];
-        let host = org
-            .into_inner()
-            .organisation
-            .context("no organisation")?
-            .organisation_id;
-        let host_token = signer.mint_scoped(
-            "host-staff",
-            Role::HostOrganisation,
-            Some(m),
-            Some(mosaic_types::OrganisationId::parse(&host)?),
-            chrono::Duration::hours(4),
-        )?;
+        let h = host::register(registry.clone(), &signer).await?;
+        let (coordinator, host, host_token, seen) =
+            (h.coordinator, h.host, h.host_token, vec![h.seen]);
         Ok((
             Self {
                 registry,

@@ -1,10 +1,13 @@
 //! The matching context: applications, proposals, interviews (面談), acceptance by both sides
-//! and confirmation without overbooking or double-booking.
+//! and confirmation without overbooking or double-booking; explained recommendations of people
+//! for a piece and pieces for a person.
 //!
-//! `domain/` holds the workflow and the booking decision as pure functions; `api/` turns gRPC
-//! requests into steps and answers; `projections/` keeps what matching knows of residents and
-//! host organisations (from the registry's events), of activities and pieces (from activity's)
-//! and the list of matches (from its own). This context reads no other context's tables and
+//! `domain/` holds the workflow, the booking decision, the hard filters and scores of
+//! recommendations and the candidate index as pure functions; `api/` turns gRPC requests into
+//! steps and answers, keeps each municipality's candidate index in memory and records
+//! recommendations; `projections/` keeps what matching knows of residents and host
+//! organisations (from the registry's events), of activities and pieces (from activity's), the
+//! list of matches and each resident's recent activity (from its own). This context reads no other context's tables and
 //! keeps no personal data: residents appear by id, reasons as codes.
 
 pub mod api;
@@ -76,7 +79,13 @@ impl mosaic_runtime::Module for Module {
         let Some(store) = env.store.clone() else {
             return Vec::new();
         };
-        let api = api::MatchingApi::new(store, env.vault.clone(), env.db.clone());
+        // Reviews rank nobody: an index of their own would stay empty.
+        let api = api::MatchingApi::with_candidates(
+            store,
+            env.vault.clone(),
+            env.db.clone(),
+            api::Candidates::default(),
+        );
         vec![Box::new(move |stopping| {
             Box::pin(api.review_loop(stopping))
         })]
@@ -90,6 +99,7 @@ impl mosaic_runtime::Module for Module {
             ))),
             Arc::new(mosaic_projection::Typed(projections::Activities)),
             Arc::new(mosaic_projection::Typed(projections::Matches)),
+            Arc::new(mosaic_projection::Typed(projections::Recent)),
         ]
     }
 }

@@ -176,7 +176,7 @@ per_backend!(Platform, async fn the_municipal_cap_is_named_with_its_figures(p) {
         policy: Some(pb::MatchingPolicy {
             max_hours_per_week: Some(20),
             max_days_per_month: Some(days),
-            version: 0,
+            ..Default::default()
         }),
         ..Default::default()
     };

@@ -215,7 +215,7 @@ per_backend!(Platform, async fn no_caller_receives_another_callers_answer_to_the
             policy: Some(pb::MatchingPolicy {
                 max_hours_per_week: Some(30),
                 max_days_per_month: None,
-                version: 0,
+                ..Default::default()
             }),
             ..Default::default()
         };

@@ -11,7 +11,10 @@ use chrono::{DateTime, Utc};
 use mosaic_types::{ActivityId, MatchId, OrganisationId, PieceId, ResidentId};
 use serde::{Deserialize, Serialize};
 
-use super::values::{Commitment, EndCause, InterviewOutcome, Origin, Reason, ReviewReason, Side};
+use super::values::{
+    Commitment, EndCause, InterviewOutcome, Origin, Reason, RecordedRecommendation, ReviewReason,
+    Side, Weights,
+};
 
 /// Every fact the matching context records.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -65,6 +68,9 @@ pub enum MatchingEvent {
     /// A municipality officer set the municipality's matching rules.
     #[serde(rename = "MatchingPolicySet")]
     MatchingPolicySet(MatchingPolicySet),
+    /// Recommendations were shown to someone who asked for them to be recorded.
+    #[serde(rename = "RecommendationsRecorded")]
+    RecommendationsRecorded(RecommendationsRecorded),
 }
 
 impl mosaic_domain::DomainEvent for MatchingEvent {}
@@ -239,4 +245,20 @@ pub struct MatchingPolicySet {
     pub max_hours_per_week: Option<u16>,
     /// The most days a month anyone may be committed to; `None`: no municipal cap.
     pub max_days_per_month: Option<u16>,
+    /// How recommendations weigh each factor of their score (absent in events written before
+    /// recommendations existed: the defaults).
+    #[serde(default)]
+    pub weights: Weights,
+    /// The recent window, in days, in which engagements and offers count for fairness (absent
+    /// in older events: the default).
+    #[serde(default = "Weights::default_fairness_window")]
+    pub fairness_window_days: u16,
+}
+
+/// Payload of `RecommendationsRecorded`: recommendations that were shown, as answered, in one
+/// batch (answers given at about the same time are recorded together).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct RecommendationsRecorded {
+    /// The recommendations, in the order they were answered.
+    pub recommendations: Vec<RecordedRecommendation>,
 }

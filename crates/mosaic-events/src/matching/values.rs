@@ -117,3 +117,90 @@ impl Commitment {
         self.first_day <= other.last_day && other.first_day <= self.last_day
     }
 }
+
+/// How recommendations weigh each factor of a score: each factor is worth 0 to 1,000 points
+/// before its weight (0 to 100) multiplies it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Weights {
+    /// Skill fit: how far the resident's levels reach in the skills the piece asks for.
+    pub skill: u16,
+    /// Interest fit: the activity's field is one of the resident's interests.
+    pub interest: u16,
+    /// Engagement-form preference: the activity's form is one the resident prefers.
+    pub form: u16,
+    /// Nearness: how far within the resident's travel radius the piece is.
+    pub distance: u16,
+    /// Fairness boost: no or few engagements in the fairness window.
+    pub fairness_boost: u16,
+    /// Offer dampener (subtracted): already offered much in the fairness window.
+    pub offer_dampener: u16,
+}
+
+impl Weights {
+    /// The most a weight may be.
+    pub const MAX: u16 = 100;
+    /// The fairness window when a policy names none, in days.
+    pub const DEFAULT_FAIRNESS_WINDOW_DAYS: u16 = 90;
+
+    /// The fairness window when a policy names none (serde's default).
+    pub fn default_fairness_window() -> u16 {
+        Self::DEFAULT_FAIRNESS_WINDOW_DAYS
+    }
+}
+
+/// The weights of a municipality that never set any: fit first, with a fairness boost that
+/// can lift a resident without recent engagements past a slightly better fit.
+impl Default for Weights {
+    fn default() -> Self {
+        Self {
+            skill: 40,
+            interest: 20,
+            form: 10,
+            distance: 10,
+            fairness_boost: 20,
+            offer_dampener: 10,
+        }
+    }
+}
+
+mosaic_types::vocabulary!(
+    /// What a recommendation ranked.
+    RecommendationKind {
+        /// Residents for a piece (`RecommendResidents`).
+        ResidentsForPiece = 1 => "residents_for_piece",
+        /// Pieces for a resident (`RecommendPieces`).
+        PiecesForResident = 2 => "pieces_for_resident",
+    }
+);
+
+/// One recommendation as it was shown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct RecordedRecommendation {
+    /// Its id, as the answer gave it.
+    pub recommendation_id: String,
+    /// What was ranked.
+    pub kind: RecommendationKind,
+    /// The piece (residents for a piece) or the resident (pieces for a resident).
+    pub subject_id: String,
+    /// Who asked, as events record an actor (a resident as `resident:` and a digest).
+    pub asked_by: String,
+    /// The version of the matching policy that produced it.
+    pub policy_version: u64,
+    /// The JST date it was shown on: offers shown count by it.
+    pub day: NaiveDate,
+    /// How many were asked for.
+    pub k: u32,
+    /// How many passed every hard filter.
+    pub considered: u32,
+    /// What was shown, best first.
+    pub shown: Vec<Shown>,
+}
+
+/// One candidate shown in a recommendation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Shown {
+    /// The resident or piece.
+    pub id: String,
+    /// Its score.
+    pub score: i64,
+}

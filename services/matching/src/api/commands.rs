@@ -4,9 +4,9 @@
 use chrono::{DateTime, Utc};
 use mosaic_api::occurred_at::instant;
 use mosaic_api::pipeline::{CommandRequest, Preamble};
-use mosaic_api::{Execute, FieldErrors, RequestContext, execute, wire};
+use mosaic_api::{Execute, FieldErrors, RequestContext, execute_with, wire};
 use mosaic_auth::Role;
-use mosaic_events::matching::MatchingPolicySet;
+use mosaic_events::matching::{MatchingPolicySet, Weights};
 use mosaic_proto::v1 as pb;
 use mosaic_types::{MatchId, PieceId, ResidentId};
 use tonic::{Request, Status};
@@ -311,11 +311,27 @@ impl MatchingApi {
                 u16::try_from(v).ok().filter(|_| ok)
             })
         };
+        let max_hours_per_week = cap("policy.max_hours_per_week", given.max_hours_per_week, 168);
+        let max_days_per_month = cap("policy.max_days_per_month", given.max_days_per_month, 31);
+        let weights = weights(&mut m.errors, given.weights.as_ref());
+        let window = given.fairness_window_days;
+        m.errors.check(
+            window <= 365,
+            "policy.fairness_window_days",
+            "must be 1 to 365 (0: the default)",
+        );
         let set = MatchingPolicySet {
-            max_hours_per_week: cap("policy.max_hours_per_week", given.max_hours_per_week, 168),
-            max_days_per_month: cap("policy.max_days_per_month", given.max_days_per_month, 31),
+            max_hours_per_week,
+            max_days_per_month,
+            weights,
+            fairness_window_days: match u16::try_from(window) {
+                Ok(0) | Err(_) => Weights::DEFAULT_FAIRNESS_WINDOW_DAYS,
+                Ok(days) => days,
+            },
         };
         let (ctx, at, _) = m.finish()?;
+        let coordinator = ctx.caller.role == Role::Coordinator;
+        let caps = (set.max_hours_per_week, set.max_days_per_month);
         let exec = Execute::<Policy> {
             stream_id: policy_stream(ctx.municipality.as_str()),
             expected_version: wire::expected_version(body.expected_version),
@@ -323,9 +339,55 @@ impl MatchingApi {
             occurred_at: at,
             fresh: false,
         };
-        let policy = execute(self.store.as_ref(), &ctx, exec, |p, _| view::policy(p)).await?;
+        // Coordinators tune recommendations; the caps stay the officers'. Judged on the policy
+        // the command is decided against, so caps set meanwhile are not overwritten either.
+        let guard = |now: &Policy| {
+            if coordinator && (now.max_hours_per_week, now.max_days_per_month) != caps {
+                return Err(Status::permission_denied(
+                    "policy.max_hours_per_week, policy.max_days_per_month: only municipality \
+                     officers and operators change the caps; a coordinator sends them as they are",
+                ));
+            }
+            Ok(())
+        };
+        let policy = execute_with(self.store.as_ref(), &ctx, exec, guard, |done| {
+            Ok(view::policy(done.state))
+        })
+        .await?
+        .into_answer();
         Ok(pb::SetMatchingPolicyResponse {
             policy: Some(policy),
         })
     }
+}
+
+/// The weights of a policy being set: each 0 to 100, not all 0; absent, the defaults.
+fn weights(errors: &mut FieldErrors, given: Option<&pb::MatchingWeights>) -> Weights {
+    let Some(w) = given else {
+        return Weights::default();
+    };
+    let mut weight = |field: &str, v: u32| {
+        let ok = v <= u32::from(Weights::MAX);
+        errors.check(
+            ok,
+            &format!("policy.weights.{field}"),
+            &format!("must be 0 to {}", Weights::MAX),
+        );
+        u16::try_from(v).unwrap_or(0).min(Weights::MAX)
+    };
+    let weights = Weights {
+        skill: weight("skill", w.skill),
+        interest: weight("interest", w.interest),
+        form: weight("form", w.form),
+        distance: weight("distance", w.distance),
+        fairness_boost: weight("fairness_boost", w.fairness_boost),
+        offer_dampener: weight("offer_dampener", w.offer_dampener),
+    };
+    errors.check(
+        weights.skill + weights.interest + weights.form + weights.distance + weights.fairness_boost
+            > 0,
+        "policy.weights",
+        "must weigh at least one factor other than the offer dampener",
+    );
+    weights
 }

@@ -44,7 +44,7 @@ struct FactsRow {
     licences: Option<String>,
 }
 
-fn resident_facts(id: &str, row: ResidentRow) -> ResidentFacts {
+pub(super) fn resident_facts(id: &str, row: ResidentRow) -> ResidentFacts {
     let (active, guest, matching_consent, proxy_agreement, hours, days) = row;
     ResidentFacts {
         resident_id: ResidentId::from(id),
@@ -57,7 +57,7 @@ fn resident_facts(id: &str, row: ResidentRow) -> ResidentFacts {
     }
 }
 
-fn piece_facts(id: &str, row: PieceRow) -> Result<PieceFacts, Status> {
+pub(super) fn piece_facts(id: &str, row: PieceRow) -> Result<PieceFacts, Status> {
     let (activity, host, status, removed, headcount, form, mode, schedule) = row;
     let unreadable = || Status::internal(format!("piece {id} is unreadable in the read model"));
     Ok(PieceFacts {
@@ -73,7 +73,7 @@ fn piece_facts(id: &str, row: PieceRow) -> Result<PieceFacts, Status> {
     })
 }
 
-fn host_facts(suspended: bool, licences: &str) -> HostFacts {
+pub(super) fn host_facts(suspended: bool, licences: &str) -> HostFacts {
     HostFacts {
         suspended,
         licences: mosaic_known::licences_of(licences),
@@ -81,7 +81,7 @@ fn host_facts(suspended: bool, licences: &str) -> HostFacts {
 }
 
 /// A vocabulary value from its stored name.
-fn stored<T: DeserializeOwned>(name: &str) -> Option<T> {
+pub(super) fn stored<T: DeserializeOwned>(name: &str) -> Option<T> {
     serde_json::from_value(serde_json::Value::String(name.to_owned())).ok()
 }
 

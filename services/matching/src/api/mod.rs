@@ -2,11 +2,16 @@
 //! group of RPCs; this one wires them to the generated trait and holds who may do what.
 
 mod booking;
+mod candidates;
 mod commands;
 mod facts;
 mod queries;
+mod recommend;
+mod recorder;
 mod reviews;
 mod view;
+
+pub use candidates::Candidates;
 
 use std::sync::Arc;
 
@@ -32,8 +37,9 @@ pub const PARTIES: &[Role] = &[
     Role::MunicipalityOfficer,
     Role::Operator,
 ];
-/// Who sets the municipality's matching policy.
-pub const POLICY_SETTERS: &[Role] = &[Role::MunicipalityOfficer, Role::Operator];
+/// Who sets the municipality's matching policy (coordinators its weights and fairness window
+/// only).
+pub const POLICY_SETTERS: &[Role] = &[Role::Coordinator, Role::MunicipalityOfficer, Role::Operator];
 
 /// How many locks the pieces of one process share (see [`MatchingApi::piece_lock`]).
 const PIECE_LOCKS: usize = 1024;
@@ -46,14 +52,29 @@ pub struct MatchingApi {
     db: Db,
     pages: PageTokens,
     piece_locks: Arc<[tokio::sync::Mutex<()>]>,
+    candidates: Candidates,
+    recorder: recorder::Recorder,
 }
 
 impl MatchingApi {
     /// An API writing to `store`, reading what it knows of residents and pieces from `db`; a
     /// resident's token is recognised by the keyed hash of its subject (`vault`).
     pub fn new(store: Arc<dyn EventStore>, vault: Vault, db: Db) -> Self {
+        let candidates = Candidates::warm(db.clone());
+        Self::with_candidates(store, vault, db, candidates)
+    }
+
+    /// An API ranking from `candidates`, an index that other handles of this process share.
+    pub fn with_candidates(
+        store: Arc<dyn EventStore>,
+        vault: Vault,
+        db: Db,
+        candidates: Candidates,
+    ) -> Self {
         let pages = PageTokens::from_vault(&vault);
         Self {
+            recorder: recorder::Recorder::new(store.clone()),
+            candidates,
             store,
             vault,
             db,
@@ -176,6 +197,8 @@ mosaic_api::rpcs! {
         get_match => get_match_impl(GetMatchRequest) -> GetMatchResponse;
         list_matches => list_matches_impl(ListMatchesRequest) -> ListMatchesResponse;
         get_open_seats => get_open_seats_impl(GetOpenSeatsRequest) -> GetOpenSeatsResponse;
+        recommend_residents => recommend_residents_impl(RecommendResidentsRequest) -> RecommendResidentsResponse;
+        recommend_pieces => recommend_pieces_impl(RecommendPiecesRequest) -> RecommendPiecesResponse;
     }
 }
 

@@ -38,7 +38,7 @@ const ATTEMPTS: usize = 16;
 type Owed = (String, i64, String, String);
 
 /// The matching context acting on its own account: recorded as `matching` in the events.
-fn system(municipality: MunicipalityCode) -> RequestContext {
+pub(super) fn system(municipality: MunicipalityCode) -> RequestContext {
     RequestContext {
         caller: Caller {
             subject: "matching".into(),

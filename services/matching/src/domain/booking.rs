@@ -657,32 +657,44 @@ fn confirm(b: &Booking<'_>) -> Result<Writes, MatchError> {
     })
 }
 
+/// The caps, against the commitments the booking read.
+fn within_caps(b: &Booking<'_>, r: &ResidentFacts, new: &Commitment) -> Result<(), MatchError> {
+    let held = b.commitments.held.values().map(|(_, c)| c);
+    within_caps_of(
+        (r.max_hours_per_week, r.max_days_per_month),
+        b.policy,
+        held,
+        new,
+    )
+}
+
 /// The caps: the commitments held in periods that overlap the new one are counted as if they
 /// all fell in the same week (hours) and the same month (days) — an upper bound, so a
-/// confirmation never takes anyone over a cap.
-fn within_caps(b: &Booking<'_>, r: &ResidentFacts, new: &Commitment) -> Result<(), MatchError> {
-    let overlapping = || {
-        b.commitments
-            .held
-            .values()
-            .map(|(_, c)| c)
-            .filter(|c| c.overlaps_period(new))
-    };
-    let minutes: u32 = overlapping().map(|c| c.minutes_per_week).sum();
-    let days: u32 = overlapping().map(|c| c.days_per_month).sum();
+/// confirmation never takes anyone over a cap. Recommendations filter by the same rule.
+pub fn within_caps_of<'a>(
+    (own_hours, own_days): (Option<u16>, Option<u16>),
+    policy: &Policy,
+    held: impl Iterator<Item = &'a Commitment>,
+    new: &Commitment,
+) -> Result<(), MatchError> {
+    let (mut minutes, mut days) = (0u32, 0u32);
+    for c in held.filter(|c| c.overlaps_period(new)) {
+        minutes += c.minutes_per_week;
+        days += c.days_per_month;
+    }
     let caps = [
         (
             "max_hours_per_week",
-            r.max_hours_per_week,
-            b.policy.max_hours_per_week,
+            own_hours,
+            policy.max_hours_per_week,
             CapUnit::Minutes,
             minutes,
             new.minutes_per_week,
         ),
         (
             "max_days_per_month",
-            r.max_days_per_month,
-            b.policy.max_days_per_month,
+            own_days,
+            policy.max_days_per_month,
             CapUnit::Days,
             days,
             new.days_per_month,

@@ -3,7 +3,7 @@
 //! matching policy. The service reads them from its read models; tests build them by hand.
 
 use mosaic_events::activity::{ApplicationMode, Schedule, Status};
-use mosaic_events::matching::MatchingPolicySet;
+use mosaic_events::matching::{MatchingPolicySet, Weights};
 use mosaic_events::registry::Licence;
 use mosaic_types::{ActivityId, EngagementForm, OrganisationId, PieceId, ResidentId};
 
@@ -79,7 +79,7 @@ pub struct HostFacts {
 }
 
 /// The municipality's matching rules.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Policy {
     /// The policy stream's version (0: never set).
     pub version: u64,
@@ -87,6 +87,23 @@ pub struct Policy {
     pub max_hours_per_week: Option<u16>,
     /// The municipal cap on days per month.
     pub max_days_per_month: Option<u16>,
+    /// How recommendations weigh each factor.
+    pub weights: Weights,
+    /// The recent window in which engagements and offers count for fairness, in days.
+    pub fairness_window_days: u16,
+}
+
+/// A municipality that never set a policy: no caps, the default weights and window.
+impl Default for Policy {
+    fn default() -> Self {
+        Self {
+            version: 0,
+            max_hours_per_week: None,
+            max_days_per_month: None,
+            weights: Weights::default(),
+            fairness_window_days: Weights::DEFAULT_FAIRNESS_WINDOW_DAYS,
+        }
+    }
 }
 
 impl Policy {
@@ -96,6 +113,8 @@ impl Policy {
             version: self.version + 1,
             max_hours_per_week: set.max_hours_per_week,
             max_days_per_month: set.max_days_per_month,
+            weights: set.weights,
+            fairness_window_days: set.fairness_window_days,
         }
     }
 }

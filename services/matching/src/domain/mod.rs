@@ -4,15 +4,21 @@
 //!   registry's and activity's events, and the municipality's policy;
 //! - [`commitment`]: what a piece asks of a person (windows, period, hours, days);
 //! - [`booking`]: one match's workflow and the decision that spans the match, the piece's seats
-//!   and the person's commitments.
+//!   and the person's commitments;
+//! - [`recommend`]: the hard filters, scores and order of recommendations;
+//! - [`index`]: the candidate index that ranks a municipality's residents for a piece.
 
 pub mod booking;
 pub mod commitment;
 mod error;
 pub mod facts;
+pub mod index;
+pub mod recommend;
 
 #[cfg(test)]
 mod proptests;
+#[cfg(test)]
+mod recommend_proptests;
 
 pub use booking::{
     Booking, Command, Commitments, Match, Review, Seats, Stage, Writes, decide, review,

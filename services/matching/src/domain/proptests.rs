@@ -100,6 +100,7 @@ fn world() -> impl Strategy<Value = World> {
                 version: 1,
                 max_hours_per_week: municipal_hours,
                 max_days_per_month: None,
+                ..Policy::default()
             },
         })
 }

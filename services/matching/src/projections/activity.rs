@@ -1,6 +1,6 @@
 //! `matching.activity`: the activities and pieces people are matched to, learned from activity's
-//! events: each activity's host, lifecycle state, form of engagement and application mode, and
-//! each piece's headcount and schedule. A removed piece, a cancelled activity and a revised piece
+//! events: each activity's host, lifecycle state, form of engagement, application mode, field
+//! and place, and each piece's headcount, schedule and required skills. A removed piece, a cancelled activity and a revised piece
 //! also leave a seat review owed (`matching_reviews`), which the service's review
 //! worker carries out.
 
@@ -53,13 +53,17 @@ impl EventProjection for Activities {
         match typed {
             Some(E::ActivityCreated(a) | E::ActivityUpdated(a)) => {
                 let d = &a.details;
+                let place = serde_json::to_string(&d.place)
+                    .map_err(|e| mosaic_projection::unreadable(event, e))?;
                 on_tx!(tx, t => {
                     sqlx::query(
                         "INSERT INTO matching_activities (municipality, activity_id, \
-                         host_organisation_id, status, engagement_form, application_mode) \
-                         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (municipality, activity_id) \
+                         host_organisation_id, status, engagement_form, application_mode, field, \
+                         place) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+                         ON CONFLICT (municipality, activity_id) \
                          DO UPDATE SET engagement_form = excluded.engagement_form, \
-                         application_mode = excluded.application_mode",
+                         application_mode = excluded.application_mode, field = excluded.field, \
+                         place = excluded.place",
                     )
                     .bind(m)
                     .bind(a.activity_id.as_str())
@@ -67,6 +71,8 @@ impl EventProjection for Activities {
                     .bind(Status::Draft.as_str())
                     .bind(d.engagement_form.as_str())
                     .bind(d.application_mode.as_str())
+                    .bind(d.field.as_str())
+                    .bind(place)
                     .execute(&mut **t)
                     .await?;
                 });
@@ -144,18 +150,22 @@ async fn upsert_piece(
 ) -> Result<(), ProjectionError> {
     let schedule = serde_json::to_string(&p.piece.schedule)
         .map_err(|e| mosaic_projection::unreadable(event, e))?;
+    let skills = serde_json::to_string(&p.piece.skills)
+        .map_err(|e| mosaic_projection::unreadable(event, e))?;
     on_tx!(tx, t => {
         sqlx::query(
             "INSERT INTO matching_pieces (municipality, piece_id, activity_id, removed, \
-             headcount, schedule) VALUES ($1, $2, $3, FALSE, $4, $5) \
+             headcount, schedule, skills) VALUES ($1, $2, $3, FALSE, $4, $5, $6) \
              ON CONFLICT (municipality, piece_id) DO UPDATE SET \
-             headcount = excluded.headcount, schedule = excluded.schedule",
+             headcount = excluded.headcount, schedule = excluded.schedule, \
+             skills = excluded.skills",
         )
         .bind(m)
         .bind(p.piece_id.as_str())
         .bind(p.activity_id.as_str())
         .bind(i32::try_from(p.piece.headcount).unwrap_or(i32::MAX))
         .bind(schedule)
+        .bind(skills)
         .execute(&mut **t)
         .await?;
     });

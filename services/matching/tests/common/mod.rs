@@ -111,6 +111,38 @@ impl Platform {
         }
     }
 
+    /// The payloads of the matching store's events of one type in a municipality, in order.
+    pub async fn matching_events(
+        &self,
+        municipality: &str,
+        event_type: &str,
+    ) -> anyhow::Result<Vec<serde_json::Value>> {
+        let db = mosaic_db::connect(&self.matching_database_url(), 1).await?;
+        let store = mosaic_eventstore::SqlEventStore::open(db.clone(), "matching").await?;
+        let m = MunicipalityCode::parse(municipality)?;
+        let mut found = Vec::new();
+        let mut after = 0;
+        loop {
+            let page = mosaic_eventstore::EventStore::read_log(
+                &store,
+                &mosaic_eventstore::LogQuery {
+                    after,
+                    limit: 1000,
+                    municipality: Some(m),
+                    ..Default::default()
+                },
+            )
+            .await?;
+            let Some(last) = page.last() else { break };
+            after = last.position;
+            for e in page.iter().filter(|e| e.event_type == event_type) {
+                found.push(e.payload.to_value()?);
+            }
+        }
+        db.close().await;
+        Ok(found)
+    }
+
     pub async fn matching(&self) -> anyhow::Result<Matching> {
         Ok(MatchingServiceClient::new(self.channel(2).await?))
     }
@@ -170,6 +202,12 @@ pub struct Person {
     pub consent: bool,
     pub max_hours_per_week: u32,
     pub max_days_per_month: u32,
+    /// Skills: tag and level.
+    pub skills: Vec<(&'static str, u32)>,
+    /// Weekly availability: weekday, start and end minute.
+    pub availability: Vec<(pb::Weekday, u32, u32)>,
+    /// Fields of interest.
+    pub interests: Vec<pb::Field>,
 }
 
 impl Default for Person {
@@ -179,6 +217,9 @@ impl Default for Person {
             consent: true,
             max_hours_per_week: 0,
             max_days_per_month: 0,
+            skills: Vec::new(),
+            availability: Vec::new(),
+            interests: Vec::new(),
         }
     }
 }
@@ -329,6 +370,24 @@ impl World {
                         district: "柏".into(),
                         max_hours_per_week: person.max_hours_per_week,
                         max_days_per_month: person.max_days_per_month,
+                        skills: person
+                            .skills
+                            .iter()
+                            .map(|(tag, level)| pb::Skill {
+                                tag: (*tag).into(),
+                                level: *level,
+                            })
+                            .collect(),
+                        availability: person
+                            .availability
+                            .iter()
+                            .map(|(weekday, start, end)| pb::WeeklyWindow {
+                                weekday: *weekday as i32,
+                                start_minute: *start,
+                                end_minute: *end,
+                            })
+                            .collect(),
+                        interests: person.interests.iter().map(|f| *f as i32).collect(),
                         ..Default::default()
                     }),
                     consents: if person.consent {
@@ -355,9 +414,31 @@ impl World {
         headcount: u32,
         windows: &[(pb::Weekday, u32, u32)],
     ) -> anyhow::Result<(String, Vec<String>)> {
+        self.pieces_needing(form, mode, headcount, windows, &[])
+            .await
+    }
+
+    /// [`World::pieces`] whose pieces need `skills` (tag, level).
+    pub async fn pieces_needing(
+        &mut self,
+        form: pb::EngagementForm,
+        mode: pb::ApplicationMode,
+        headcount: u32,
+        windows: &[(pb::Weekday, u32, u32)],
+        skills: &[(&str, u32)],
+    ) -> anyhow::Result<(String, Vec<String>)> {
         let pieces = windows
             .iter()
-            .map(|(weekday, start, end)| weekly_piece(*weekday, *start, *end, headcount))
+            .map(|(weekday, start, end)| pb::PieceDetails {
+                required_skills: skills
+                    .iter()
+                    .map(|(tag, level)| pb::Skill {
+                        tag: (*tag).into(),
+                        level: *level,
+                    })
+                    .collect(),
+                ..weekly_piece(*weekday, *start, *end, headcount)
+            })
             .collect();
         let created = self
             .activity
