@@ -333,3 +333,40 @@ per_backend!(Platform, async fn a_resident_who_withdraws_or_revokes_consent_leav
     assert!(refused(r, Code::FailedPrecondition).contains("consented"));
     Ok(())
 });
+
+per_backend!(Platform, async fn the_candidates_follow_a_rebuild_of_their_read_models(p) {
+    let mut w = World::new(&p, KASHIWA).await?;
+    let piece = cooking_piece(&mut w).await?;
+    let first = w.resident(&p, person(&[("cooking", 3)])).await?;
+    let listed = |a: &pb::RecommendResidentsResponse| {
+        let mut ids: Vec<String> = a.residents.iter().map(|r| r.resident_id.clone()).collect();
+        ids.sort();
+        ids
+    };
+    let before = w.matching.recommend_residents(w.req(ask(&piece, 10, "", Some(false)), &w.coordinator)).await?.into_inner();
+    assert_eq!(listed(&before), std::slice::from_ref(&first.id));
+    // An operator rebuilds both sources of the index from the log while the service runs.
+    let db = mosaic_db::connect(&p.matching_database_url(), 1).await?;
+    for projection in ["matching.residents", "matching.recent"] {
+        let id = mosaic_projection::request_rebuild(&db, projection, None).await?;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let progress = mosaic_projection::rebuild_progress(&db, id).await?.unwrap();
+            if progress.finished {
+                assert_eq!(progress.error, None);
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "{projection} rebuilt within a minute");
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+    db.close().await;
+    // The index holds what the rebuilt rows say, and follows what comes after.
+    let second = w.resident(&p, person(&[("cooking", 4)])).await?;
+    let after = w.matching.recommend_residents(w.req(ask(&piece, 10, "", Some(false)), &w.coordinator)).await?.into_inner();
+    let mut both = vec![first.id.clone(), second.id.clone()];
+    both.sort();
+    assert_eq!(listed(&after), both);
+    assert_eq!(after.residents[0].resident_id, second.id, "level 4 before level 3");
+    Ok(())
+});
