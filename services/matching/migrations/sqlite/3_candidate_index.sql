@@ -29,6 +29,8 @@ ALTER TABLE matching_activities ADD COLUMN place TEXT;
 ALTER TABLE matching_pieces ADD COLUMN skills TEXT;
 
 -- Rows written before these columns existed lack them: both projections are rebuilt from the
--- log at the next start (a rebuild marked under way is resumed first).
+-- log at the next start (a rebuild marked under way on a source's checkpoint is resumed first;
+-- the `context:` rows only count how far each context's log was read).
 UPDATE projection_checkpoints SET rebuilding = '*'
- WHERE projection IN ('matching.residents', 'matching.activity');
+ WHERE projection IN ('matching.residents', 'matching.activity')
+   AND source NOT LIKE 'context:%';

@@ -94,6 +94,32 @@ impl Platform {
         })
     }
 
+    /// Stops the embedded platform, runs `meanwhile` on its matching database, and starts it
+    /// again on the same data (a new port: make new clients).
+    pub async fn restart_embedded(&mut self, meanwhile: &[&str]) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            self.backend == "sqlite",
+            "only the embedded platform restarts here"
+        );
+        for running in &mut self.running {
+            running.stop().await?;
+        }
+        self.running.clear();
+        let db = mosaic_db::connect(&self.matching_database_url(), 1).await?;
+        for sql in meanwhile {
+            mosaic_db::on_db!(&db, pool => {
+                sqlx::query(sqlx::AssertSqlSafe(sql.to_string())).execute(pool).await?;
+            });
+        }
+        db.close().await;
+        let running =
+            Background::embedded(&[&REGISTRY, &ACTIVITY, &MATCHING], self._dir.path()).await?;
+        self.addrs = [running.addr; 3];
+        self.signer = running.signer.clone();
+        self.running.push(running);
+        Ok(())
+    }
+
     async fn channel(&self, i: usize) -> anyhow::Result<Channel> {
         Ok(Channel::from_shared(format!("http://{}", self.addrs[i]))?
             .connect()
