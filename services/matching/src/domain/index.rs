@@ -1,13 +1,16 @@
 //! The candidate index: the residents of one municipality who can be matched (active, consenting
-//! to matching), held in memory, with a compact record per resident that rules most of them out
-//! before the exact filters run: the hours of the week their availability touches (168 bits), a
-//! 64-bit signature of their skills' tags at each level, whether they are a guest, and their home
-//! and travel radius. A piece on Tuesdays 10:00–12:00 needing `care` at level 3, 5 km away, skips
-//! everyone whose availability leaves one of those hours untouched, who holds no skill at level 3
-//! or above whose tag shares `care`'s bit, or who travels less far, reading one record of about
-//! 90 bytes per resident. What passes is checked and scored exactly ([`super::recommend`]);
-//! [`CandidateIndex::scan`] does the same without the records, the plain full scan it is
-//! measured against.
+//! to matching), held in memory, ruling most of them out before the exact filters run, in two
+//! passes over compact columns. First one 8-byte word per resident: the quarter-days their
+//! availability touches and a 36-bit signature of their skills' tags. Then, for those left, a
+//! record of at most 64 bytes: the hours of the week they touch (168 bits), a 32-bit signature of
+//! their tags at each level, whether they are a guest, and their home and travel radius. A piece
+//! on Tuesdays 10:00–12:00 needing `care` at level 3, 5 km away, skips everyone whose
+//! availability leaves one of those hours untouched, who holds no skill at level 3 or above whose
+//! tag shares `care`'s bit, or who travels less far. What passes is checked and scored exactly
+//! ([`super::recommend`]), reading a compact copy of their skills, windows, interests and forms
+//! before the candidate itself; [`CandidateIndex::scan`] checks and scores every candidate as it
+//! is, the plain full scan the index is measured against. The order (score, then id) is kept by
+//! its ranker.
 
 use std::cmp::Ordering;
 use std::collections::{BinaryHeap, HashMap};

@@ -1,7 +1,7 @@
-//! Recommendations as pure functions: the hard filters a resident must pass for a piece, the
-//! score of one who passes — each factor's points, which sum to the score — and the order
-//! (score, then id). The candidate index ([`super::index`]) and `RecommendPieces` both rank
-//! with these, so a list and an `explain` can never disagree.
+//! Recommendations as pure functions: the hard filters a resident must pass for a piece and the
+//! score of one who passes — each factor's points, which sum to the score. The candidate index
+//! ([`super::index`]), which also keeps the order (score, then id), and `RecommendPieces` both
+//! rank with these, so a list and an `explain` can never disagree.
 
 use chrono::{Days, NaiveDate};
 use mosaic_events::activity::{ApplicationMode, Place, Status};
@@ -401,12 +401,6 @@ pub fn score(v: &impl View, target: &Target, policy: &Policy, today: NaiveDate) 
         part(Factor::FairnessBoost, w.fairness_boost, boost, 1),
         part(Factor::OfferDampener, w.offer_dampener, dampener, -1),
     ])
-}
-
-/// Whether `a` ranks before `b`: the higher score, then the smaller id, so ties always break
-/// the same way.
-pub fn ranks_before(a: (i64, &str), b: (i64, &str)) -> bool {
-    a.0 > b.0 || (a.0 == b.0 && a.1 < b.1)
 }
 
 /// Whether the windows together cover all of `slot` (two windows that meet cover across the
