@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use mosaic_domain::{Aggregate, DomainEvent};
 use mosaic_eventstore::{
     AppendOutcome, AppendRequest, Committed, EventStore, ExpectedVersion, Idempotency, NewEvent,
-    StoredEvent,
+    StoreError, StoredEvent,
 };
 use mosaic_types::{EventId, MunicipalityCode};
 use tonic::Status;
@@ -165,6 +165,28 @@ where
             record_written(store, &first);
             decode_answer(&first).map(Answer::Replayed)
         }
+    }
+}
+
+/// Appends a command's events with its answer: the answer to give (this one, or the first answer
+/// when the request was made before), or `None` when another write to one of the streams came
+/// first (the caller decides again on what it wrote).
+pub async fn commit<R: prost::Message + Default>(
+    store: &dyn EventStore,
+    request: AppendRequest,
+    answer: R,
+) -> Result<Option<R>, Status> {
+    match store.append(request).await {
+        Ok(AppendOutcome::Appended(done)) => {
+            record_written(store, &done);
+            Ok(Some(answer))
+        }
+        Ok(AppendOutcome::Duplicate(first)) => {
+            record_written(store, &first);
+            decode_answer(&first).map(Some)
+        }
+        Err(StoreError::Conflict { .. }) => Ok(None),
+        Err(e) => Err(from_store(e)),
     }
 }
 

@@ -20,6 +20,8 @@ pub const MAX_REQUEST_ID: usize = 128;
 const REQUEST_KEY_SPACE: &str = "r:";
 /// Where the idempotency keys of import rows begin (the prefix import rows have always had).
 const ROW_KEY_SPACE: &str = "import:";
+/// Where the idempotency keys of the steps of a larger command begin.
+const STEP_KEY_SPACE: &str = "step:";
 
 /// The idempotency key of a request: its `request_id` in its caller's own key space, so another
 /// caller's same `request_id` is a request of its own and never receives this caller's answer.
@@ -124,6 +126,14 @@ impl RequestContext {
     /// `request_id` can name an import row's key.
     pub fn with_row_key<T: prost::Message>(self, row_key: &str, body: &T) -> Self {
         self.with_key(format!("{ROW_KEY_SPACE}{row_key}"), body)
+    }
+
+    /// This context for one step a command takes on behalf of a larger one (one seat of a
+    /// team's proposals): the step's key in the municipality's key space of such steps, so the
+    /// step is taken once whoever repeats the larger command, and the fingerprint of the step.
+    /// No `request_id` can name a step's key.
+    pub fn with_step_key<T: prost::Message>(self, step_key: &str, body: &T) -> Self {
+        self.with_key(format!("{STEP_KEY_SPACE}{step_key}"), body)
     }
 
     fn with_key<T: prost::Message>(mut self, key: String, body: &T) -> Self {

@@ -4,13 +4,15 @@
 //!
 //! Streams: `match-<match id>` holds one match's workflow; `seats-<piece id>` the piece's
 //! confirmed seats; `commitments-<resident id>` the person's confirmed commitments;
-//! `policy-<municipality>` the municipality's matching policy. A confirmation or a release writes
+//! `policy-<municipality>` the municipality's matching policy; `team-<team id>` an assembled
+//! team and the seats of it proposed. A confirmation or a release writes
 //! the match, the seats and the commitments in one append.
 
 use chrono::{DateTime, Utc};
 use mosaic_types::{ActivityId, MatchId, OrganisationId, PieceId, ResidentId};
 use serde::{Deserialize, Serialize};
 
+use super::team::{TeamAssembled, TeamProposed};
 use super::values::{
     Commitment, EndCause, InterviewOutcome, Origin, Reason, RecordedRecommendation, ReviewReason,
     Side, Weights,
@@ -71,6 +73,12 @@ pub enum MatchingEvent {
     /// Recommendations were shown to someone who asked for them to be recorded.
     #[serde(rename = "RecommendationsRecorded")]
     RecommendationsRecorded(RecommendationsRecorded),
+    /// A team was assembled for a set of pieces (mosaic team assembly).
+    #[serde(rename = "TeamAssembled")]
+    TeamAssembled(TeamAssembled),
+    /// Seats of an assembled team were proposed.
+    #[serde(rename = "TeamProposed")]
+    TeamProposed(TeamProposed),
 }
 
 impl mosaic_domain::DomainEvent for MatchingEvent {}

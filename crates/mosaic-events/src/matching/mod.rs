@@ -2,9 +2,11 @@
 //! the seats of pieces, the commitments of people, and each municipality's matching policy.
 
 mod events;
+mod team;
 mod values;
 
 pub use events::*;
+pub use team::*;
 pub use values::*;
 
 /// The producing context's name, as events and subjects carry it.

@@ -195,25 +195,83 @@ pub fn pieces(n: usize, seed: u64) -> Vec<Target> {
                 }),
                 online,
             };
-            let piece = PieceFacts {
-                piece_id: PieceId::from(format!("piece-{i:05}")),
-                activity_id: format!("activity-{i:05}").into(),
-                host_organisation_id: "host".into(),
-                activity_status: Status::Published,
-                removed: false,
-                headcount: 5,
-                engagement_form: FORMS[rng.random_range(0..FORMS.len())],
-                application_mode: ApplicationMode::Open,
-                schedule: Schedule::Weekly {
-                    window: slot,
-                    from: day(14),
-                    to: day(180),
-                    exceptions: vec![],
-                    skip_national_holidays: false,
-                },
-            };
+            let form = FORMS[rng.random_range(0..FORMS.len())];
+            let piece = weekly(i, format!("activity-{i:05}"), slot, form, 5);
             let field = Field::ALL[rng.random_range(0..Field::ALL.len())];
             Target::new(piece, HostFacts::default(), skills, field, place, 5)
         })
         .collect()
+}
+
+/// A job cut into `n` pieces (a multiple of 20 is exact): tasks, each needing one skill at a
+/// level of `levels`, done Monday to Friday 09:00–17:00 in 2-hour pieces, each for as many
+/// people as `seats` says.
+pub fn job(
+    n: usize,
+    seed: u64,
+    levels: std::ops::RangeInclusive<u32>,
+    seats: std::ops::RangeInclusive<u32>,
+) -> Vec<Target> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let tasks = n.div_ceil(20);
+    let needs: Vec<Skill> = (0..tasks)
+        .map(|t| skill(t % TAGS.len(), rng.random_range(levels.clone())))
+        .collect();
+    (0..n)
+        .map(|i| {
+            let (task, at) = (i / 20, i % 20);
+            let (weekday, block) = (at / 4, at % 4);
+            let start = 9 * 60 + block as u32 * 120;
+            let slot = window(weekday, start, start + 120);
+            let seats = rng.random_range(seats.clone());
+            let piece = weekly(
+                i,
+                format!("job-{task:03}"),
+                slot,
+                EngagementForm::JobBora,
+                seats,
+            );
+            let place = Place {
+                district: None,
+                location: Some((f64::from(CENTRE.0) / 100.0, f64::from(CENTRE.1) / 100.0)),
+                online: false,
+            };
+            Target::new(
+                piece,
+                HostFacts::default(),
+                vec![needs[task].clone()],
+                Field::Welfare,
+                place,
+                seats,
+            )
+        })
+        .collect()
+}
+
+/// The facts of the `i`th piece, of `activity`: published, open to guests, weekly in `slot`
+/// from two weeks after [`today`] for half a year.
+fn weekly(
+    i: usize,
+    activity: String,
+    slot: WeeklyWindow,
+    form: EngagementForm,
+    headcount: u32,
+) -> PieceFacts {
+    PieceFacts {
+        piece_id: PieceId::from(format!("piece-{i:05}")),
+        activity_id: activity.into(),
+        host_organisation_id: "host".into(),
+        activity_status: Status::Published,
+        removed: false,
+        headcount,
+        engagement_form: form,
+        application_mode: ApplicationMode::Open,
+        schedule: Schedule::Weekly {
+            window: slot,
+            from: day(14),
+            to: day(180),
+            exceptions: vec![],
+            skip_national_holidays: false,
+        },
+    }
 }

@@ -7,14 +7,10 @@
 
 use chrono::{DateTime, Utc};
 use mosaic_api::RequestContext;
-use mosaic_api::command::{
-    decode, decode_answer, first_answer, new_event, record_written, replay, saved_answer,
-};
+use mosaic_api::command::{commit, decode, first_answer, new_event, replay, saved_answer};
 use mosaic_api::pipeline::{Lifetime, request_stamp};
 use mosaic_api::status::from_store;
-use mosaic_eventstore::{
-    AppendOutcome, AppendRequest, ExpectedVersion, StoreError, StoredEvent, StreamEvents,
-};
+use mosaic_eventstore::{AppendRequest, ExpectedVersion, StoredEvent, StreamEvents};
 use mosaic_proto::v1 as pb;
 use mosaic_types::{MatchId, PieceId, ResidentId, jst_date};
 use tonic::Status;
@@ -248,19 +244,10 @@ impl MatchingApi {
                 response: Some(saved_answer(&answer)),
                 also,
             };
-            match self.store.append(request).await {
-                Ok(AppendOutcome::Appended(done)) => {
-                    record_written(self.store.as_ref(), &done);
-                    return Ok(answer);
-                }
-                Ok(AppendOutcome::Duplicate(first)) => {
-                    record_written(self.store.as_ref(), &first);
-                    return decode_answer(&first);
-                }
-                // Another booking wrote the match, the seats or the commitments since they were
-                // read: decide again on what it wrote.
-                Err(StoreError::Conflict { .. }) => continue,
-                Err(e) => return Err(from_store(e)),
+            // `None`: another booking wrote the match, the seats or the commitments since they
+            // were read: decide again on what it wrote.
+            if let Some(answer) = commit(self.store.as_ref(), request, answer).await? {
+                return Ok(answer);
             }
         }
         Err(Status::aborted(format!(

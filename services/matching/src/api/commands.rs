@@ -91,7 +91,7 @@ impl MatchingApi {
     }
 
     /// Opens the match of a resident and a piece.
-    async fn open(
+    pub(super) async fn open(
         &self,
         ctx: &RequestContext,
         at: DateTime<Utc>,

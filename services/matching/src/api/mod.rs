@@ -9,6 +9,7 @@ mod queries;
 mod recommend;
 mod recorder;
 mod reviews;
+mod team;
 mod view;
 
 pub use candidates::Candidates;
@@ -54,6 +55,8 @@ pub struct MatchingApi {
     piece_locks: Arc<[tokio::sync::Mutex<()>]>,
     candidates: Candidates,
     recorder: recorder::Recorder,
+    /// One team assembly solving per core at a time; more wait their turn.
+    solvers: Arc<tokio::sync::Semaphore>,
 }
 
 impl MatchingApi {
@@ -79,6 +82,9 @@ impl MatchingApi {
             vault,
             db,
             pages,
+            solvers: Arc::new(tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(1, |n| n.get()),
+            )),
             piece_locks: (0..PIECE_LOCKS)
                 .map(|_| tokio::sync::Mutex::new(()))
                 .collect(),
@@ -199,6 +205,9 @@ mosaic_api::rpcs! {
         get_open_seats => get_open_seats_impl(GetOpenSeatsRequest) -> GetOpenSeatsResponse;
         recommend_residents => recommend_residents_impl(RecommendResidentsRequest) -> RecommendResidentsResponse;
         recommend_pieces => recommend_pieces_impl(RecommendPiecesRequest) -> RecommendPiecesResponse;
+        assemble_team => assemble_team_impl(AssembleTeamRequest) -> AssembleTeamResponse;
+        propose_team => propose_team_impl(ProposeTeamRequest) -> ProposeTeamResponse;
+        get_team => get_team_impl(GetTeamRequest) -> GetTeamResponse;
     }
 }
 

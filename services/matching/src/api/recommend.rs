@@ -125,7 +125,11 @@ fn explain_of(errors: &mut FieldErrors, field: &str, id: &str) -> Option<String>
 
 impl MatchingApi {
     /// One piece as a target; `None` if matching knows no such piece.
-    async fn target(&self, ctx: &RequestContext, piece: &str) -> Result<Option<Target>, Status> {
+    pub(super) async fn target(
+        &self,
+        ctx: &RequestContext,
+        piece: &str,
+    ) -> Result<Option<Target>, Status> {
         let row: Option<TargetRow> = on_db!(&self.db, pool => {
             sqlx::query_as(sqlx::AssertSqlSafe(format!("{TARGETS} AND p.piece_id = $2")))
                 .bind(ctx.municipality.as_str())
@@ -135,6 +139,25 @@ impl MatchingApi {
                 .map_err(from_db)?
         });
         row.map(TargetRow::target).transpose()
+    }
+
+    /// Every piece of an activity that was not removed.
+    pub(super) async fn pieces_of(
+        &self,
+        ctx: &RequestContext,
+        activity: &str,
+    ) -> Result<Vec<Target>, Status> {
+        let rows: Vec<TargetRow> = on_db!(&self.db, pool => {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "{TARGETS} AND p.activity_id = $2 AND NOT p.removed ORDER BY p.piece_id"
+            )))
+            .bind(ctx.municipality.as_str())
+            .bind(activity)
+            .fetch_all(pool)
+            .await
+            .map_err(from_db)?
+        });
+        rows.into_iter().map(TargetRow::target).collect()
     }
 
     /// Every piece of a published activity that was not removed.
@@ -152,7 +175,7 @@ impl MatchingApi {
     }
 
     /// The ids on the other side of the open and confirmed matches of a piece or a resident.
-    async fn matched<T: From<String> + Ord>(
+    pub(super) async fn matched<T: From<String> + Ord>(
         &self,
         ctx: &RequestContext,
         of: Of<'_>,
@@ -404,7 +427,7 @@ impl MatchingApi {
 }
 
 /// Whose matches to look up.
-enum Of<'a> {
+pub(super) enum Of<'a> {
     Piece(&'a str),
     Resident(&'a str),
 }

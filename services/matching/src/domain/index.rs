@@ -166,39 +166,90 @@ impl CandidateIndex {
             _ => None,
         };
         let mut ranker = Ranker::new(k, key);
-        let need = Need::of(target);
-        let ids: Vec<Option<u32>> = target
-            .skills
-            .iter()
-            .map(|s| self.tags.get(s.tag.as_str()).copied())
-            .collect();
-        let need_quick = quick(&target.commitment.slots, &target.skills);
-        for (i, q) in self.quick.iter().enumerate() {
-            let c = &self.slots[i];
-            if !columns {
+        if columns {
+            let probe = self.probe(target);
+            for slot in self.sifted(&probe) {
+                if check(&slot, target, policy, today).is_ok() {
+                    // Whoever cannot enter the best by their score is never asked their id.
+                    ranker.offer(score(&slot, target, policy, today), || {
+                        slot.c.facts.resident_id.as_str()
+                    });
+                }
+            }
+        } else {
+            for c in &self.slots {
                 if check(c, target, policy, today).is_ok() {
                     ranker.offer(score(c, target, policy, today), || {
                         c.facts.resident_id.as_str()
                     });
                 }
-                continue;
-            }
-            if q & need_quick != need_quick || !self.sieves[i].may_pass(&need) {
-                continue;
-            }
-            let slot = Slot {
-                c,
-                held: &self.held[i],
-                ids: &ids,
-            };
-            if check(&slot, target, policy, today).is_ok() {
-                // Whoever cannot enter the best by their score is never asked their id.
-                ranker.offer(score(&slot, target, policy, today), || {
-                    c.facts.resident_id.as_str()
-                });
             }
         }
         ranker.finish(explained, |id: &str| ResidentId::from(id))
+    }
+}
+
+impl CandidateIndex {
+    /// Everyone who passes every hard filter for `target`, with their score's total (in no
+    /// particular order): the candidates of team assembly.
+    pub fn fits(
+        &self,
+        target: &Target,
+        policy: &Policy,
+        today: NaiveDate,
+    ) -> Vec<(&Candidate, i64)> {
+        let probe = self.probe(target);
+        self.sifted(&probe)
+            .filter(|slot| check(slot, target, policy, today).is_ok())
+            .map(|slot| (slot.c, score(&slot, target, policy, today).total))
+            .collect()
+    }
+
+    /// What `target` asks, in the columns' terms.
+    fn probe<'t>(&self, target: &'t Target) -> Probe<'t> {
+        Probe {
+            need: Need::of(target),
+            ids: target
+                .skills
+                .iter()
+                .map(|s| self.tags.get(s.tag.as_str()).copied())
+                .collect(),
+            quick: quick(&target.commitment.slots, &target.skills),
+        }
+    }
+
+    /// The residents the columns do not rule out for `probe`, for the exact check.
+    fn sifted<'a, 'p>(&'a self, probe: &'p Probe<'_>) -> impl Iterator<Item = Slot<'a, 'p>> {
+        self.quick
+            .iter()
+            .enumerate()
+            .filter(move |&(i, q)| {
+                q & probe.quick == probe.quick && self.sieves[i].may_pass(&probe.need)
+            })
+            .map(move |(i, _)| Slot {
+                c: &self.slots[i],
+                held: &self.held[i],
+                ids: &probe.ids,
+            })
+    }
+
+    /// How many residents each hard filter excludes from `target` (the first that excludes
+    /// each), most first.
+    pub fn exclusions(
+        &self,
+        target: &Target,
+        policy: &Policy,
+        today: NaiveDate,
+    ) -> Vec<(Filter, u32)> {
+        let mut counts: HashMap<Filter, u32> = HashMap::new();
+        for c in &self.slots {
+            if let Err(f) = check(c, target, policy, today) {
+                *counts.entry(f).or_default() += 1;
+            }
+        }
+        let mut counts: Vec<(Filter, u32)> = counts.into_iter().collect();
+        counts.sort_by_key(|&(f, n)| (std::cmp::Reverse(n), f as u8));
+        counts
     }
 }
 
@@ -427,14 +478,14 @@ const SKILLS_HELD: usize = 4;
 const WINDOWS_HELD: usize = 6;
 
 /// A resident as ranking reads them: what is held first, the candidate for the rest.
-struct Slot<'a> {
+struct Slot<'a, 'p> {
     c: &'a Candidate,
     held: &'a Held,
     /// The numbers of the piece's required tags (`None`: nobody holds it).
-    ids: &'a [Option<u32>],
+    ids: &'p [Option<u32>],
 }
 
-impl View for Slot<'_> {
+impl View for Slot<'_, '_> {
     fn id(&self) -> &ResidentId {
         &self.c.facts.resident_id
     }
@@ -505,6 +556,14 @@ impl View for Slot<'_> {
 
 fn bit(wire: i32) -> u32 {
     1 << (wire - 1)
+}
+
+/// What a piece asks, in the columns' terms: its quick word, its sieve, and the numbers of its
+/// required tags.
+struct Probe<'t> {
+    need: Need<'t>,
+    ids: Vec<Option<u32>>,
+    quick: u64,
 }
 
 /// What a piece asks, in the sieve's terms.

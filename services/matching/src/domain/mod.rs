@@ -6,7 +6,8 @@
 //! - [`booking`]: one match's workflow and the decision that spans the match, the piece's seats
 //!   and the person's commitments;
 //! - [`recommend`]: the hard filters, scores and order of recommendations;
-//! - [`index`]: the candidate index that ranks a municipality's residents for a piece.
+//! - [`index`]: the candidate index that ranks a municipality's residents for a piece;
+//! - [`team`]: mosaic team assembly, several people who together staff a set of pieces.
 
 pub mod booking;
 pub mod commitment;
@@ -14,11 +15,14 @@ mod error;
 pub mod facts;
 pub mod index;
 pub mod recommend;
+pub mod team;
 
 #[cfg(test)]
 mod proptests;
 #[cfg(test)]
 mod recommend_proptests;
+#[cfg(test)]
+mod team_proptests;
 
 pub use booking::{
     Booking, Command, Commitments, Match, Review, Seats, Stage, Writes, decide, review,

@@ -231,6 +231,26 @@ pub enum Filter {
     HostNotAllowed,
 }
 
+impl Filter {
+    /// The filter as events record it.
+    pub fn code(self) -> mosaic_events::matching::FilterCode {
+        use mosaic_events::matching::FilterCode as C;
+        match self {
+            Filter::Inactive => C::Inactive,
+            Filter::NoConsent => C::NoConsent,
+            Filter::Guest => C::Guest,
+            Filter::AlreadyMatched => C::AlreadyMatched,
+            Filter::Skills => C::Skills,
+            Filter::Availability => C::Availability,
+            Filter::Distance => C::Distance,
+            Filter::Overlap => C::Overlap,
+            Filter::Caps => C::Caps,
+            Filter::PieceNotOpen => C::PieceNotOpen,
+            Filter::HostNotAllowed => C::HostNotAllowed,
+        }
+    }
+}
+
 /// One factor of a score.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Factor {

@@ -485,19 +485,25 @@ impl World {
         if form == pb::EngagementForm::Internship {
             anyhow::bail!("internships need their project defined first");
         }
+        self.publish(&id).await?;
+        Ok((id, created.pieces.into_iter().map(|p| p.piece_id).collect()))
+    }
+
+    /// A coordinator publishes an activity; later requests wait for matching to learn it.
+    pub async fn publish(&mut self, activity: &str) -> anyhow::Result<()> {
         let published = self
             .activity
             .publish_activity(authed(
                 pb::PublishActivityRequest {
                     request_id: uuid::Uuid::now_v7().to_string(),
-                    activity_id: id.clone(),
+                    activity_id: activity.into(),
                     ..Default::default()
                 },
                 &self.coordinator,
             ))
             .await?;
         self.saw(&published);
-        Ok((id, created.pieces.into_iter().map(|p| p.piece_id).collect()))
+        Ok(())
     }
 
     /// A published volunteer activity open to guests, with one Monday-morning piece.
