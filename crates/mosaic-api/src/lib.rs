@@ -33,6 +33,7 @@ pub mod occurred_at;
 pub mod paging;
 pub mod pipeline;
 pub mod request;
+pub mod rounds;
 pub mod server;
 pub mod status;
 pub mod text;

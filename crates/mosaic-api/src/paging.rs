@@ -79,6 +79,7 @@ list_request!(
     ListMatchesRequest,
     ListPiecesOpenRequest,
     ListHostActivitiesRequest,
+    ListEngagementsRequest,
 );
 
 /// Signs and checks the page tokens of one service.

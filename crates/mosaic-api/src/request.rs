@@ -73,6 +73,25 @@ pub struct RequestContext {
 }
 
 impl RequestContext {
+    /// A context acting on its own account (`actor`, e.g. `matching`) in `municipality`: what
+    /// its events record as their actor.
+    pub fn system(actor: &str, municipality: MunicipalityCode) -> Self {
+        Self {
+            caller: Caller {
+                subject: actor.into(),
+                role: mosaic_auth::Role::Operator,
+                home: Some(municipality),
+                municipality: Some(municipality),
+                organisation: None,
+            },
+            municipality,
+            idempotency: None,
+            correlation_id: Uuid::now_v7(),
+            trace_context: None,
+            received_at: mosaic_types::now_utc(),
+        }
+    }
+
     /// The context of a query: caller and municipality.
     pub fn query<T>(request: &Request<T>) -> Result<Self, Status> {
         let caller = Caller::from_request(request)?.clone();

@@ -120,3 +120,27 @@ pub fn to_date(d: chrono::NaiveDate) -> pb::Date {
         day: d.day() as i32,
     }
 }
+
+/// A calendar date, required.
+pub fn date(
+    errors: &mut FieldErrors,
+    field: &str,
+    d: Option<&pb::Date>,
+) -> Option<chrono::NaiveDate> {
+    let Some(d) = d else {
+        errors.add(field, "is required");
+        return None;
+    };
+    if !(2000..=2100).contains(&d.year) {
+        errors.add(field, "year must be 2000 to 2100");
+        return None;
+    }
+    let parsed = u32::try_from(d.month)
+        .ok()
+        .zip(u32::try_from(d.day).ok())
+        .and_then(|(m, day)| chrono::NaiveDate::from_ymd_opt(d.year, m, day));
+    if parsed.is_none() {
+        errors.add(field, "is not a calendar date");
+    }
+    parsed
+}

@@ -5,5 +5,6 @@
 //! payload type keeps reading the older versions.
 
 pub mod activity;
+pub mod followup;
 pub mod matching;
 pub mod registry;

@@ -1,16 +1,33 @@
-//! The followup context. Follow-up RPCs arrive with their own work (see DESIGN.md); today the service
-//! is deployed, answers health checks, and is listed by reflection, so integrators and operators
-//! can wire it up already.
+//! The followup context: what happens after a match. Today: engagements, opened from matching's
+//! confirmations, the attendance of their sessions, and their end.
+//!
+//! `domain/` holds an engagement's decisions as pure functions; `api/` turns gRPC requests into
+//! them and opens engagements from the confirmations owed; `projections/` keeps the
+//! confirmations to open (from matching's events) and the list of engagements (from its own).
+//! This context reads no other context's tables and keeps no personal data: people appear by
+//! id, reasons as codes.
 
-use mosaic_proto::v1::follow_up_service_server::{FollowUpService, FollowUpServiceServer};
+pub mod api;
+pub mod domain;
+pub mod projections;
+
+use std::sync::Arc;
+
+use mosaic_db::Db;
+use mosaic_proto::v1::follow_up_service_server::FollowUpServiceServer;
+use mosaic_runtime::ModuleEnv;
 
 /// The context name: events, subjects and the embedded database file carry it.
 pub const CONTEXT: &str = "followup";
 
-/// The gRPC API of the followup context.
-pub struct Api;
-
-impl FollowUpService for Api {}
+/// The followup context's read models' schema.
+pub fn migrations() -> mosaic_db::Migrations {
+    mosaic_db::Migrations {
+        table: "_mosaic_followup_migrations",
+        postgres: sqlx::migrate!("migrations/postgres"),
+        sqlite: sqlx::migrate!("migrations/sqlite"),
+    }
+}
 
 /// The followup context as a deployable unit.
 pub struct Module;
@@ -20,14 +37,46 @@ impl mosaic_runtime::Module for Module {
     fn context(&self) -> &'static str {
         CONTEXT
     }
+
+    fn catalogue(&self) -> Option<mosaic_domain::Catalogue> {
+        Some(mosaic_domain::Catalogue::of::<domain::FollowUpEvent>(
+            CONTEXT,
+        ))
+    }
+
     fn grpc_name(&self) -> &'static str {
         "mosaic.v1.FollowUpService"
     }
-    fn add_routes(
-        &self,
-        routes: &mut tonic::service::RoutesBuilder,
-        _env: &mosaic_runtime::ModuleEnv,
-    ) {
-        routes.add_service(FollowUpServiceServer::new(Api));
+    // It keeps no personal data, but needs the master key: page tokens are signed with a key
+    // derived from it.
+    fn keeps_personal_data(&self) -> bool {
+        true
+    }
+    async fn migrate(&self, db: &Db) -> Result<(), sqlx::migrate::MigrateError> {
+        mosaic_db::run_migrations(db, migrations()).await
+    }
+    fn add_routes(&self, routes: &mut tonic::service::RoutesBuilder, env: &ModuleEnv) {
+        if let Some(store) = &env.store {
+            routes.add_service(FollowUpServiceServer::new(api::FollowUpApi::new(
+                store.clone(),
+                &env.vault,
+                env.db.clone(),
+            )));
+        }
+    }
+    fn workers(&self, env: &ModuleEnv) -> Vec<mosaic_runtime::Worker> {
+        let Some(store) = env.store.clone() else {
+            return Vec::new();
+        };
+        let api = api::FollowUpApi::new(store, &env.vault, env.db.clone());
+        vec![Box::new(move |stopping| {
+            Box::pin(api.opening_loop(stopping))
+        })]
+    }
+    fn projections(&self, _env: &ModuleEnv) -> Vec<Arc<dyn mosaic_projection::Projection>> {
+        vec![
+            Arc::new(mosaic_projection::Typed(projections::Confirmations)),
+            Arc::new(mosaic_projection::Typed(projections::Engagements)),
+        ]
     }
 }

@@ -46,25 +46,7 @@ const PERIOD_DAYS_MAX: i64 = 5 * 366;
 /// Longest weekly recurrence, days (two years).
 const RECURRENCE_DAYS_MAX: i64 = 2 * 366;
 
-/// A calendar date, required.
-pub fn date(errors: &mut FieldErrors, field: &str, d: Option<&pb::Date>) -> Option<NaiveDate> {
-    let Some(d) = d else {
-        errors.add(field, "is required");
-        return None;
-    };
-    if !(2000..=2100).contains(&d.year) {
-        errors.add(field, "year must be 2000 to 2100");
-        return None;
-    }
-    let parsed = u32::try_from(d.month)
-        .ok()
-        .zip(u32::try_from(d.day).ok())
-        .and_then(|(m, day)| NaiveDate::from_ymd_opt(d.year, m, day));
-    if parsed.is_none() {
-        errors.add(field, "is not a calendar date");
-    }
-    parsed
-}
+pub use mosaic_api::wire::date;
 
 /// An optional date filter (absent or all zero means none).
 pub fn optional_date(

@@ -15,7 +15,6 @@ use std::time::Duration;
 use mosaic_api::RequestContext;
 use mosaic_api::command::new_event;
 use mosaic_api::status::{from_db, from_store};
-use mosaic_auth::{Caller, Role};
 use mosaic_db::on_db;
 use mosaic_eventstore::{AppendRequest, StoreError};
 use mosaic_proto::v1 as pb;
@@ -39,42 +38,13 @@ type Owed = (String, i64, String, String);
 
 /// The matching context acting on its own account: recorded as `matching` in the events.
 pub(super) fn system(municipality: MunicipalityCode) -> RequestContext {
-    RequestContext {
-        caller: Caller {
-            subject: "matching".into(),
-            role: Role::Operator,
-            home: Some(municipality),
-            municipality: Some(municipality),
-            organisation: None,
-        },
-        municipality,
-        idempotency: None,
-        correlation_id: uuid::Uuid::now_v7(),
-        trace_context: None,
-        received_at: mosaic_types::now_utc(),
-    }
+    RequestContext::system(crate::CONTEXT, municipality)
 }
 
 impl MatchingApi {
     /// Carries out owed reviews until `stopping` turns true.
-    pub async fn review_loop(self, mut stopping: watch::Receiver<bool>) {
-        loop {
-            let rest = match self.review_owed().await {
-                Ok(0) => IDLE,
-                Ok(_) => Duration::ZERO,
-                Err(e) => {
-                    tracing::warn!(error = %e.message(), "seat reviews wait for their database");
-                    Duration::from_secs(1)
-                }
-            };
-            if *stopping.borrow() {
-                return;
-            }
-            tokio::select! {
-                _ = tokio::time::sleep(rest) => {}
-                _ = stopping.changed() => return,
-            }
-        }
+    pub async fn review_loop(self, stopping: watch::Receiver<bool>) {
+        mosaic_api::rounds::rounds(stopping, IDLE, "seat reviews", || self.review_owed()).await;
     }
 
     /// One round of owed reviews, oldest first; how many were carried out.

@@ -29,12 +29,13 @@ pub type Matching = MatchingServiceClient<Channel>;
 static REGISTRY: mosaic_registry::Module = mosaic_registry::Module;
 static ACTIVITY: mosaic_activity::Module = mosaic_activity::Module;
 static MATCHING: mosaic_matching::Module = mosaic_matching::Module;
+static FOLLOWUP: mosaic_followup::Module = mosaic_followup::Module;
 
 /// A running platform and what keeps it alive.
 pub struct Platform {
     pub backend: &'static str,
-    /// Registry, activity, matching.
-    pub addrs: [SocketAddr; 3],
+    /// Registry, activity, matching, follow-up.
+    pub addrs: [SocketAddr; 4],
     pub signer: TokenSigner,
     running: Vec<Background>,
     _pg: Vec<mosaic_testkit::TestDatabase>,
@@ -45,10 +46,11 @@ pub struct Platform {
 impl Platform {
     pub async fn sqlite() -> anyhow::Result<Self> {
         let dir = tempfile::tempdir()?;
-        let running = Background::embedded(&[&REGISTRY, &ACTIVITY, &MATCHING], dir.path()).await?;
+        let running =
+            Background::embedded(&[&REGISTRY, &ACTIVITY, &MATCHING, &FOLLOWUP], dir.path()).await?;
         Ok(Self {
             backend: "sqlite",
-            addrs: [running.addr; 3],
+            addrs: [running.addr; 4],
             signer: running.signer.clone(),
             running: vec![running],
             _pg: vec![],
@@ -67,6 +69,7 @@ impl Platform {
             &REGISTRY as &'static dyn mosaic_runtime::Module,
             &ACTIVITY,
             &MATCHING,
+            &FOLLOWUP,
         ] {
             let db = mosaic_testkit::TestDatabase::new()?;
             let listen = SocketAddr::from(([127, 0, 0, 1], 0));
@@ -85,7 +88,12 @@ impl Platform {
         }
         Ok(Self {
             backend: "postgres",
-            addrs: [running[0].addr, running[1].addr, running[2].addr],
+            addrs: [
+                running[0].addr,
+                running[1].addr,
+                running[2].addr,
+                running[3].addr,
+            ],
             signer: running[0].signer.clone(),
             running,
             _pg: dbs,
@@ -112,15 +120,18 @@ impl Platform {
             });
         }
         db.close().await;
-        let running =
-            Background::embedded(&[&REGISTRY, &ACTIVITY, &MATCHING], self._dir.path()).await?;
-        self.addrs = [running.addr; 3];
+        let running = Background::embedded(
+            &[&REGISTRY, &ACTIVITY, &MATCHING, &FOLLOWUP],
+            self._dir.path(),
+        )
+        .await?;
+        self.addrs = [running.addr; 4];
         self.signer = running.signer.clone();
         self.running.push(running);
         Ok(())
     }
 
-    async fn channel(&self, i: usize) -> anyhow::Result<Channel> {
+    pub async fn channel(&self, i: usize) -> anyhow::Result<Channel> {
         Ok(Channel::from_shared(format!("http://{}", self.addrs[i]))?
             .connect()
             .await?)
@@ -128,11 +139,20 @@ impl Platform {
 
     /// The matching service's database URL.
     pub fn matching_database_url(&self) -> String {
-        match self._pg.get(2) {
+        self.database_url("matching")
+    }
+
+    /// A context's database URL (`registry`, `activity`, `matching` or `followup`).
+    pub fn database_url(&self, context: &str) -> String {
+        let i = ["registry", "activity", "matching", "followup"]
+            .iter()
+            .position(|c| *c == context)
+            .unwrap_or(2);
+        match self._pg.get(i) {
             Some(db) => db.url().to_owned(),
             None => format!(
                 "sqlite://{}",
-                self._dir.path().join("matching.db").display()
+                self._dir.path().join(format!("{context}.db")).display()
             ),
         }
     }
@@ -143,8 +163,18 @@ impl Platform {
         municipality: &str,
         event_type: &str,
     ) -> anyhow::Result<Vec<serde_json::Value>> {
-        let db = mosaic_db::connect(&self.matching_database_url(), 1).await?;
-        let store = mosaic_eventstore::SqlEventStore::open(db.clone(), "matching").await?;
+        self.events("matching", municipality, event_type).await
+    }
+
+    /// The payloads of a context's events of one type in a municipality, in order.
+    pub async fn events(
+        &self,
+        context: &str,
+        municipality: &str,
+        event_type: &str,
+    ) -> anyhow::Result<Vec<serde_json::Value>> {
+        let db = mosaic_db::connect(&self.database_url(context), 1).await?;
+        let store = mosaic_eventstore::SqlEventStore::open(db.clone(), context).await?;
         let m = MunicipalityCode::parse(municipality)?;
         let mut found = Vec::new();
         let mut after = 0;

@@ -1,0 +1,112 @@
+//! The follow-up context's events: engagements opened from matching's confirmations, the
+//! attendance of their sessions, and their end. Stored names are the `rename`s and the payloads
+//! are what analysts and other contexts read: never change either. No personal data: people
+//! appear by id, reasons as codes.
+//!
+//! Streams: `engagement-<engagement id>` holds one engagement: one per confirmation of a match,
+//! its id derived from the match and the confirmation, so a confirmation delivered twice opens
+//! one engagement.
+
+use chrono::NaiveDate;
+use mosaic_types::{ActivityId, MatchId, OrganisationId, PieceId, ResidentId};
+use serde::{Deserialize, Serialize};
+
+use crate::matching::Commitment;
+
+/// The producing context's name, as events and subjects carry it.
+pub const CONTEXT: &str = "followup";
+
+mosaic_types::vocabulary!(
+    /// What became of one session for one person.
+    AttendanceStatus {
+        /// They took part, for the minutes recorded.
+        Attended = 1 => "attended",
+        /// They did not come and did not say.
+        NoShow = 2 => "no_show",
+        /// The session did not take place for them (cancelled ahead by either side).
+        Cancelled = 3 => "cancelled",
+    }
+);
+
+mosaic_types::vocabulary!(
+    /// Who recorded an attendance.
+    Reporter {
+        /// The activity's host organisation.
+        Host = 1 => "host",
+        /// Municipal staff.
+        Staff = 2 => "staff",
+    }
+);
+
+mosaic_types::vocabulary!(
+    /// Why an engagement ended.
+    EngagementEndReason {
+        /// The engagement ran its course.
+        Completed = 1 => "completed",
+        /// The resident stopped taking part before its end.
+        DroppedOut = 2 => "dropped_out",
+    }
+);
+
+/// Every fact the follow-up context records.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(tag = "type", content = "data")]
+pub enum FollowUpEvent {
+    /// A confirmed match became an engagement to follow up.
+    #[serde(rename = "EngagementOpened")]
+    EngagementOpened(EngagementOpened),
+    /// A session's attendance was recorded (again: a correction replaces the earlier record of
+    /// that session).
+    #[serde(rename = "AttendanceRecorded")]
+    AttendanceRecorded(AttendanceRecorded),
+    /// An engagement ended.
+    #[serde(rename = "EngagementEnded")]
+    EngagementEnded(EngagementEnded),
+}
+
+impl mosaic_domain::DomainEvent for FollowUpEvent {}
+
+/// Payload of `EngagementOpened`: what the confirmation said.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct EngagementOpened {
+    /// The engagement.
+    pub engagement_id: String,
+    /// The confirmed match.
+    pub match_id: MatchId,
+    /// The resident.
+    pub resident_id: ResidentId,
+    /// The piece.
+    pub piece_id: PieceId,
+    /// The piece's activity.
+    pub activity_id: ActivityId,
+    /// The activity's host organisation.
+    pub host_organisation_id: OrganisationId,
+    /// What the resident committed to: weekly windows, period, hours and days.
+    pub commitment: Commitment,
+}
+
+/// Payload of `AttendanceRecorded`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct AttendanceRecorded {
+    /// The engagement.
+    pub engagement_id: String,
+    /// The session's date (JST).
+    pub session: NaiveDate,
+    /// What became of it.
+    pub status: AttendanceStatus,
+    /// Minutes taken part (0 unless attended).
+    pub minutes: u32,
+    /// Who recorded it.
+    pub recorded_by: Reporter,
+}
+
+/// Payload of `EngagementEnded`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct EngagementEnded {
+    /// The engagement.
+    pub engagement_id: String,
+    /// Why.
+    pub reason: EngagementEndReason,
+    /// The last day it counted (JST).
+    pub last_day: NaiveDate,
+}

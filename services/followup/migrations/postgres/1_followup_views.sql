@@ -1,0 +1,27 @@
+-- Engagements to open, one per confirmation matching published (projection
+-- `followup.confirmations` writes them; the service's opener appends each engagement and marks
+-- it done). Kept once done, and not part of the projection's tables, so a confirmation
+-- delivered again, or a rebuild, owes nothing new.
+CREATE TABLE followup_openings (
+    municipality TEXT NOT NULL,
+    engagement_id TEXT NOT NULL,
+    position BIGINT NOT NULL,
+    opened TEXT NOT NULL,
+    done BOOLEAN NOT NULL DEFAULT FALSE,
+    PRIMARY KEY (municipality, engagement_id)
+);
+CREATE INDEX followup_openings_owed ON followup_openings (done, municipality, position);
+
+-- `followup.engagements`: one row per engagement, for lists by piece and by resident.
+CREATE TABLE followup_engagements (
+    municipality TEXT NOT NULL,
+    engagement_id TEXT NOT NULL,
+    seq BIGINT NOT NULL,
+    resident_id TEXT NOT NULL,
+    piece_id TEXT NOT NULL,
+    host_organisation_id TEXT NOT NULL,
+    ended TEXT,
+    PRIMARY KEY (municipality, engagement_id)
+);
+CREATE INDEX followup_engagements_piece ON followup_engagements (municipality, piece_id, seq);
+CREATE INDEX followup_engagements_resident ON followup_engagements (municipality, resident_id, seq);

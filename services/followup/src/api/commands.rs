@@ -1,0 +1,234 @@
+//! The RPCs that change engagements: a session's roster and an engagement's end.
+
+use mosaic_api::command::{commit, first_answer, new_event, saved_answer};
+use mosaic_api::{FieldErrors, RequestContext, wire};
+use mosaic_auth::{Caller, Role};
+use mosaic_domain::Aggregate;
+use mosaic_eventstore::{AppendRequest, ExpectedVersion, StreamEvents};
+use mosaic_proto::v1 as pb;
+use mosaic_types::jst_date;
+use tonic::{Request, Status};
+
+use super::{FollowUpApi, STAFF_AND_HOSTS, engagement_stream, not_found, view};
+use crate::domain::{
+    AttendanceStatus, Command, Engagement, EngagementEndReason, FollowUpError, FollowUpEvent,
+    Reporter,
+};
+
+/// The most entries of one roster.
+const MAX_ENTRIES: usize = 200;
+/// How often a command is decided again after another wrote one of its engagements.
+const ATTEMPTS: usize = 8;
+
+/// The expected version of a stream read at `version`.
+fn expect(version: u64) -> ExpectedVersion {
+    if version == 0 {
+        ExpectedVersion::NoStream
+    } else {
+        ExpectedVersion::Exact(version)
+    }
+}
+
+/// A refusal of the domain as a status; `errors` gathers the field violations of a roster.
+fn refusal(e: FollowUpError, field: &str, id: &str, errors: &mut FieldErrors) -> Option<Status> {
+    match e {
+        FollowUpError::Invalid { field, reason } => {
+            errors.add(field, reason);
+            None
+        }
+        FollowUpError::NotFound(_) => Some(not_found(field, id)),
+        FollowUpError::Rule(why) => Some(Status::failed_precondition(format!("{field}: {why}"))),
+    }
+}
+
+impl FollowUpApi {
+    pub(super) async fn record_attendance_impl(
+        &self,
+        request: Request<pb::RecordAttendanceRequest>,
+    ) -> Result<pb::RecordAttendanceResponse, Status> {
+        Caller::from_request(&request)?.require_role(STAFF_AND_HOSTS)?;
+        let body = request.get_ref();
+        let mut errors = FieldErrors::new();
+        let ctx = RequestContext::command(&request, &body.request_id, &mut errors)?;
+        let piece = wire::id(&mut errors, "piece_id", &body.piece_id).unwrap_or_default();
+        let session = wire::date(&mut errors, "session", body.session.as_ref());
+        errors.check(
+            (1..=MAX_ENTRIES).contains(&body.entries.len()),
+            "entries",
+            &format!("1 to {MAX_ENTRIES} entries"),
+        );
+        let mut entries: Vec<(String, AttendanceStatus, u32, String)> = Vec::new();
+        for (i, e) in body.entries.iter().enumerate() {
+            let field = format!("entries[{i}]");
+            let id = wire::id(
+                &mut errors,
+                &format!("{field}.engagement_id"),
+                &e.engagement_id,
+            );
+            let status = AttendanceStatus::from_wire(e.status);
+            if status.is_none() {
+                errors.add(
+                    format!("{field}.status"),
+                    "is required: ATTENDED, NO_SHOW or CANCELLED",
+                );
+            }
+            if let Some(id) = &id
+                && entries.iter().any(|(x, ..)| x == id)
+            {
+                errors.add(
+                    format!("{field}.engagement_id"),
+                    "names an engagement twice",
+                );
+            }
+            if let (Some(id), Some(status)) = (id, status) {
+                entries.push((id, status, e.minutes, field));
+            }
+        }
+        errors.finish()?;
+        let session = session.unwrap_or_default();
+        let today = jst_date(ctx.received_at);
+        let by = if ctx.caller.role == Role::HostOrganisation {
+            Reporter::Host
+        } else {
+            Reporter::Staff
+        };
+        for attempt in 0..ATTEMPTS {
+            // Who may act is checked on every engagement before a saved answer is returned.
+            let mut read: Vec<(Engagement, u64)> = Vec::with_capacity(entries.len());
+            for (id, _, _, field) in &entries {
+                let field = format!("{field}.engagement_id");
+                let (state, version) = self.visible(&ctx, &field, id).await?;
+                if state.opened.as_ref().map(|o| o.piece_id.as_str()) != Some(piece.as_str()) {
+                    return Err(Status::not_found(format!(
+                        "{field}: engagement {id} is not an engagement of piece {piece}"
+                    )));
+                }
+                read.push((state, version));
+            }
+            if attempt == 0
+                && let Some(first) = first_answer(self.store.as_ref(), &ctx).await?
+            {
+                return Ok(first);
+            }
+            let mut errors = FieldErrors::new();
+            let mut decided: Vec<Vec<FollowUpEvent>> = Vec::with_capacity(entries.len());
+            for ((id, status, minutes, field), (state, _)) in entries.iter().zip(&read) {
+                let command = Command::Record {
+                    session,
+                    status: *status,
+                    minutes: *minutes,
+                    by,
+                    today,
+                    field: field.clone(),
+                };
+                match state.decide(&command) {
+                    Ok(events) => decided.push(events),
+                    Err(e) => {
+                        if let Some(refused) = refusal(e, field, id, &mut errors) {
+                            return Err(refused);
+                        }
+                        decided.push(Vec::new());
+                    }
+                }
+            }
+            errors.finish()?;
+            let mut engagements = Vec::with_capacity(entries.len());
+            let mut streams = Vec::new();
+            for (((id, ..), (state, version)), events) in entries.iter().zip(&read).zip(&decided) {
+                let after = events.iter().fold(state.clone(), |s, e| s.evolve(e));
+                engagements.extend(view(id, &after, version + events.len() as u64));
+                streams.push(StreamEvents {
+                    stream_id: engagement_stream(id),
+                    expected: expect(*version),
+                    events: events
+                        .iter()
+                        .map(|e| new_event(e, ctx.received_at))
+                        .collect::<Result<_, _>>()?,
+                });
+            }
+            let answer = pb::RecordAttendanceResponse { engagements };
+            // One append for the roster: every engagement at the version read.
+            let first = streams.remove(0);
+            let request = AppendRequest {
+                municipality: ctx.municipality,
+                stream_id: first.stream_id,
+                expected: first.expected,
+                events: first.events,
+                meta: ctx.meta(),
+                response: Some(saved_answer(&answer)),
+                also: streams,
+            };
+            if let Some(answer) = commit(self.store.as_ref(), request, answer).await? {
+                return Ok(answer);
+            }
+        }
+        Err(Status::aborted(
+            "other records of these engagements kept coming first; retry",
+        ))
+    }
+
+    pub(super) async fn end_engagement_impl(
+        &self,
+        request: Request<pb::EndEngagementRequest>,
+    ) -> Result<pb::EndEngagementResponse, Status> {
+        Caller::from_request(&request)?.require_role(STAFF_AND_HOSTS)?;
+        let body = request.get_ref();
+        let mut errors = FieldErrors::new();
+        let ctx = RequestContext::command(&request, &body.request_id, &mut errors)?;
+        let id = wire::id(&mut errors, "engagement_id", &body.engagement_id).unwrap_or_default();
+        let reason = EngagementEndReason::from_wire(body.reason);
+        if reason.is_none() {
+            errors.add("reason", "is required: COMPLETED or DROPPED_OUT");
+        }
+        let last_day = wire::date(&mut errors, "last_day", body.last_day.as_ref());
+        errors.finish()?;
+        let command = Command::End {
+            reason: reason.unwrap_or(EngagementEndReason::Completed),
+            last_day: last_day.unwrap_or_default(),
+        };
+        for attempt in 0..ATTEMPTS {
+            let (state, version) = self.visible(&ctx, "engagement_id", &id).await?;
+            if attempt == 0
+                && let Some(first) = first_answer(self.store.as_ref(), &ctx).await?
+            {
+                return Ok(first);
+            }
+            let mut errors = FieldErrors::new();
+            let events = match state.decide(&command) {
+                Ok(events) => events,
+                Err(e) => {
+                    return Err(
+                        refusal(e, "engagement_id", &id, &mut errors).unwrap_or_else(
+                            || match errors.finish() {
+                                Err(status) => status,
+                                Ok(()) => Status::internal("a refusal without a reason"),
+                            },
+                        ),
+                    );
+                }
+            };
+            let after = events.iter().fold(state, |s, e| s.evolve(e));
+            let answer = pb::EndEngagementResponse {
+                engagement: view(&id, &after, version + events.len() as u64),
+            };
+            let request = AppendRequest {
+                municipality: ctx.municipality,
+                stream_id: engagement_stream(&id),
+                expected: expect(version),
+                events: events
+                    .iter()
+                    .map(|e| new_event(e, ctx.received_at))
+                    .collect::<Result<_, _>>()?,
+                meta: ctx.meta(),
+                response: Some(saved_answer(&answer)),
+                also: Vec::new(),
+            };
+            if let Some(answer) = commit(self.store.as_ref(), request, answer).await? {
+                return Ok(answer);
+            }
+        }
+        Err(Status::aborted(
+            "other changes of this engagement kept coming first; retry",
+        ))
+    }
+}

@@ -1,0 +1,393 @@
+//! One engagement: opened from a confirmed match, then the attendance of its sessions, then its
+//! end. A session is a date on which the commitment's weekly windows fall, within its period and
+//! not after today; recording it again with other figures corrects it, with the same figures
+//! changes nothing.
+
+use chrono::{Datelike, NaiveDate};
+use mosaic_events::followup::{
+    AttendanceRecorded, AttendanceStatus, EngagementEndReason, EngagementEnded, EngagementOpened,
+    FollowUpEvent, Reporter,
+};
+use mosaic_types::{DAY_MINUTES, Weekday};
+
+/// Why a command is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FollowUpError {
+    /// No such engagement.
+    #[error("engagement {0} does not exist in this municipality")]
+    NotFound(String),
+    /// A rule of the engagement refuses it (FAILED_PRECONDITION).
+    #[error("{0}")]
+    Rule(String),
+    /// A value out of its range (INVALID_ARGUMENT), naming the field.
+    #[error("{field}: {reason}")]
+    Invalid {
+        /// The field.
+        field: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// What can be asked of an engagement.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    /// Open it from a confirmation (the consumer of `MatchConfirmed` asks; once only).
+    Open(EngagementOpened),
+    /// Record one session's attendance.
+    Record {
+        /// The session's date.
+        session: NaiveDate,
+        /// What became of it.
+        status: AttendanceStatus,
+        /// Minutes taken part.
+        minutes: u32,
+        /// Who records it.
+        by: Reporter,
+        /// Today (JST): no session is recorded before it happens.
+        today: NaiveDate,
+        /// The field the entry came in, for refusals (`entries[3]`).
+        field: String,
+    },
+    /// End it.
+    End {
+        /// Why.
+        reason: EngagementEndReason,
+        /// The last day it counted.
+        last_day: NaiveDate,
+    },
+}
+
+/// One engagement, folded from its stream.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Engagement {
+    /// How it was opened.
+    pub opened: Option<EngagementOpened>,
+    /// The latest record of each session, by date.
+    pub sessions: std::collections::BTreeMap<NaiveDate, (AttendanceStatus, u32)>,
+    /// How it ended, if it did.
+    pub ended: Option<EngagementEnded>,
+}
+
+impl Engagement {
+    /// Minutes attended over all sessions.
+    pub fn minutes(&self) -> u64 {
+        self.sessions
+            .values()
+            .filter(|(s, _)| *s == AttendanceStatus::Attended)
+            .map(|(_, m)| u64::from(*m))
+            .sum()
+    }
+
+    /// Sessions with a given status.
+    pub fn count(&self, status: AttendanceStatus) -> usize {
+        self.sessions.values().filter(|(s, _)| *s == status).count()
+    }
+}
+
+impl mosaic_domain::Aggregate for Engagement {
+    type Command = Command;
+    type Event = FollowUpEvent;
+    type Error = FollowUpError;
+
+    fn decide(&self, command: &Command) -> Result<Vec<FollowUpEvent>, FollowUpError> {
+        match command {
+            // Opening twice is the same confirmation delivered again: nothing more to do.
+            Command::Open(o) => Ok(if self.opened.is_some() {
+                vec![]
+            } else {
+                vec![FollowUpEvent::EngagementOpened(o.clone())]
+            }),
+            Command::Record {
+                session,
+                status,
+                minutes,
+                by,
+                today,
+                field,
+            } => {
+                let opened = self
+                    .opened
+                    .as_ref()
+                    .ok_or_else(|| FollowUpError::NotFound(String::new()))?;
+                let invalid = |part: &str, reason: String| FollowUpError::Invalid {
+                    field: format!("{field}.{part}"),
+                    reason,
+                };
+                match status {
+                    AttendanceStatus::Attended
+                        if *minutes == 0 || *minutes > DAY_MINUTES.into() =>
+                    {
+                        return Err(invalid(
+                            "minutes",
+                            format!("an attended session lasts 1 to {DAY_MINUTES} minutes"),
+                        ));
+                    }
+                    AttendanceStatus::NoShow | AttendanceStatus::Cancelled if *minutes != 0 => {
+                        return Err(invalid(
+                            "minutes",
+                            "must be 0 unless the session was attended".into(),
+                        ));
+                    }
+                    _ => {}
+                }
+                if session > today {
+                    return Err(invalid(
+                        "session",
+                        format!("{session} has not happened yet (today is {today})"),
+                    ));
+                }
+                let c = &opened.commitment;
+                if *session < c.first_day || *session > c.last_day {
+                    return Err(FollowUpError::Rule(format!(
+                        "{session} is outside the engagement's period {} to {}",
+                        c.first_day, c.last_day
+                    )));
+                }
+                let weekday = Weekday::of(*session);
+                if !c.slots.iter().any(|w| w.weekday() == weekday) {
+                    return Err(FollowUpError::Rule(format!(
+                        "{session} is a {:?}: the engagement has no session that weekday",
+                        session.weekday()
+                    )));
+                }
+                if let Some(ended) = &self.ended
+                    && *session > ended.last_day
+                {
+                    return Err(FollowUpError::Rule(format!(
+                        "the engagement ended on {}",
+                        ended.last_day
+                    )));
+                }
+                if self.sessions.get(session) == Some(&(*status, *minutes)) {
+                    return Ok(vec![]);
+                }
+                Ok(vec![FollowUpEvent::AttendanceRecorded(
+                    AttendanceRecorded {
+                        engagement_id: opened.engagement_id.clone(),
+                        session: *session,
+                        status: *status,
+                        minutes: *minutes,
+                        recorded_by: *by,
+                    },
+                )])
+            }
+            Command::End { reason, last_day } => {
+                let opened = self
+                    .opened
+                    .as_ref()
+                    .ok_or_else(|| FollowUpError::NotFound(String::new()))?;
+                if let Some(ended) = &self.ended {
+                    return if ended.reason == *reason && ended.last_day == *last_day {
+                        Ok(vec![])
+                    } else {
+                        Err(FollowUpError::Rule(format!(
+                            "the engagement ended already ({}, {})",
+                            ended.reason.as_str(),
+                            ended.last_day
+                        )))
+                    };
+                }
+                if *last_day < opened.commitment.first_day {
+                    return Err(FollowUpError::Invalid {
+                        field: "last_day".into(),
+                        reason: format!(
+                            "is before the engagement began ({})",
+                            opened.commitment.first_day
+                        ),
+                    });
+                }
+                use std::ops::Bound::{Excluded, Unbounded};
+                if let Some((after, _)) =
+                    self.sessions.range((Excluded(*last_day), Unbounded)).next()
+                {
+                    return Err(FollowUpError::Rule(format!(
+                        "a session on {after} is recorded after that day"
+                    )));
+                }
+                Ok(vec![FollowUpEvent::EngagementEnded(EngagementEnded {
+                    engagement_id: opened.engagement_id.clone(),
+                    reason: *reason,
+                    last_day: *last_day,
+                })])
+            }
+        }
+    }
+
+    fn evolve(mut self, event: &FollowUpEvent) -> Self {
+        match event {
+            FollowUpEvent::EngagementOpened(o) => self.opened = Some(o.clone()),
+            FollowUpEvent::AttendanceRecorded(a) => {
+                self.sessions.insert(a.session, (a.status, a.minutes));
+            }
+            FollowUpEvent::EngagementEnded(e) => self.ended = Some(e.clone()),
+        }
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mosaic_domain::{Aggregate, given};
+    use mosaic_events::matching::Commitment;
+    use mosaic_types::{MatchId, WeeklyWindow};
+
+    fn day(s: &str) -> NaiveDate {
+        s.parse().unwrap_or_default()
+    }
+
+    fn opened() -> EngagementOpened {
+        EngagementOpened {
+            engagement_id: "e-1".into(),
+            match_id: MatchId::from("m-1"),
+            resident_id: "r-1".into(),
+            piece_id: "p-1".into(),
+            activity_id: "a-1".into(),
+            host_organisation_id: "h-1".into(),
+            commitment: Commitment {
+                // Mondays 09:00–12:00, April to June 2027.
+                slots: vec![
+                    WeeklyWindow::new(Weekday::Monday, 540, 720).unwrap_or_else(|_| panic!()),
+                ],
+                first_day: day("2027-04-05"),
+                last_day: day("2027-06-28"),
+                minutes_per_week: 180,
+                days_per_month: 4,
+            },
+        }
+    }
+
+    fn record(session: &str, status: AttendanceStatus, minutes: u32) -> Command {
+        Command::Record {
+            session: day(session),
+            status,
+            minutes,
+            by: Reporter::Host,
+            today: day("2027-05-01"),
+            field: "entries[0]".into(),
+        }
+    }
+
+    fn recorded(session: &str, status: AttendanceStatus, minutes: u32) -> FollowUpEvent {
+        FollowUpEvent::AttendanceRecorded(AttendanceRecorded {
+            engagement_id: "e-1".into(),
+            session: day(session),
+            status,
+            minutes,
+            recorded_by: Reporter::Host,
+        })
+    }
+
+    #[test]
+    fn a_confirmation_delivered_twice_opens_one_engagement() {
+        given::<Engagement>([])
+            .when(Command::Open(opened()))
+            .then([FollowUpEvent::EngagementOpened(opened())]);
+        given::<Engagement>([FollowUpEvent::EngagementOpened(opened())])
+            .when(Command::Open(opened()))
+            .then([]);
+    }
+
+    #[test]
+    fn a_session_is_recorded_once_and_corrected_by_other_figures() {
+        let open = FollowUpEvent::EngagementOpened(opened());
+        given::<Engagement>([open.clone()])
+            .when(record("2027-04-12", AttendanceStatus::Attended, 180))
+            .then([recorded("2027-04-12", AttendanceStatus::Attended, 180)]);
+        given::<Engagement>([
+            open.clone(),
+            recorded("2027-04-12", AttendanceStatus::Attended, 180),
+        ])
+        .when(record("2027-04-12", AttendanceStatus::Attended, 180))
+        .then([]);
+        given::<Engagement>([
+            open,
+            recorded("2027-04-12", AttendanceStatus::Attended, 180),
+        ])
+        .when(record("2027-04-12", AttendanceStatus::Attended, 150))
+        .then([recorded("2027-04-12", AttendanceStatus::Attended, 150)]);
+    }
+
+    #[test]
+    fn hours_days_and_the_future_are_checked() {
+        let open = || Engagement::default().evolve(&FollowUpEvent::EngagementOpened(opened()));
+        let invalid = |part: &str| FollowUpError::Invalid {
+            field: format!("entries[0].{part}"),
+            reason: String::new(),
+        };
+        let field_of = |e: FollowUpError| match e {
+            FollowUpError::Invalid { field, .. } => {
+                invalid(field.trim_start_matches("entries[0]."))
+            }
+            other => other,
+        };
+        for (command, expected) in [
+            (
+                record("2027-04-12", AttendanceStatus::Attended, 0),
+                invalid("minutes"),
+            ),
+            (
+                record("2027-04-12", AttendanceStatus::Attended, 1441),
+                invalid("minutes"),
+            ),
+            (
+                record("2027-04-12", AttendanceStatus::NoShow, 60),
+                invalid("minutes"),
+            ),
+            (
+                record("2027-05-03", AttendanceStatus::Attended, 180),
+                invalid("session"),
+            ),
+        ] {
+            let refused = open().decide(&command).map_err(field_of);
+            assert_eq!(refused, Err(expected), "{command:?}");
+        }
+        // A Tuesday, and a Monday before the period: rules of the engagement.
+        for session in ["2027-04-13", "2027-03-29"] {
+            assert!(matches!(
+                open().decide(&record(session, AttendanceStatus::Attended, 60)),
+                Err(FollowUpError::Rule(_))
+            ));
+        }
+    }
+
+    #[test]
+    fn an_engagement_ends_once_and_not_before_its_recorded_sessions() {
+        let open = FollowUpEvent::EngagementOpened(opened());
+        let end = |d: &str| Command::End {
+            reason: EngagementEndReason::DroppedOut,
+            last_day: day(d),
+        };
+        let ended = FollowUpEvent::EngagementEnded(EngagementEnded {
+            engagement_id: "e-1".into(),
+            reason: EngagementEndReason::DroppedOut,
+            last_day: day("2027-04-20"),
+        });
+        given::<Engagement>([open.clone()])
+            .when(end("2027-04-20"))
+            .then([ended.clone()]);
+        given::<Engagement>([open.clone(), ended.clone()])
+            .when(end("2027-04-20"))
+            .then([]);
+        assert!(matches!(
+            Engagement::default()
+                .evolve(&open)
+                .evolve(&ended)
+                .decide(&end("2027-04-27")),
+            Err(FollowUpError::Rule(_))
+        ));
+        // A session recorded after the last day refuses that end; after the end, so does a session.
+        let late = recorded("2027-04-26", AttendanceStatus::Attended, 180);
+        let s = Engagement::default().evolve(&open).evolve(&late);
+        assert!(matches!(
+            s.decide(&end("2027-04-20")),
+            Err(FollowUpError::Rule(_))
+        ));
+        let s = Engagement::default().evolve(&open).evolve(&ended);
+        assert!(matches!(
+            s.decide(&record("2027-04-26", AttendanceStatus::Attended, 180)),
+            Err(FollowUpError::Rule(_))
+        ));
+    }
+}

@@ -1,0 +1,149 @@
+//! The followup context's read models, each its own projection: `followup.confirmations`
+//! (engagements owed, from matching's log) and `followup.engagements` (the list of engagements,
+//! from this context's own).
+
+use async_trait::async_trait;
+use mosaic_db::{DbTx, on_tx};
+use mosaic_events::followup::{self, EngagementOpened, FollowUpEvent};
+use mosaic_events::matching::{self, MatchingEvent};
+use mosaic_eventstore::StoredEvent;
+use mosaic_projection::{EventProjection, ProjectionError};
+use sha2::{Digest, Sha256};
+
+/// The id of the engagement a confirmation opens: derived from the match and the version of
+/// its stream the confirmation was written at, so the same confirmation always names the same
+/// engagement, and a match confirmed again (after it ended) opens a new one.
+pub fn engagement_id(match_id: &str, version: u64) -> String {
+    let digest = Sha256::new()
+        .chain_update(match_id)
+        .chain_update([0])
+        .chain_update(version.to_be_bytes())
+        .finalize();
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    uuid::Uuid::new_v8(bytes).to_string()
+}
+
+/// `followup.confirmations`: each `MatchConfirmed` as an engagement owed.
+pub struct Confirmations;
+
+#[async_trait]
+impl EventProjection for Confirmations {
+    type Event = MatchingEvent;
+    const CONTEXT: &'static str = matching::CONTEXT;
+
+    fn name(&self) -> &'static str {
+        "followup.confirmations"
+    }
+
+    fn wants(&self) -> &'static [&'static str] {
+        &["MatchConfirmed"]
+    }
+
+    // The owed engagements outlive a rebuild (see the migration).
+    fn tables(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    async fn apply(
+        &self,
+        tx: &mut DbTx,
+        event: &StoredEvent,
+        typed: Option<MatchingEvent>,
+    ) -> Result<(), ProjectionError> {
+        let Some(MatchingEvent::MatchConfirmed(c)) = typed else {
+            return Ok(());
+        };
+        let opened = EngagementOpened {
+            engagement_id: engagement_id(c.match_id.as_str(), event.version),
+            match_id: c.match_id,
+            resident_id: c.resident_id,
+            piece_id: c.piece_id,
+            activity_id: c.activity_id,
+            host_organisation_id: c.host_organisation_id,
+            commitment: c.commitment,
+        };
+        let json = serde_json::to_string(&opened).map_err(|e| ProjectionError::Event {
+            event_type: event.event_type.clone(),
+            position: event.position,
+            reason: Box::new(e),
+        })?;
+        on_tx!(tx, t => {
+            sqlx::query(
+                "INSERT INTO followup_openings (municipality, engagement_id, position, opened) \
+                 VALUES ($1, $2, $3, $4) ON CONFLICT (municipality, engagement_id) DO NOTHING",
+            )
+            .bind(event.municipality.as_str())
+            .bind(&opened.engagement_id)
+            .bind(event.position as i64)
+            .bind(json)
+            .execute(&mut **t)
+            .await?;
+        });
+        Ok(())
+    }
+}
+
+/// `followup.engagements`: one row per engagement, for lists.
+pub struct Engagements;
+
+#[async_trait]
+impl EventProjection for Engagements {
+    type Event = FollowUpEvent;
+    const CONTEXT: &'static str = followup::CONTEXT;
+
+    fn name(&self) -> &'static str {
+        "followup.engagements"
+    }
+
+    fn wants(&self) -> &'static [&'static str] {
+        &["EngagementOpened", "EngagementEnded"]
+    }
+
+    fn tables(&self) -> &'static [&'static str] {
+        &["followup_engagements"]
+    }
+
+    async fn apply(
+        &self,
+        tx: &mut DbTx,
+        event: &StoredEvent,
+        typed: Option<FollowUpEvent>,
+    ) -> Result<(), ProjectionError> {
+        let m = event.municipality.as_str();
+        match typed {
+            Some(FollowUpEvent::EngagementOpened(o)) => {
+                on_tx!(tx, t => {
+                    sqlx::query(
+                        "INSERT INTO followup_engagements (municipality, engagement_id, seq, \
+                         resident_id, piece_id, host_organisation_id) VALUES ($1, $2, $3, $4, \
+                         $5, $6) ON CONFLICT (municipality, engagement_id) DO NOTHING",
+                    )
+                    .bind(m)
+                    .bind(&o.engagement_id)
+                    .bind(event.position as i64)
+                    .bind(o.resident_id.as_str())
+                    .bind(o.piece_id.as_str())
+                    .bind(o.host_organisation_id.as_str())
+                    .execute(&mut **t)
+                    .await?;
+                });
+            }
+            Some(FollowUpEvent::EngagementEnded(e)) => {
+                on_tx!(tx, t => {
+                    sqlx::query(
+                        "UPDATE followup_engagements SET ended = $1 WHERE municipality = $2 \
+                         AND engagement_id = $3",
+                    )
+                    .bind(e.reason.as_str())
+                    .bind(m)
+                    .bind(&e.engagement_id)
+                    .execute(&mut **t)
+                    .await?;
+                });
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
