@@ -24,7 +24,8 @@ pub fn engagement_id(match_id: &str, version: u64) -> String {
     uuid::Uuid::new_v8(bytes).to_string()
 }
 
-/// `followup.confirmations`: each `MatchConfirmed` as an engagement owed.
+/// `followup.confirmations`: each `MatchConfirmed` as an engagement owed, and each end of a
+/// match (withdrawn, cancelled, ended by matching) as a closing owed.
 pub struct Confirmations;
 
 #[async_trait]
@@ -37,7 +38,12 @@ impl EventProjection for Confirmations {
     }
 
     fn wants(&self) -> &'static [&'static str] {
-        &["MatchConfirmed"]
+        &[
+            "MatchConfirmed",
+            "MatchWithdrawn",
+            "MatchCancelled",
+            "MatchEnded",
+        ]
     }
 
     // The owed engagements outlive a rebuild (see the migration).
@@ -51,37 +57,68 @@ impl EventProjection for Confirmations {
         event: &StoredEvent,
         typed: Option<MatchingEvent>,
     ) -> Result<(), ProjectionError> {
-        let Some(MatchingEvent::MatchConfirmed(c)) = typed else {
-            return Ok(());
+        let ended = match typed {
+            Some(MatchingEvent::MatchConfirmed(c)) => {
+                return owe_opening(tx, event, c).await;
+            }
+            Some(MatchingEvent::MatchWithdrawn(w)) => w.match_id,
+            Some(MatchingEvent::MatchCancelled(c)) => c.match_id,
+            Some(MatchingEvent::MatchEnded(e)) => e.match_id,
+            _ => return Ok(()),
         };
-        let opened = EngagementOpened {
-            engagement_id: engagement_id(c.match_id.as_str(), event.version),
-            match_id: c.match_id,
-            resident_id: c.resident_id,
-            piece_id: c.piece_id,
-            activity_id: c.activity_id,
-            host_organisation_id: c.host_organisation_id,
-            commitment: c.commitment,
-        };
-        let json = serde_json::to_string(&opened).map_err(|e| ProjectionError::Event {
-            event_type: event.event_type.clone(),
-            position: event.position,
-            reason: Box::new(e),
-        })?;
+        let day = mosaic_types::jst_date(event.occurred_at);
         on_tx!(tx, t => {
             sqlx::query(
-                "INSERT INTO followup_openings (municipality, engagement_id, position, opened) \
-                 VALUES ($1, $2, $3, $4) ON CONFLICT (municipality, engagement_id) DO NOTHING",
+                "INSERT INTO followup_closings (municipality, match_id, position, day) \
+                 VALUES ($1, $2, $3, $4) ON CONFLICT (municipality, match_id, position) DO NOTHING",
             )
             .bind(event.municipality.as_str())
-            .bind(&opened.engagement_id)
+            .bind(ended.as_str())
             .bind(event.position as i64)
-            .bind(json)
+            .bind(day.to_string())
             .execute(&mut **t)
             .await?;
         });
         Ok(())
     }
+}
+
+/// Notes the engagement a confirmation opens as owed.
+async fn owe_opening(
+    tx: &mut DbTx,
+    event: &StoredEvent,
+    c: mosaic_events::matching::MatchConfirmed,
+) -> Result<(), ProjectionError> {
+    let opened = EngagementOpened {
+        engagement_id: engagement_id(c.match_id.as_str(), event.version),
+        match_id: c.match_id,
+        match_version: event.version,
+        resident_id: c.resident_id,
+        piece_id: c.piece_id,
+        activity_id: c.activity_id,
+        host_organisation_id: c.host_organisation_id,
+        commitment: c.commitment,
+    };
+    let json = serde_json::to_string(&opened).map_err(|e| ProjectionError::Event {
+        event_type: event.event_type.clone(),
+        position: event.position,
+        reason: Box::new(e),
+    })?;
+    on_tx!(tx, t => {
+        sqlx::query(
+            "INSERT INTO followup_openings (municipality, engagement_id, match_id, position, \
+             opened) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (municipality, engagement_id) DO NOTHING",
+        )
+        .bind(event.municipality.as_str())
+        .bind(&opened.engagement_id)
+        .bind(opened.match_id.as_str())
+        .bind(event.position as i64)
+        .bind(json)
+        .execute(&mut **t)
+        .await?;
+    });
+    Ok(())
 }
 
 /// `followup.engagements`: one row per engagement, for lists.

@@ -229,9 +229,81 @@ per_backend!(Platform, async fn confirmations_open_engagements_once_and_rosters_
         reason: pb::EngagementEndReason::DroppedOut as i32,
         last_day: date(2026, 12, 1),
     };
-    let ended = f.end_engagement(w.req(end, &w.coordinator)).await?.into_inner().engagement.unwrap();
+    let ended = f.end_engagement(w.req(end, &w.coordinator)).await?;
+    w.saw(&ended);
+    let ended = ended.into_inner().engagement.unwrap();
     assert_eq!(ended.ended, pb::EngagementEndReason::DroppedOut as i32);
-    let got = f.get_engagement(get(&w.host_token)).await?.into_inner().engagement.unwrap();
+    let got = f
+        .get_engagement(w.req(pb::GetEngagementRequest { engagement_id: ids[0].clone() }, &w.host_token))
+        .await?
+        .into_inner()
+        .engagement
+        .unwrap();
     assert_eq!((got.minutes_attended, got.ended), (150, 0));
+    let r = f
+        .record_attendance(w.req(roster("late", &piece, (2026, 12, 7), &[(ids[1].as_str(), NoShow, 0)]), &w.host_token))
+        .await;
+    assert_eq!(r.unwrap_err().code(), Code::InvalidArgument, "a later session is in the future here");
+
+    // Matching ends the dropped-out match and frees its seat.
+    let mut freed = false;
+    for _ in 0..200 {
+        if w.seats(&piece).await? == (3, 2, 1) {
+            freed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(freed, "the seat of the dropped-out engagement is freed");
+    let ends = p.matching_events(KASHIWA, "MatchEnded").await?;
+    assert_eq!(ends.len(), 1);
+    assert_eq!(ends[0]["cause"], "engagement_ended");
+    assert_eq!(ends[0]["match_id"], ended.match_id.as_str());
+
+    // A match cancelled upstream closes its engagement by itself.
+    let cancelled = w
+        .matching
+        .cancel_match(w.req(
+            pb::CancelMatchRequest {
+                request_id: "cancel-1".into(),
+                match_id: listed[2].match_id.clone(),
+                reason: pb::MatchReason::Schedule as i32,
+                ..Default::default()
+            },
+            &w.coordinator,
+        ))
+        .await?;
+    w.saw(&cancelled);
+    let third = listed[2].engagement_id.clone();
+    let mut closed = None;
+    for _ in 0..200 {
+        let e = f
+            .get_engagement(w.req(pb::GetEngagementRequest { engagement_id: third.clone() }, &w.coordinator))
+            .await?
+            .into_inner()
+            .engagement
+            .unwrap();
+        if e.ended != 0 {
+            closed = Some(e);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let closed = closed.expect("the engagement is closed");
+    assert_eq!(closed.ended, pb::EngagementEndReason::UpstreamCancelled as i32);
+    // Ending it by hand as upstream is not for callers.
+    let r = f
+        .end_engagement(w.req(
+            pb::EndEngagementRequest {
+                request_id: "end-2".into(),
+                engagement_id: ids[0].clone(),
+                reason: pb::EngagementEndReason::UpstreamCancelled as i32,
+                last_day: date(2026, 12, 1),
+            },
+            &w.coordinator,
+        ))
+        .await;
+    assert!(refused(r, Code::InvalidArgument).contains("reason"));
+    assert_eq!(p.events("followup", KASHIWA, "EngagementEnded").await?.len(), 2);
     Ok(())
 });

@@ -100,6 +100,7 @@ impl mosaic_runtime::Module for Module {
             Arc::new(mosaic_projection::Typed(projections::Activities)),
             Arc::new(mosaic_projection::Typed(projections::Matches)),
             Arc::new(mosaic_projection::Typed(projections::Recent)),
+            Arc::new(mosaic_projection::Typed(projections::Releases)),
         ]
     }
 }

@@ -45,6 +45,8 @@ mosaic_types::vocabulary!(
         Completed = 1 => "completed",
         /// The resident stopped taking part before its end.
         DroppedOut = 2 => "dropped_out",
+        /// Matching ended the match (withdrawn, cancelled, or ended by matching itself).
+        UpstreamCancelled = 3 => "upstream_cancelled",
     }
 );
 
@@ -59,7 +61,8 @@ pub enum FollowUpEvent {
     /// that session).
     #[serde(rename = "AttendanceRecorded")]
     AttendanceRecorded(AttendanceRecorded),
-    /// An engagement ended.
+    /// An engagement ended. Unless matching ended it, matching ends the match and frees its
+    /// seat.
     #[serde(rename = "EngagementEnded")]
     EngagementEnded(EngagementEnded),
 }
@@ -73,6 +76,9 @@ pub struct EngagementOpened {
     pub engagement_id: String,
     /// The confirmed match.
     pub match_id: MatchId,
+    /// The version of the match's stream its confirmation was written at: which confirmation
+    /// of the match this engagement follows.
+    pub match_version: u64,
     /// The resident.
     pub resident_id: ResidentId,
     /// The piece.
@@ -105,6 +111,10 @@ pub struct AttendanceRecorded {
 pub struct EngagementEnded {
     /// The engagement.
     pub engagement_id: String,
+    /// Its match.
+    pub match_id: MatchId,
+    /// The version of the match's stream its confirmation was written at.
+    pub match_version: u64,
     /// Why.
     pub reason: EngagementEndReason,
     /// The last day it counted (JST).

@@ -69,6 +69,8 @@ mosaic_types::vocabulary!(
         InterviewNotPassed = 4 => "interview_not_passed",
         /// The piece's schedule changed from the one the match committed to.
         ScheduleChanged = 5 => "schedule_changed",
+        /// Follow-up ended the engagement of the confirmation (completed or dropped out).
+        EngagementEnded = 6 => "engagement_ended",
     }
 );
 

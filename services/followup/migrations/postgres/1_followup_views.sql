@@ -5,12 +5,28 @@
 CREATE TABLE followup_openings (
     municipality TEXT NOT NULL,
     engagement_id TEXT NOT NULL,
+    match_id TEXT NOT NULL,
     position BIGINT NOT NULL,
     opened TEXT NOT NULL,
     done BOOLEAN NOT NULL DEFAULT FALSE,
     PRIMARY KEY (municipality, engagement_id)
 );
 CREATE INDEX followup_openings_owed ON followup_openings (done, municipality, position);
+CREATE INDEX followup_openings_match ON followup_openings (municipality, match_id, position);
+
+-- Engagements to close, one per end of a match matching published (withdrawn, cancelled, ended
+-- by matching): the opener ends the engagement of the match's confirmation before it, once that
+-- engagement is open. Kept once done, as the openings are.
+CREATE TABLE followup_closings (
+    municipality TEXT NOT NULL,
+    match_id TEXT NOT NULL,
+    position BIGINT NOT NULL,
+    -- The JST date of the end.
+    day TEXT NOT NULL,
+    done BOOLEAN NOT NULL DEFAULT FALSE,
+    PRIMARY KEY (municipality, match_id, position)
+);
+CREATE INDEX followup_closings_owed ON followup_closings (done, municipality, position);
 
 -- `followup.engagements`: one row per engagement, for lists by piece and by resident.
 CREATE TABLE followup_engagements (

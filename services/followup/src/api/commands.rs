@@ -176,7 +176,8 @@ impl FollowUpApi {
         let mut errors = FieldErrors::new();
         let ctx = RequestContext::command(&request, &body.request_id, &mut errors)?;
         let id = wire::id(&mut errors, "engagement_id", &body.engagement_id).unwrap_or_default();
-        let reason = EngagementEndReason::from_wire(body.reason);
+        let reason = EngagementEndReason::from_wire(body.reason)
+            .filter(|r| *r != EngagementEndReason::UpstreamCancelled);
         if reason.is_none() {
             errors.add("reason", "is required: COMPLETED or DROPPED_OUT");
         }

@@ -2,6 +2,10 @@
 //! `followup.confirmations`) becomes an engagement. The engagement's stream must not exist yet,
 //! so an opening repeated — after a crash between the append and the mark, or a confirmation
 //! delivered again — finds it there and appends nothing: one engagement per confirmation.
+//!
+//! Then each end of a match owed (`followup_closings`) ends the engagement of the match's
+//! confirmation before it (`upstream_cancelled`), once that engagement is open; an engagement
+//! that ended already is left as it is.
 
 use std::time::Duration;
 
@@ -15,20 +19,27 @@ use mosaic_types::MunicipalityCode;
 use tokio::sync::watch;
 use tonic::Status;
 
+use mosaic_domain::Aggregate;
+
 use super::{FollowUpApi, engagement_stream};
+use crate::domain::{Command, EngagementEndReason};
 
 /// Openings per round.
 const BATCH: i64 = 200;
+/// How often a closing is decided again after the engagement changed under it.
+const ATTEMPTS: usize = 8;
 /// How long an idle opener waits before looking again.
 const IDLE: Duration = Duration::from_millis(100);
 
 type Owed = (String, String, String);
 
 impl FollowUpApi {
-    /// Opens owed engagements until `stopping` turns true.
+    /// Opens and closes owed engagements until `stopping` turns true.
     pub async fn opening_loop(self, stopping: watch::Receiver<bool>) {
-        mosaic_api::rounds::rounds(stopping, IDLE, "engagement openings", || self.open_owed())
-            .await;
+        mosaic_api::rounds::rounds(stopping, IDLE, "engagements", || async {
+            Ok(self.open_owed().await? + self.close_owed().await?)
+        })
+        .await;
     }
 
     /// One round of owed openings, oldest first; how many were carried out.
@@ -87,5 +98,117 @@ impl FollowUpApi {
             Ok(_) | Err(StoreError::Conflict { .. }) => Ok(()),
             Err(e) => Err(from_store(e)),
         }
+    }
+
+    /// One round of owed closings, oldest first; how many were carried out (a closing whose
+    /// engagement is not open yet waits for the next round).
+    pub async fn close_owed(&self) -> Result<usize, Status> {
+        let owed: Vec<(String, String, i64, String)> = on_db!(&self.db, pool => {
+            sqlx::query_as(
+                "SELECT municipality, match_id, position, day FROM followup_closings \
+                 WHERE done = FALSE ORDER BY municipality, position LIMIT $1",
+            )
+            .bind(BATCH)
+            .fetch_all(pool)
+            .await
+            .map_err(from_db)?
+        });
+        let mut carried = 0;
+        for (municipality, match_id, position, day) in &owed {
+            // The engagement of the match's latest confirmation before its end.
+            let opening: Option<(String, bool)> = on_db!(&self.db, pool => {
+                sqlx::query_as(
+                    "SELECT engagement_id, done FROM followup_openings WHERE municipality = $1 \
+                     AND match_id = $2 AND position < $3 ORDER BY position DESC LIMIT 1",
+                )
+                .bind(municipality)
+                .bind(match_id)
+                .bind(position)
+                .fetch_optional(pool)
+                .await
+                .map_err(from_db)?
+            });
+            match (opening, MunicipalityCode::parse(municipality), day.parse()) {
+                (Some((_, false)), _, _) => continue,
+                (Some((id, true)), Ok(m), Ok(day)) => self.close(m, &id, day).await?,
+                // Never confirmed: no engagement to close.
+                _ => {}
+            }
+            on_db!(&self.db, pool => {
+                sqlx::query(
+                    "UPDATE followup_closings SET done = TRUE WHERE municipality = $1 \
+                     AND match_id = $2 AND position = $3",
+                )
+                .bind(municipality)
+                .bind(match_id)
+                .bind(position)
+                .execute(pool)
+                .await
+                .map_err(from_db)?;
+            });
+            carried += 1;
+        }
+        Ok(carried)
+    }
+
+    /// Ends an engagement because its match ended on `day`, unless it ended already: on that
+    /// day, or on its first day or its last recorded session if later.
+    async fn close(
+        &self,
+        m: MunicipalityCode,
+        id: &str,
+        day: chrono::NaiveDate,
+    ) -> Result<(), Status> {
+        let ctx = RequestContext::system(crate::CONTEXT, m);
+        for _ in 0..ATTEMPTS {
+            let (state, version) = self.read(&ctx, id).await?;
+            let Some(opened) = &state.opened else {
+                return Ok(());
+            };
+            if state.ended.is_some() {
+                return Ok(());
+            }
+            let last_day = [
+                Some(day),
+                Some(opened.commitment.first_day),
+                state.sessions.keys().next_back().copied(),
+            ]
+            .into_iter()
+            .flatten()
+            .max()
+            .unwrap_or(day);
+            let command = Command::End {
+                reason: EngagementEndReason::UpstreamCancelled,
+                last_day,
+            };
+            let events = match state.decide(&command) {
+                Ok(events) => events,
+                Err(e) => {
+                    tracing::error!(engagement = id, error = %e, "an engagement could not be closed");
+                    return Ok(());
+                }
+            };
+            let request = AppendRequest {
+                municipality: m,
+                stream_id: engagement_stream(id),
+                expected: ExpectedVersion::Exact(version),
+                events: events
+                    .iter()
+                    .map(|e| new_event(e, chrono::Utc::now()))
+                    .collect::<Result<_, _>>()?,
+                meta: ctx.meta(),
+                response: None,
+                also: Vec::new(),
+            };
+            match self.store.append(request).await {
+                Ok(_) => return Ok(()),
+                // Recorded meanwhile (a session, or its end): decide again.
+                Err(StoreError::Conflict { .. }) => continue,
+                Err(e) => return Err(from_store(e)),
+            }
+        }
+        Err(Status::aborted(format!(
+            "engagement {id}: other changes kept coming first while closing it"
+        )))
     }
 }

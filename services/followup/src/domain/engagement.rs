@@ -207,6 +207,8 @@ impl mosaic_domain::Aggregate for Engagement {
                 }
                 Ok(vec![FollowUpEvent::EngagementEnded(EngagementEnded {
                     engagement_id: opened.engagement_id.clone(),
+                    match_id: opened.match_id.clone(),
+                    match_version: opened.match_version,
                     reason: *reason,
                     last_day: *last_day,
                 })])
@@ -241,6 +243,7 @@ mod tests {
         EngagementOpened {
             engagement_id: "e-1".into(),
             match_id: MatchId::from("m-1"),
+            match_version: 4,
             resident_id: "r-1".into(),
             piece_id: "p-1".into(),
             activity_id: "a-1".into(),
@@ -361,6 +364,8 @@ mod tests {
         };
         let ended = FollowUpEvent::EngagementEnded(EngagementEnded {
             engagement_id: "e-1".into(),
+            match_id: MatchId::from("m-1"),
+            match_version: 4,
             reason: EngagementEndReason::DroppedOut,
             last_day: day("2027-04-20"),
         });

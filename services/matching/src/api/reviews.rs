@@ -42,9 +42,74 @@ pub(super) fn system(municipality: MunicipalityCode) -> RequestContext {
 }
 
 impl MatchingApi {
-    /// Carries out owed reviews until `stopping` turns true.
+    /// Carries out owed reviews and releases until `stopping` turns true.
     pub async fn review_loop(self, stopping: watch::Receiver<bool>) {
-        mosaic_api::rounds::rounds(stopping, IDLE, "seat reviews", || self.review_owed()).await;
+        mosaic_api::rounds::rounds(stopping, IDLE, "seat reviews", || async {
+            Ok(self.review_owed().await? + self.release_owed().await?)
+        })
+        .await;
+    }
+
+    /// One round of owed releases, oldest first: each confirmed match whose engagement
+    /// follow-up ended is ended, freeing its seat; how many were carried out.
+    async fn release_owed(&self) -> Result<usize, Status> {
+        let owed: Vec<(String, i64, String, i64)> = on_db!(&self.db, pool => {
+            sqlx::query_as(
+                "SELECT municipality, position, match_id, match_version FROM matching_releases \
+                 WHERE done = FALSE ORDER BY municipality, position LIMIT $1",
+            )
+            .bind(BATCH)
+            .fetch_all(pool)
+            .await
+            .map_err(from_db)?
+        });
+        for (municipality, position, match_id, version) in &owed {
+            if let Ok(m) = MunicipalityCode::parse(municipality) {
+                self.release(&system(m), match_id, *version as u64).await?;
+            }
+            on_db!(&self.db, pool => {
+                sqlx::query(
+                    "UPDATE matching_releases SET done = TRUE \
+                     WHERE municipality = $1 AND position = $2",
+                )
+                .bind(municipality)
+                .bind(position)
+                .execute(pool)
+                .await
+                .map_err(from_db)?;
+            });
+        }
+        Ok(owed.len())
+    }
+
+    /// Ends a match whose engagement ended, if the confirmation it followed (the one written at
+    /// `version` of the match's stream) still holds.
+    async fn release(&self, ctx: &RequestContext, id: &str, version: u64) -> Result<(), Status> {
+        let (state, _, history) = self.read_match(ctx, id).await?;
+        let confirmed_at = history
+            .iter()
+            .rev()
+            .find(|e| e.event_type == "MatchConfirmed")
+            .map(|e| e.version);
+        if state.stage != crate::domain::Stage::Confirmed || confirmed_at != Some(version) {
+            return Ok(());
+        }
+        let step = Step {
+            match_id: MatchId::from(id),
+            pair: None,
+            expected: None,
+            at: mosaic_types::now_utc(),
+            command: Command::End {
+                cause: EndCause::EngagementEnded,
+            },
+            allow: &|_, _, _| Ok(()),
+        };
+        match self.book(ctx, step).await {
+            Ok(_) => Ok(()),
+            // The match moved on meanwhile (cancelled, ended): nothing left to release.
+            Err(e) if e.code() == tonic::Code::FailedPrecondition => Ok(()),
+            Err(e) => Err(e),
+        }
     }
 
     /// One round of owed reviews, oldest first; how many were carried out.

@@ -2,8 +2,9 @@
 //! context's log (their positions are not comparable): `matching.residents` and `matching.hosts`
 //! (from the registry; the hosts one is `mosaic_known::Hosts`, as activity keeps it),
 //! `matching.activity` (activities and pieces, from activity), `matching.matches` (this
-//! context's matches, for lists) and `matching.recent` (each resident's commitments, engagements
-//! and offers, from this context).
+//! context's matches, for lists), `matching.recent` (each resident's commitments, engagements
+//! and offers, from this context) and `matching.releases` (engagements follow-up ended, whose
+//! matches to end, from follow-up).
 //!
 //! `matching.residents` and `matching.recent` feed the candidate index: each row they write is
 //! stamped with the next number of one counter (`matching_candidate_changes`), which is not
@@ -13,11 +14,13 @@
 mod activity;
 pub(crate) mod matches;
 pub(crate) mod recent;
+mod releases;
 mod residents;
 
 pub use activity::Activities;
 pub use matches::Matches;
 pub use recent::Recent;
+pub use releases::Releases;
 pub use residents::Residents;
 
 use mosaic_db::{DbTx, on_tx};
