@@ -47,8 +47,8 @@ impl mosaic_runtime::Module for Module {
     fn grpc_name(&self) -> &'static str {
         "mosaic.v1.FollowUpService"
     }
-    // It keeps no personal data, but needs the master key: page tokens are signed with a key
-    // derived from it.
+    // It keeps no personal data, but needs the master key: a resident's token is recognised by
+    // the registry's keyed hash of its subject, and page tokens are signed with a derived key.
     fn keeps_personal_data(&self) -> bool {
         true
     }
@@ -77,6 +77,7 @@ impl mosaic_runtime::Module for Module {
         vec![
             Arc::new(mosaic_projection::Typed(projections::Confirmations)),
             Arc::new(mosaic_projection::Typed(projections::Engagements)),
+            Arc::new(mosaic_projection::Typed(projections::Residents)),
         ]
     }
 }

@@ -1,11 +1,13 @@
 //! The followup context's read models, each its own projection: `followup.confirmations`
-//! (engagements owed, from matching's log) and `followup.engagements` (the list of engagements,
-//! from this context's own).
+//! (engagements owed, from matching's log), `followup.engagements` (the list of engagements,
+//! from this context's own) and `followup.residents` (which resident a resident's own token
+//! names, from the registry's).
 
 use async_trait::async_trait;
 use mosaic_db::{DbTx, on_tx};
 use mosaic_events::followup::{self, EngagementOpened, FollowUpEvent};
 use mosaic_events::matching::{self, MatchingEvent};
+use mosaic_events::registry::{self, RegistryEvent, SubjectKind};
 use mosaic_eventstore::StoredEvent;
 use mosaic_projection::{EventProjection, ProjectionError};
 use sha2::{Digest, Sha256};
@@ -175,6 +177,71 @@ impl EventProjection for Engagements {
                     .bind(e.reason.as_str())
                     .bind(m)
                     .bind(&e.engagement_id)
+                    .execute(&mut **t)
+                    .await?;
+                });
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+/// `followup.residents`: the registry's keyed hash of each resident's login, so a resident's own
+/// token finds their record (no login itself, no other personal data). An erased resident's row
+/// goes: no token leads to them any more.
+pub struct Residents;
+
+#[async_trait]
+impl EventProjection for Residents {
+    type Event = RegistryEvent;
+    const CONTEXT: &'static str = registry::CONTEXT;
+
+    fn name(&self) -> &'static str {
+        "followup.residents"
+    }
+
+    fn wants(&self) -> &'static [&'static str] {
+        &["ResidentRegistered", "PersonalDataErased"]
+    }
+
+    fn tables(&self) -> &'static [&'static str] {
+        &["followup_residents"]
+    }
+
+    async fn apply(
+        &self,
+        tx: &mut DbTx,
+        event: &StoredEvent,
+        typed: Option<RegistryEvent>,
+    ) -> Result<(), ProjectionError> {
+        let m = event.municipality.as_str();
+        match typed {
+            Some(RegistryEvent::ResidentRegistered(r)) => {
+                let Some(login) = &r.login else {
+                    return Ok(());
+                };
+                on_tx!(tx, t => {
+                    sqlx::query(
+                        "INSERT INTO followup_residents (municipality, resident_id, login_index) \
+                         VALUES ($1, $2, $3) ON CONFLICT (municipality, resident_id) DO NOTHING",
+                    )
+                    .bind(m)
+                    .bind(r.resident_id.as_str())
+                    .bind(login.index.as_str())
+                    .execute(&mut **t)
+                    .await?;
+                });
+            }
+            Some(RegistryEvent::PersonalDataErased(e))
+                if e.subject_kind == SubjectKind::Resident =>
+            {
+                on_tx!(tx, t => {
+                    sqlx::query(
+                        "DELETE FROM followup_residents WHERE municipality = $1 AND resident_id = $2",
+                    )
+                    .bind(m)
+                    .bind(e.subject_id.as_str())
                     .execute(&mut **t)
                     .await?;
                 });

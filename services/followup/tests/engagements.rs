@@ -210,13 +210,29 @@ per_backend!(Platform, async fn confirmations_open_engagements_once_and_rosters_
     refused(r, Code::NotFound);
     assert_eq!(p.events("followup", KASHIWA, "AttendanceRecorded").await?.len(), before);
 
-    // Who may see: another host and another municipality's staff do not find it; residents and
-    // analysts are refused.
+    // Who may see: another host and another municipality's staff do not find it; a resident
+    // finds their own and no other; analysts are refused.
     let stranger = p.host_token(KASHIWA, &uuid::Uuid::now_v7().to_string());
     let get = |token: &str| w.req(pb::GetEngagementRequest { engagement_id: ids[0].clone() }, token);
     refused(f.get_engagement(get(&stranger)).await, Code::NotFound);
     refused(f.get_engagement(get(&p.token(Role::Coordinator, CHIGASAKI))).await, Code::NotFound);
-    refused(f.get_engagement(get(&residents[0].token)).await, Code::PermissionDenied);
+    refused(f.get_engagement(get(&p.token(Role::Analyst, KASHIWA))).await, Code::PermissionDenied);
+    let owner = residents.iter().find(|r| r.id == listed[0].resident_id).unwrap();
+    let other = residents.iter().find(|r| r.id != listed[0].resident_id).unwrap();
+    let own = f.get_engagement(get(&owner.token)).await?.into_inner().engagement.unwrap();
+    assert_eq!(own.engagement_id, ids[0]);
+    refused(f.get_engagement(get(&other.token)).await, Code::NotFound);
+    let scope = pb::list_engagements_request::Scope::PieceId(piece.clone());
+    let mine = f
+        .list_engagements(w.req(
+            pb::ListEngagementsRequest { scope: Some(scope), ..Default::default() },
+            &owner.token,
+        ))
+        .await?
+        .into_inner()
+        .engagements;
+    assert_eq!(mine.len(), 1, "a resident lists their own engagements only");
+    assert_eq!(mine[0].resident_id, owner.id);
     let r = f
         .record_attendance(w.req(roster("s", &piece, day, &[(ids[0].as_str(), Attended, 60)]), &stranger))
         .await;

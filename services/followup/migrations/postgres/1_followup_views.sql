@@ -41,3 +41,13 @@ CREATE TABLE followup_engagements (
 );
 CREATE INDEX followup_engagements_piece ON followup_engagements (municipality, piece_id, seq);
 CREATE INDEX followup_engagements_resident ON followup_engagements (municipality, resident_id, seq);
+
+-- `followup.residents`: the registry's keyed hash of a resident's login, so a resident's own
+-- token finds their engagements.
+CREATE TABLE followup_residents (
+    municipality TEXT NOT NULL,
+    resident_id TEXT NOT NULL,
+    login_index TEXT NOT NULL,
+    PRIMARY KEY (municipality, resident_id)
+);
+CREATE INDEX followup_residents_login ON followup_residents (municipality, login_index);

@@ -30,24 +30,57 @@ const STAFF_AND_HOSTS: &[Role] = &[
     Role::Operator,
     Role::HostOrganisation,
 ];
+/// Who reads engagements: staff, hosts their own activities', residents their own.
+const READERS: &[Role] = &[
+    Role::Coordinator,
+    Role::MunicipalityOfficer,
+    Role::Operator,
+    Role::HostOrganisation,
+    Role::Resident,
+];
+/// The purpose of the registry's keyed hash of a login.
+const LOGIN_INDEX: &str = "login";
 
 /// The follow-up API.
 #[derive(Clone)]
 pub struct FollowUpApi {
     store: Arc<dyn EventStore>,
     db: Db,
+    vault: Vault,
     pages: PageTokens,
 }
 
 impl FollowUpApi {
-    /// The API over the follow-up store and read models; page tokens are signed with a key
-    /// derived from the vault's master key.
+    /// The API over the follow-up store and read models; the vault's master key recognises
+    /// residents' own tokens (the registry's keyed hash of a login) and signs page tokens.
     pub fn new(store: Arc<dyn EventStore>, vault: &Vault, db: Db) -> Self {
         Self {
             store,
             db,
+            vault: vault.clone(),
             pages: PageTokens::from_vault(vault),
         }
+    }
+
+    /// The resident a resident's own token names, if the registry linked its login to one.
+    async fn me(&self, ctx: &RequestContext) -> Result<Option<String>, Status> {
+        if ctx.caller.role != Role::Resident {
+            return Ok(None);
+        }
+        let index = self
+            .vault
+            .exact_index(ctx.municipality, LOGIN_INDEX, &ctx.caller.subject);
+        Ok(mosaic_db::on_db!(&self.db, pool => {
+            sqlx::query_scalar(
+                "SELECT resident_id FROM followup_residents WHERE municipality = $1 \
+                 AND login_index = $2",
+            )
+            .bind(ctx.municipality.as_str())
+            .bind(index)
+            .fetch_optional(pool)
+            .await
+            .map_err(mosaic_api::status::from_db)?
+        }))
     }
 
     /// An engagement as its stream holds it: the state and version (an empty state for none).
@@ -64,8 +97,8 @@ impl FollowUpApi {
         Ok((state, version))
     }
 
-    /// An engagement the caller may see: staff any, a host its own activities'. NOT_FOUND
-    /// otherwise, as for one that does not exist.
+    /// An engagement the caller may see: staff any, a host its own activities', a resident
+    /// their own. NOT_FOUND otherwise, as for one that does not exist.
     async fn visible(
         &self,
         ctx: &RequestContext,
@@ -73,11 +106,17 @@ impl FollowUpApi {
         id: &str,
     ) -> Result<(Engagement, u64), Status> {
         let (state, version) = self.read(ctx, id).await?;
-        match &state.opened {
-            Some(o) if may_see(&ctx.caller, o.host_organisation_id.as_str()) => {
-                Ok((state, version))
+        let mine = match (&state.opened, ctx.caller.role) {
+            (Some(o), Role::Resident) => {
+                self.me(ctx).await?.as_deref() == Some(o.resident_id.as_str())
             }
-            _ => Err(not_found(field, id)),
+            (Some(o), _) => may_see(&ctx.caller, o.host_organisation_id.as_str()),
+            (None, _) => false,
+        };
+        if mine {
+            Ok((state, version))
+        } else {
+            Err(not_found(field, id))
         }
     }
 }

@@ -9,14 +9,14 @@ use mosaic_proto::v1 as pb;
 use mosaic_proto::v1::list_engagements_request::Scope;
 use tonic::{Request, Status};
 
-use super::{FollowUpApi, STAFF_AND_HOSTS, not_found, view};
+use super::{FollowUpApi, READERS, not_found, view};
 
 impl FollowUpApi {
     pub(super) async fn get_engagement_impl(
         &self,
         request: Request<pb::GetEngagementRequest>,
     ) -> Result<pb::GetEngagementResponse, Status> {
-        Caller::from_request(&request)?.require_role(STAFF_AND_HOSTS)?;
+        Caller::from_request(&request)?.require_role(READERS)?;
         let ctx = RequestContext::query(&request)?;
         let mut errors = FieldErrors::new();
         let id = wire::id(
@@ -36,7 +36,7 @@ impl FollowUpApi {
         &self,
         request: Request<pb::ListEngagementsRequest>,
     ) -> Result<pb::ListEngagementsResponse, Status> {
-        Caller::from_request(&request)?.require_role(STAFF_AND_HOSTS)?;
+        Caller::from_request(&request)?.require_role(READERS)?;
         let ctx = RequestContext::query(&request)?;
         let body = request.get_ref();
         let mut errors = FieldErrors::new();
@@ -60,7 +60,10 @@ impl FollowUpApi {
         let mut f = Filter::default();
         f.text("municipality = ?", ctx.municipality.as_str());
         f.text(&format!("{column} = ?"), value);
-        // A host sees its own activities' engagements only.
+        // A resident sees their own engagements only; a host its own activities'.
+        if ctx.caller.role == Role::Resident {
+            f.text("resident_id = ?", self.me(&ctx).await?.unwrap_or_default());
+        }
         if ctx.caller.role == Role::HostOrganisation {
             let own = ctx
                 .caller
