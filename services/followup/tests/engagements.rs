@@ -190,7 +190,7 @@ per_backend!(Platform, async fn confirmations_open_engagements_once_and_rosters_
         (vec![(ids[1].as_str(), Attended, 180), (ids[2].as_str(), Attended, 0)], (2026, 11, 23), "entries[1].minutes"),
         (vec![(ids[1].as_str(), Attended, 1441)], (2026, 11, 23), "entries[0].minutes"),
         (vec![(ids[1].as_str(), NoShow, 30)], (2026, 11, 23), "entries[0].minutes"),
-        (vec![(ids[1].as_str(), Attended, 60)], (2026, 12, 7), "entries[0].session"),
+        (vec![(ids[1].as_str(), Attended, 60)], (2026, 12, 7), "session"),
         (vec![(ids[1].as_str(), Attended, 60), (ids[1].as_str(), Attended, 60)], (2026, 11, 23), "entries[1].engagement_id"),
         (vec![], (2026, 11, 23), "entries"),
     ] {
@@ -237,6 +237,15 @@ per_backend!(Platform, async fn confirmations_open_engagements_once_and_rosters_
         .record_attendance(w.req(roster("s", &piece, day, &[(ids[0].as_str(), Attended, 60)]), &stranger))
         .await;
     refused(r, Code::NotFound);
+
+    // An end is a day the engagement ran: not after today.
+    let future = pb::EndEngagementRequest {
+        request_id: "end-0".into(),
+        engagement_id: ids[1].clone(),
+        reason: pb::EngagementEndReason::Completed as i32,
+        last_day: date(2027, 3, 29),
+    };
+    assert!(refused(f.end_engagement(w.req(future, &w.coordinator)).await, Code::InvalidArgument).contains("last_day"));
 
     // Ended: dropped out after the 30th; later sessions are refused.
     let end = pb::EndEngagementRequest {

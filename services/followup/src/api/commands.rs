@@ -84,9 +84,17 @@ impl FollowUpApi {
                 entries.push((id, status, e.minutes, field));
             }
         }
+        let today = jst_date(ctx.received_at);
+        if let Some(session) = session
+            && session > today
+        {
+            errors.add(
+                "session",
+                format!("{session} has not happened yet (today is {today})"),
+            );
+        }
         errors.finish()?;
         let session = session.unwrap_or_default();
-        let today = jst_date(ctx.received_at);
         let by = if ctx.caller.role == Role::HostOrganisation {
             Reporter::Host
         } else {
@@ -186,6 +194,7 @@ impl FollowUpApi {
         let command = Command::End {
             reason: reason.unwrap_or(EngagementEndReason::Completed),
             last_day: last_day.unwrap_or_default(),
+            today: jst_date(ctx.received_at),
         };
         for attempt in 0..ATTEMPTS {
             let (state, version) = self.visible(&ctx, "engagement_id", &id).await?;

@@ -59,7 +59,7 @@ impl FollowUpApi {
                 MunicipalityCode::parse(municipality),
                 serde_json::from_str::<EngagementOpened>(opened),
             ) {
-                (Ok(m), Ok(opened)) => self.open(m, opened).await?,
+                (Ok(m), Ok(opened)) => given_up(self.open(m, opened).await, id)?,
                 _ => tracing::error!(
                     municipality,
                     engagement = id,
@@ -130,7 +130,7 @@ impl FollowUpApi {
             });
             match (opening, MunicipalityCode::parse(municipality), day.parse()) {
                 (Some((_, false)), _, _) => continue,
-                (Some((id, true)), Ok(m), Ok(day)) => self.close(m, &id, day).await?,
+                (Some((id, true)), Ok(m), Ok(day)) => given_up(self.close(m, &id, day).await, &id)?,
                 // Never confirmed: no engagement to close.
                 _ => {}
             }
@@ -152,7 +152,7 @@ impl FollowUpApi {
     }
 
     /// Ends an engagement because its match ended on `day`, unless it ended already: on that
-    /// day, or on its first day or its last recorded session if later.
+    /// day, or on its last recorded session if later.
     async fn close(
         &self,
         m: MunicipalityCode,
@@ -162,24 +162,18 @@ impl FollowUpApi {
         let ctx = RequestContext::system(crate::CONTEXT, m);
         for _ in 0..ATTEMPTS {
             let (state, version) = self.read(&ctx, id).await?;
-            let Some(opened) = &state.opened else {
-                return Ok(());
-            };
-            if state.ended.is_some() {
+            if state.opened.is_none() || state.ended.is_some() {
                 return Ok(());
             }
-            let last_day = [
-                Some(day),
-                Some(opened.commitment.first_day),
-                state.sessions.keys().next_back().copied(),
-            ]
-            .into_iter()
-            .flatten()
-            .max()
-            .unwrap_or(day);
+            let last_day = state
+                .sessions
+                .keys()
+                .next_back()
+                .map_or(day, |last| day.max(*last));
             let command = Command::End {
                 reason: EngagementEndReason::UpstreamCancelled,
                 last_day,
+                today: day,
             };
             let events = match state.decide(&command) {
                 Ok(events) => events,
@@ -210,5 +204,18 @@ impl FollowUpApi {
         Err(Status::aborted(format!(
             "engagement {id}: other changes kept coming first while closing it"
         )))
+    }
+}
+
+/// A step's outcome for its owed row: done, or an error that a later round may not meet again
+/// (the database). An error that would recur every time (an unreadable stream: INTERNAL) is
+/// logged and the row given up, so it cannot hold back the rows after it.
+pub(super) fn given_up(outcome: Result<(), Status>, what: &str) -> Result<(), Status> {
+    match outcome {
+        Err(e) if e.code() == tonic::Code::Internal => {
+            tracing::error!(row = what, error = %e.message(), "owed work given up");
+            Ok(())
+        }
+        other => other,
     }
 }

@@ -55,6 +55,8 @@ pub enum Command {
         reason: EngagementEndReason,
         /// The last day it counted.
         last_day: NaiveDate,
+        /// Today (JST): an end asked for is not after it.
+        today: NaiveDate,
     },
 }
 
@@ -132,10 +134,11 @@ impl mosaic_domain::Aggregate for Engagement {
                     _ => {}
                 }
                 if session > today {
-                    return Err(invalid(
-                        "session",
-                        format!("{session} has not happened yet (today is {today})"),
-                    ));
+                    // The roster's date, not the entry's.
+                    return Err(FollowUpError::Invalid {
+                        field: "session".into(),
+                        reason: format!("{session} has not happened yet (today is {today})"),
+                    });
                 }
                 let c = &opened.commitment;
                 if *session < c.first_day || *session > c.last_day {
@@ -172,7 +175,11 @@ impl mosaic_domain::Aggregate for Engagement {
                     },
                 )])
             }
-            Command::End { reason, last_day } => {
+            Command::End {
+                reason,
+                last_day,
+                today,
+            } => {
                 let opened = self
                     .opened
                     .as_ref()
@@ -188,14 +195,24 @@ impl mosaic_domain::Aggregate for Engagement {
                         )))
                     };
                 }
-                if *last_day < opened.commitment.first_day {
-                    return Err(FollowUpError::Invalid {
-                        field: "last_day".into(),
-                        reason: format!(
-                            "is before the engagement began ({})",
-                            opened.commitment.first_day
-                        ),
-                    });
+                // An end matching decided upstream is taken as it comes; one asked for is a day
+                // the engagement ran, today or earlier.
+                if *reason != EngagementEndReason::UpstreamCancelled {
+                    if *last_day < opened.commitment.first_day {
+                        return Err(FollowUpError::Invalid {
+                            field: "last_day".into(),
+                            reason: format!(
+                                "is before the engagement began ({})",
+                                opened.commitment.first_day
+                            ),
+                        });
+                    }
+                    if last_day > today {
+                        return Err(FollowUpError::Invalid {
+                            field: "last_day".into(),
+                            reason: format!("{last_day} is after today ({today})"),
+                        });
+                    }
                 }
                 use std::ops::Bound::{Excluded, Unbounded};
                 if let Some((after, _)) =
@@ -361,6 +378,7 @@ mod tests {
         let end = |d: &str| Command::End {
             reason: EngagementEndReason::DroppedOut,
             last_day: day(d),
+            today: day("2027-05-01"),
         };
         let ended = FollowUpEvent::EngagementEnded(EngagementEnded {
             engagement_id: "e-1".into(),

@@ -65,7 +65,17 @@ impl MatchingApi {
         });
         for (municipality, position, match_id, version) in &owed {
             if let Ok(m) = MunicipalityCode::parse(municipality) {
-                self.release(&system(m), match_id, *version as u64).await?;
+                let done = match self.release(&system(m), match_id, *version as u64).await {
+                    // An unreadable stream would fail every round: given up, logged.
+                    Err(e) if e.code() == tonic::Code::Internal => {
+                        tracing::error!(match_id, error = %e.message(), "a release is given up");
+                        true
+                    }
+                    other => other?,
+                };
+                if !done {
+                    continue;
+                }
             }
             on_db!(&self.db, pool => {
                 sqlx::query(
@@ -83,21 +93,23 @@ impl MatchingApi {
     }
 
     /// Ends a match whose engagement ended, if the confirmation it followed (the one written at
-    /// `version` of the match's stream) still holds.
-    async fn release(&self, ctx: &RequestContext, id: &str, version: u64) -> Result<(), Status> {
-        let (state, _, history) = self.read_match(ctx, id).await?;
+    /// `version` of the match's stream) still holds; false if the match moved while it was
+    /// decided (the release is owed still, and checked again next round).
+    async fn release(&self, ctx: &RequestContext, id: &str, version: u64) -> Result<bool, Status> {
+        let (state, read, history) = self.read_match(ctx, id).await?;
         let confirmed_at = history
             .iter()
             .rev()
             .find(|e| e.event_type == "MatchConfirmed")
             .map(|e| e.version);
         if state.stage != crate::domain::Stage::Confirmed || confirmed_at != Some(version) {
-            return Ok(());
+            return Ok(true);
         }
         let step = Step {
             match_id: MatchId::from(id),
             pair: None,
-            expected: None,
+            // Only the match as checked: a round opened since is not this release's to end.
+            expected: Some(read),
             at: mosaic_types::now_utc(),
             command: Command::End {
                 cause: EndCause::EngagementEnded,
@@ -105,9 +117,11 @@ impl MatchingApi {
             allow: &|_, _, _| Ok(()),
         };
         match self.book(ctx, step).await {
-            Ok(_) => Ok(()),
-            // The match moved on meanwhile (cancelled, ended): nothing left to release.
-            Err(e) if e.code() == tonic::Code::FailedPrecondition => Ok(()),
+            Ok(_) => Ok(true),
+            // The match moved meanwhile: check again next round.
+            Err(e) if e.code() == tonic::Code::Aborted => Ok(false),
+            // Nothing left to release (it ended otherwise).
+            Err(e) if e.code() == tonic::Code::FailedPrecondition => Ok(true),
             Err(e) => Err(e),
         }
     }
