@@ -238,6 +238,35 @@ per_backend!(Platform, async fn confirmations_open_engagements_once_and_rosters_
         .await;
     refused(r, Code::NotFound);
 
+    // Spontaneous engagement, noted by staff: once per kind and day, never in the future.
+    let observe = |id: &str, pattern: pb::SpontaneousPattern, on| pb::RecordSpontaneousEngagementRequest {
+        request_id: uuid::Uuid::now_v7().to_string(),
+        engagement_id: id.into(),
+        pattern: pattern as i32,
+        observed_on: on,
+    };
+    let noted = f
+        .record_spontaneous_engagement(w.req(observe(&ids[0], pb::SpontaneousPattern::CommunityFormed, date(2026, 12, 1)), &w.coordinator))
+        .await?
+        .into_inner()
+        .engagement
+        .unwrap();
+    assert_eq!(noted.observed.len(), 1);
+    f.record_spontaneous_engagement(w.req(observe(&ids[0], pb::SpontaneousPattern::CommunityFormed, date(2026, 12, 1)), &w.coordinator))
+        .await?;
+    assert_eq!(p.events("followup", KASHIWA, "SpontaneousEngagementObserved").await?.len(), 1);
+    for (request, field) in [
+        (observe(&ids[0], pb::SpontaneousPattern::HubRole, date(2026, 12, 8)), "observed_on"),
+        (observe(&ids[0], pb::SpontaneousPattern::Unspecified, date(2026, 12, 1)), "pattern"),
+    ] {
+        let r = f.record_spontaneous_engagement(w.req(request, &w.coordinator)).await;
+        assert!(refused(r, Code::InvalidArgument).contains(field), "{field}");
+    }
+    let r = f
+        .record_spontaneous_engagement(w.req(observe(&ids[0], pb::SpontaneousPattern::HubRole, date(2026, 12, 1)), &w.host_token))
+        .await;
+    refused(r, Code::PermissionDenied);
+
     // An end is a day the engagement ran: not after today.
     let future = pb::EndEngagementRequest {
         request_id: "end-0".into(),

@@ -50,6 +50,20 @@ mosaic_types::vocabulary!(
     }
 );
 
+mosaic_types::vocabulary!(
+    /// A kind of spontaneous engagement that grows out of an activity, beyond what it asked.
+    SpontaneousPattern {
+        /// Participants formed a community of their own (exchange, possible collaboration).
+        CommunityFormed = 1 => "community_formed",
+        /// They offered their knowledge to the area (improving work, teaching tools).
+        KnowledgeOffered = 2 => "knowledge_offered",
+        /// It connected to their own career (local groups, thoughts of starting a business).
+        CareerLink = 3 => "career_link",
+        /// They became a go-between (a hub) between the area's groups and others.
+        HubRole = 4 => "hub_role",
+    }
+);
+
 /// Every fact the follow-up context records.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "type", content = "data")]
@@ -61,6 +75,9 @@ pub enum FollowUpEvent {
     /// that session).
     #[serde(rename = "AttendanceRecorded")]
     AttendanceRecorded(AttendanceRecorded),
+    /// A coordinator observed spontaneous engagement grow out of it.
+    #[serde(rename = "SpontaneousEngagementObserved")]
+    SpontaneousEngagementObserved(SpontaneousEngagementObserved),
     /// An engagement ended. Unless matching ended it, matching ends the match and frees its
     /// seat.
     #[serde(rename = "EngagementEnded")]
@@ -119,4 +136,15 @@ pub struct EngagementEnded {
     pub reason: EngagementEndReason,
     /// The last day it counted (JST).
     pub last_day: NaiveDate,
+}
+
+/// Payload of `SpontaneousEngagementObserved`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct SpontaneousEngagementObserved {
+    /// The engagement it grew out of.
+    pub engagement_id: String,
+    /// Which kind.
+    pub pattern: SpontaneousPattern,
+    /// When it was observed (JST).
+    pub observed_on: NaiveDate,
 }

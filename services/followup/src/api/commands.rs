@@ -9,10 +9,10 @@ use mosaic_proto::v1 as pb;
 use mosaic_types::jst_date;
 use tonic::{Request, Status};
 
-use super::{FollowUpApi, STAFF_AND_HOSTS, engagement_stream, not_found, view};
+use super::{FollowUpApi, STAFF, STAFF_AND_HOSTS, engagement_stream, not_found, view};
 use crate::domain::{
     AttendanceStatus, Command, Engagement, EngagementEndReason, FollowUpError, FollowUpEvent,
-    Reporter,
+    Reporter, SpontaneousPattern,
 };
 
 /// The most entries of one roster.
@@ -196,34 +196,75 @@ impl FollowUpApi {
             last_day: last_day.unwrap_or_default(),
             today: jst_date(ctx.received_at),
         };
+        self.on_one(&ctx, &id, &command, |engagement| {
+            pb::EndEngagementResponse { engagement }
+        })
+        .await
+    }
+
+    pub(super) async fn record_spontaneous_engagement_impl(
+        &self,
+        request: Request<pb::RecordSpontaneousEngagementRequest>,
+    ) -> Result<pb::RecordSpontaneousEngagementResponse, Status> {
+        Caller::from_request(&request)?.require_role(STAFF)?;
+        let body = request.get_ref();
+        let mut errors = FieldErrors::new();
+        let ctx = RequestContext::command(&request, &body.request_id, &mut errors)?;
+        let id = wire::id(&mut errors, "engagement_id", &body.engagement_id).unwrap_or_default();
+        let pattern = SpontaneousPattern::from_wire(body.pattern);
+        if pattern.is_none() {
+            errors.add(
+                "pattern",
+                "is required: COMMUNITY_FORMED, KNOWLEDGE_OFFERED, CAREER_LINK or HUB_ROLE",
+            );
+        }
+        let on = wire::date(&mut errors, "observed_on", body.observed_on.as_ref());
+        errors.finish()?;
+        let command = Command::Observe {
+            pattern: pattern.unwrap_or(SpontaneousPattern::CommunityFormed),
+            on: on.unwrap_or_default(),
+            today: jst_date(ctx.received_at),
+        };
+        self.on_one(&ctx, &id, &command, |engagement| {
+            pb::RecordSpontaneousEngagementResponse { engagement }
+        })
+        .await
+    }
+
+    /// Decides `command` on one engagement the caller may see and appends what it decided,
+    /// with the answer `answer` makes of the engagement after it; decided again if another
+    /// change of the engagement came first.
+    async fn on_one<R: prost::Message + Default + Clone>(
+        &self,
+        ctx: &RequestContext,
+        id: &str,
+        command: &Command,
+        answer: impl Fn(Option<pb::Engagement>) -> R,
+    ) -> Result<R, Status> {
         for attempt in 0..ATTEMPTS {
-            let (state, version) = self.visible(&ctx, "engagement_id", &id).await?;
+            let (state, version) = self.visible(ctx, "engagement_id", id).await?;
             if attempt == 0
-                && let Some(first) = first_answer(self.store.as_ref(), &ctx).await?
+                && let Some(first) = first_answer(self.store.as_ref(), ctx).await?
             {
                 return Ok(first);
             }
             let mut errors = FieldErrors::new();
-            let events = match state.decide(&command) {
+            let events = match state.decide(command) {
                 Ok(events) => events,
                 Err(e) => {
-                    return Err(
-                        refusal(e, "engagement_id", &id, &mut errors).unwrap_or_else(
-                            || match errors.finish() {
-                                Err(status) => status,
-                                Ok(()) => Status::internal("a refusal without a reason"),
-                            },
-                        ),
-                    );
+                    return Err(refusal(e, "engagement_id", id, &mut errors).unwrap_or_else(
+                        || match errors.finish() {
+                            Err(status) => status,
+                            Ok(()) => Status::internal("a refusal without a reason"),
+                        },
+                    ));
                 }
             };
             let after = events.iter().fold(state, |s, e| s.evolve(e));
-            let answer = pb::EndEngagementResponse {
-                engagement: view(&id, &after, version + events.len() as u64),
-            };
+            let answer = answer(view(id, &after, version + events.len() as u64));
             let request = AppendRequest {
                 municipality: ctx.municipality,
-                stream_id: engagement_stream(&id),
+                stream_id: engagement_stream(id),
                 expected: expect(version),
                 events: events
                     .iter()

@@ -169,6 +169,14 @@ fn view(id: &str, e: &Engagement, version: u64) -> Option<pb::Engagement> {
         ended: e.ended.as_ref().map_or(0, |x| end_wire(x.reason)),
         last_day: e.ended.as_ref().map(|x| to_date(x.last_day)),
         version,
+        observed: e
+            .observed
+            .iter()
+            .map(|(on, pattern)| pb::Observation {
+                pattern: pattern.wire(),
+                observed_on: Some(to_date(*on)),
+            })
+            .collect(),
     })
 }
 
@@ -184,6 +192,7 @@ mosaic_api::rpcs! {
     impl FollowUpService for FollowUpApi {
         record_attendance => record_attendance_impl(RecordAttendanceRequest) -> RecordAttendanceResponse;
         end_engagement => end_engagement_impl(EndEngagementRequest) -> EndEngagementResponse;
+        record_spontaneous_engagement => record_spontaneous_engagement_impl(RecordSpontaneousEngagementRequest) -> RecordSpontaneousEngagementResponse;
         get_engagement => get_engagement_impl(GetEngagementRequest) -> GetEngagementResponse;
         list_engagements => list_engagements_impl(ListEngagementsRequest) -> ListEngagementsResponse;
     }

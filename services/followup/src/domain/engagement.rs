@@ -6,7 +6,7 @@
 use chrono::{Datelike, NaiveDate};
 use mosaic_events::followup::{
     AttendanceRecorded, AttendanceStatus, EngagementEndReason, EngagementEnded, EngagementOpened,
-    FollowUpEvent, Reporter,
+    FollowUpEvent, Reporter, SpontaneousEngagementObserved, SpontaneousPattern,
 };
 use mosaic_types::{DAY_MINUTES, Weekday};
 
@@ -49,6 +49,15 @@ pub enum Command {
         /// The field the entry came in, for refusals (`entries[3]`).
         field: String,
     },
+    /// Note spontaneous engagement that grew out of it.
+    Observe {
+        /// Which kind.
+        pattern: SpontaneousPattern,
+        /// When it was observed.
+        on: NaiveDate,
+        /// Today (JST): nothing is observed before it happens.
+        today: NaiveDate,
+    },
     /// End it.
     End {
         /// Why.
@@ -69,6 +78,8 @@ pub struct Engagement {
     pub sessions: std::collections::BTreeMap<NaiveDate, (AttendanceStatus, u32)>,
     /// How it ended, if it did.
     pub ended: Option<EngagementEnded>,
+    /// Spontaneous engagement observed, by kind and day.
+    pub observed: std::collections::BTreeSet<(NaiveDate, SpontaneousPattern)>,
 }
 
 impl Engagement {
@@ -175,6 +186,35 @@ impl mosaic_domain::Aggregate for Engagement {
                     },
                 )])
             }
+            Command::Observe { pattern, on, today } => {
+                let opened = self
+                    .opened
+                    .as_ref()
+                    .ok_or_else(|| FollowUpError::NotFound(String::new()))?;
+                let invalid = |reason: String| FollowUpError::Invalid {
+                    field: "observed_on".into(),
+                    reason,
+                };
+                if on > today {
+                    return Err(invalid(format!("{on} is after today ({today})")));
+                }
+                if *on < opened.commitment.first_day {
+                    return Err(invalid(format!(
+                        "is before the engagement began ({})",
+                        opened.commitment.first_day
+                    )));
+                }
+                if self.observed.contains(&(*on, *pattern)) {
+                    return Ok(vec![]);
+                }
+                Ok(vec![FollowUpEvent::SpontaneousEngagementObserved(
+                    SpontaneousEngagementObserved {
+                        engagement_id: opened.engagement_id.clone(),
+                        pattern: *pattern,
+                        observed_on: *on,
+                    },
+                )])
+            }
             Command::End {
                 reason,
                 last_day,
@@ -240,6 +280,9 @@ impl mosaic_domain::Aggregate for Engagement {
                 self.sessions.insert(a.session, (a.status, a.minutes));
             }
             FollowUpEvent::EngagementEnded(e) => self.ended = Some(e.clone()),
+            FollowUpEvent::SpontaneousEngagementObserved(o) => {
+                self.observed.insert((o.observed_on, o.pattern));
+            }
         }
         self
     }
@@ -412,5 +455,33 @@ mod tests {
             s.decide(&record("2027-04-26", AttendanceStatus::Attended, 180)),
             Err(FollowUpError::Rule(_))
         ));
+    }
+
+    #[test]
+    fn spontaneous_engagement_is_noted_once_per_kind_and_day_and_not_in_the_future() {
+        let open = FollowUpEvent::EngagementOpened(opened());
+        let observe = |d: &str| Command::Observe {
+            pattern: SpontaneousPattern::HubRole,
+            on: day(d),
+            today: day("2027-05-01"),
+        };
+        let observed =
+            FollowUpEvent::SpontaneousEngagementObserved(SpontaneousEngagementObserved {
+                engagement_id: "e-1".into(),
+                pattern: SpontaneousPattern::HubRole,
+                observed_on: day("2027-04-20"),
+            });
+        given::<Engagement>([open.clone()])
+            .when(observe("2027-04-20"))
+            .then([observed.clone()]);
+        given::<Engagement>([open.clone(), observed])
+            .when(observe("2027-04-20"))
+            .then([]);
+        for d in ["2027-05-02", "2027-04-01"] {
+            assert!(matches!(
+                Engagement::default().evolve(&open).decide(&observe(d)),
+                Err(FollowUpError::Invalid { .. })
+            ));
+        }
     }
 }
