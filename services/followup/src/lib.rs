@@ -1,9 +1,11 @@
 //! The followup context: what happens after a match. Today: engagements, opened from matching's
-//! confirmations, the attendance of their sessions, and their end.
+//! confirmations and closed when matching ends the match, the attendance of their sessions,
+//! spontaneous engagement that grows out of them, and their end.
 //!
 //! `domain/` holds an engagement's decisions as pure functions; `api/` turns gRPC requests into
-//! them and opens engagements from the confirmations owed; `projections/` keeps the
-//! confirmations to open (from matching's events) and the list of engagements (from its own).
+//! them and opens and closes engagements as owed; `projections` keeps the engagements to open and
+//! close (from matching's events), the list of engagements (from its own) and which resident a
+//! resident's token names (from the registry's).
 //! This context reads no other context's tables and keeps no personal data: people appear by
 //! id, reasons as codes.
 

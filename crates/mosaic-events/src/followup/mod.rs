@@ -1,5 +1,5 @@
 //! The follow-up context's events: engagements opened from matching's confirmations, the
-//! attendance of their sessions, and their end. Stored names are the `rename`s and the payloads
+//! attendance of their sessions, spontaneous engagement observed, and their end. Stored names are the `rename`s and the payloads
 //! are what analysts and other contexts read: never change either. No personal data: people
 //! appear by id, reasons as codes.
 //!

@@ -1,5 +1,5 @@
-//! One engagement: opened from a confirmed match, then the attendance of its sessions, then its
-//! end. A session is a date on which the commitment's weekly windows fall, within its period and
+//! One engagement: opened from a confirmed match, then the attendance of its sessions and
+//! spontaneous engagement observed, then its end. A session is a date on which the commitment's weekly windows fall, within its period and
 //! not after today; recording it again with other figures corrects it, with the same figures
 //! changes nothing.
 
