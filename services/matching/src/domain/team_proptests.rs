@@ -131,28 +131,65 @@ fn instance(
         })
 }
 
-/// Every valid team, searched exhaustively: the best (seats, score).
+/// Every valid team, searched exhaustively: the best (seats, score). A branch is left only when
+/// even filling every seat left with the best scores could not beat the best found, so the
+/// answer is the optimum, and a dense random instance cannot take minutes.
 fn brute_force(instance: &Instance) -> (u32, i64) {
-    fn go(instance: &Instance, team: &mut Team, p: usize, from: usize, best: &mut (u32, i64)) {
+    // What the pieces from `p` on could still add at most: seats, and positive scores.
+    let rest: Vec<(u32, i64)> = {
+        let mut rest = vec![(0, 0); instance.pieces.len() + 1];
+        for p in (0..instance.pieces.len()).rev() {
+            let k = (instance.pieces[p].seats as usize).min(instance.fits[p].len());
+            let score: i64 = instance.fits[p]
+                .iter()
+                .take(k)
+                .map(|f| f.score.max(0))
+                .sum();
+            rest[p] = (rest[p + 1].0 + k as u32, rest[p + 1].1 + score);
+        }
+        rest
+    };
+    fn go(
+        instance: &Instance,
+        rest: &[(u32, i64)],
+        team: &mut Team,
+        p: usize,
+        from: usize,
+        best: &mut (u32, i64),
+    ) {
+        let q = instance.quality(team);
         if p == instance.pieces.len() {
-            let q = instance.quality(team);
             *best = (*best).max((q.filled, q.score));
             return;
         }
+        // This piece may gain as many seats as it has left, from the fits not yet tried.
+        let left = (instance.pieces[p].seats as usize).saturating_sub(team.on[p].len());
+        let here: i64 = instance.fits[p][from.min(instance.fits[p].len())..]
+            .iter()
+            .take(left)
+            .map(|f| f.score.max(0))
+            .sum();
+        let bound = (
+            q.filled + left as u32 + rest[p + 1].0,
+            q.score + here + rest[p + 1].1,
+        );
+        if bound <= *best && *best != (0, 0) {
+            return;
+        }
         // Leave the rest of this piece's seats empty…
-        go(instance, team, p + 1, 0, best);
+        go(instance, rest, team, p + 1, 0, best);
         // …or put one more person on it (in fit order, so each set is tried once).
         for i in from..instance.fits[p].len() {
             let r = instance.fits[p][i].person;
             if instance.can_take(team, r, p).is_ok() {
                 team.add(r, p);
-                go(instance, team, p, i + 1, best);
+                go(instance, rest, team, p, i + 1, best);
                 team.remove(r, p);
             }
         }
     }
     let mut best = (0, 0);
-    go(instance, &mut Team::empty(instance), 0, 0, &mut best);
+    go(instance, &rest, &mut Team::empty(instance), 0, 0, &mut best);
     best
 }
 
