@@ -3,7 +3,11 @@
 //!
 //! - [`Hosts`]: host organisations as activity design and matching check them — kind, suspension
 //!   and licences — from the registry's events; [`host`] reads one's suspension and licences.
+//! - [`erasure`]: a context's keys of the people the registry erases, destroyed.
 
+mod erasure;
 mod hosts;
+
+pub use erasure::erasure;
 
 pub use hosts::{Host, Hosts, host, licences_of};

@@ -8,10 +8,11 @@
 //!
 //! [`grpc`] holds what every service's tests do with gRPC (authenticated requests, field
 //! violations, waiting for read models); [`replay`] checks that a request replayed by other
-//! callers never answers them.
+//! callers never answers them. [`logs`] captures what a test process logs.
 
 pub mod cpu;
 pub mod grpc;
+pub mod logs;
 mod nats;
 mod net;
 mod postgres;

@@ -38,6 +38,11 @@ impl NatsServer {
         format!("nats://127.0.0.1:{}", self.port)
     }
 
+    /// The directory of the server's JetStream files (its streams' messages as stored).
+    pub fn store_dir(&self) -> PathBuf {
+        self.dir.path().join("js")
+    }
+
     /// Kills the server (as a crash would); its store stays for [`NatsServer::resume`].
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {

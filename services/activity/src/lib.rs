@@ -72,7 +72,6 @@ impl mosaic_runtime::Module for Module {
         }
     }
     fn projections(&self, env: &ModuleEnv) -> Vec<Arc<dyn mosaic_projection::Projection>> {
-        use mosaic_events::registry::{self, RegistryEvent};
         vec![
             Arc::new(mosaic_projection::Typed(mosaic_known::Hosts::new(
                 "activity.hosts",
@@ -81,16 +80,7 @@ impl mosaic_runtime::Module for Module {
             Arc::new(mosaic_projection::Typed(projections::Search)),
             Arc::new(mosaic_projection::Typed(projections::Seats)),
             // Whatever this context seals under a person's id goes when the registry erases them.
-            Arc::new(mosaic_privacy::Erasure::new(
-                "activity.erasure",
-                env.vault.clone(),
-                registry::CONTEXT,
-                &["PersonalDataErased"],
-                |e: &RegistryEvent| match e {
-                    RegistryEvent::PersonalDataErased(p) => Some(p.subject_id.as_str()),
-                    _ => None,
-                },
-            )),
+            Arc::new(mosaic_known::erasure("activity.erasure", env.vault.clone())),
         ]
     }
 }

@@ -1,13 +1,16 @@
 //! The followup context: what happens after a match. Today: engagements, opened from matching's
 //! confirmations and closed when matching ends the match, the attendance of their sessions,
-//! spontaneous engagement that grows out of them, and their end.
+//! spontaneous engagement that grows out of them, a journal of check-ins, reflections and
+//! feedback, and their end.
 //!
 //! `domain/` holds an engagement's decisions as pure functions; `api/` turns gRPC requests into
 //! them and opens and closes engagements as owed; `projections` keeps the engagements to open and
 //! close (from matching's events), the list of engagements (from its own) and which resident a
 //! resident's token names (from the registry's).
-//! This context reads no other context's tables and keeps no personal data: people appear by
-//! id, reasons as codes.
+//! This context reads no other context's tables. People appear by id, reasons as codes; the
+//! journal's free text (check-in notes, reflections, feedback comments) is sealed under the
+//! resident's key in this context's vault, which `followup.erasure` shreds when the registry
+//! erases the resident.
 
 pub mod api;
 pub mod domain;
@@ -49,8 +52,8 @@ impl mosaic_runtime::Module for Module {
     fn grpc_name(&self) -> &'static str {
         "mosaic.v1.FollowUpService"
     }
-    // It keeps no personal data, but needs the master key: a resident's token is recognised by
-    // the registry's keyed hash of its subject, and page tokens are signed with a derived key.
+    // The journal's text is sealed under per-person keys; a resident's token is recognised by the
+    // registry's keyed hash of its subject, and page tokens are signed with a derived key.
     fn keeps_personal_data(&self) -> bool {
         true
     }
@@ -75,11 +78,13 @@ impl mosaic_runtime::Module for Module {
             Box::pin(api.opening_loop(stopping))
         })]
     }
-    fn projections(&self, _env: &ModuleEnv) -> Vec<Arc<dyn mosaic_projection::Projection>> {
+    fn projections(&self, env: &ModuleEnv) -> Vec<Arc<dyn mosaic_projection::Projection>> {
         vec![
             Arc::new(mosaic_projection::Typed(projections::Confirmations)),
             Arc::new(mosaic_projection::Typed(projections::Engagements)),
             Arc::new(mosaic_projection::Typed(projections::Residents)),
+            // The journal's text, sealed under a resident's id, goes when the registry erases them.
+            Arc::new(mosaic_known::erasure("followup.erasure", env.vault.clone())),
         ]
     }
 }

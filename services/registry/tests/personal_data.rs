@@ -4,8 +4,7 @@
 
 mod common;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
@@ -26,36 +25,7 @@ fn secrets() -> [&'static str; 4] {
     [NAME, PHONE, EMAIL, ADDRESS]
 }
 
-/// Every log line of this test process, as the service would write it.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-fn capture_logs() -> Captured {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter("trace")
-        .with_writer(move || writer.clone())
-        .json()
-        .try_init();
-    captured
-}
-
-fn contains(haystack: &[u8], needle: &str) -> bool {
-    haystack
-        .windows(needle.len())
-        .any(|w| w == needle.as_bytes())
-}
+use mosaic_testkit::logs::{capture as capture_logs, contains};
 
 /// Every byte the registry stored: the SQLite files, or every row of every table.
 async fn stored_bytes(registry: &Registry) -> anyhow::Result<Vec<u8>> {
@@ -296,7 +266,7 @@ async fn personal_data_is_never_stored_published_or_logged_in_clear_and_erasure_
         }
         registry.stop().await;
     }
-    let logged = logs.0.lock().unwrap().clone();
+    let logged = logs.bytes();
     assert!(!logged.is_empty(), "the logs were captured");
     for secret in secrets() {
         assert!(!contains(&logged, secret), "{secret} logged in clear");

@@ -1,7 +1,8 @@
 //! The follow-up context's events: engagements opened from matching's confirmations, the
-//! attendance of their sessions, spontaneous engagement observed, and their end. Stored names are the `rename`s and the payloads
-//! are what analysts and other contexts read: never change either. No personal data: people
-//! appear by id, reasons as codes.
+//! attendance of their sessions, spontaneous engagement observed, the journal of check-ins,
+//! reflections and feedback, and their end. Stored names are the `rename`s and the payloads are
+//! what analysts and other contexts read: never change either. People appear by id, reasons as
+//! codes; the journal's free text is sealed (see `journal`).
 //!
 //! Streams: `engagement-<engagement id>` holds one engagement: one per confirmation of a match,
 //! its id derived from the match and the confirmation, so a confirmation delivered twice opens
@@ -12,6 +13,10 @@ use mosaic_types::{ActivityId, MatchId, OrganisationId, PieceId, ResidentId};
 use serde::{Deserialize, Serialize};
 
 use crate::matching::Commitment;
+
+mod journal;
+
+pub use journal::*;
 
 /// The producing context's name, as events and subjects carry it.
 pub const CONTEXT: &str = "followup";
@@ -78,6 +83,15 @@ pub enum FollowUpEvent {
     /// A coordinator observed spontaneous engagement grow out of it.
     #[serde(rename = "SpontaneousEngagementObserved")]
     SpontaneousEngagementObserved(SpontaneousEngagementObserved),
+    /// A coordinator checked in with the resident.
+    #[serde(rename = "CheckInRecorded")]
+    CheckInRecorded(CheckInRecorded),
+    /// A reflection dialogue was held at a milestone.
+    #[serde(rename = "ReflectionRecorded")]
+    ReflectionRecorded(ReflectionRecorded),
+    /// The resident rated the host, or the host the resident.
+    #[serde(rename = "FeedbackGiven")]
+    FeedbackGiven(FeedbackGiven),
     /// An engagement ended. Unless matching ended it, matching ends the match and frees its
     /// seat.
     #[serde(rename = "EngagementEnded")]

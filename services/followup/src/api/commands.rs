@@ -38,6 +38,7 @@ fn refusal(e: FollowUpError, field: &str, id: &str, errors: &mut FieldErrors) ->
         }
         FollowUpError::NotFound(_) => Some(not_found(field, id)),
         FollowUpError::Rule(why) => Some(Status::failed_precondition(format!("{field}: {why}"))),
+        FollowUpError::Forbidden(why) => Some(Status::permission_denied(why)),
     }
 }
 
@@ -144,7 +145,7 @@ impl FollowUpApi {
             let mut streams = Vec::new();
             for (((id, ..), (state, version)), events) in entries.iter().zip(&read).zip(&decided) {
                 let after = events.iter().fold(state.clone(), |s, e| s.evolve(e));
-                engagements.extend(view(id, &after, version + events.len() as u64));
+                engagements.extend(view(id, &after, version + events.len() as u64, &ctx.caller));
                 streams.push(StreamEvents {
                     stream_id: engagement_stream(id),
                     expected: expect(*version),
@@ -234,7 +235,7 @@ impl FollowUpApi {
     /// Decides `command` on one engagement the caller may see and appends what it decided,
     /// with the answer `answer` makes of the engagement after it; decided again if another
     /// change of the engagement came first.
-    async fn on_one<R: prost::Message + Default + Clone>(
+    pub(super) async fn on_one<R: prost::Message + Default + Clone>(
         &self,
         ctx: &RequestContext,
         id: &str,
@@ -261,7 +262,7 @@ impl FollowUpApi {
                 }
             };
             let after = events.iter().fold(state, |s, e| s.evolve(e));
-            let answer = answer(view(id, &after, version + events.len() as u64));
+            let answer = answer(view(id, &after, version + events.len() as u64, &ctx.caller));
             let request = AppendRequest {
                 municipality: ctx.municipality,
                 stream_id: engagement_stream(id),

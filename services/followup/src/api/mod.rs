@@ -2,6 +2,7 @@
 //! answer; and the opener that turns owed confirmations into engagements.
 
 mod commands;
+mod journal;
 mod opener;
 mod queries;
 
@@ -121,6 +122,19 @@ impl FollowUpApi {
     }
 }
 
+/// The context and engagement id of a read of one engagement, by one who may read engagements.
+fn read_head<T>(
+    request: &tonic::Request<T>,
+    engagement_id: &str,
+) -> Result<(RequestContext, String), Status> {
+    Caller::from_request(request)?.require_role(READERS)?;
+    let ctx = RequestContext::query(request)?;
+    let mut errors = mosaic_api::FieldErrors::new();
+    let id = mosaic_api::wire::id(&mut errors, "engagement_id", engagement_id);
+    errors.finish()?;
+    Ok((ctx, id.unwrap_or_default()))
+}
+
 /// Whether the caller may see an engagement of `host`'s activity.
 fn may_see(caller: &Caller, host: &str) -> bool {
     STAFF.contains(&caller.role)
@@ -138,8 +152,8 @@ fn not_found(field: &str, id: &str) -> Status {
     ))
 }
 
-/// An engagement on the wire.
-fn view(id: &str, e: &Engagement, version: u64) -> Option<pb::Engagement> {
+/// An engagement on the wire, as `caller` may see it (risk flags for staff only).
+fn view(id: &str, e: &Engagement, version: u64, caller: &Caller) -> Option<pb::Engagement> {
     let o = e.opened.as_ref()?;
     let c = &o.commitment;
     Some(pb::Engagement {
@@ -177,6 +191,22 @@ fn view(id: &str, e: &Engagement, version: u64) -> Option<pb::Engagement> {
                 observed_on: Some(to_date(*on)),
             })
             .collect(),
+        check_ins: u32::try_from(e.check_ins.len()).unwrap_or(u32::MAX),
+        last_check_in: e.last_check_in().map(to_date),
+        risks: if STAFF.contains(&caller.role) {
+            e.risks().iter().map(|r| r.wire()).collect()
+        } else {
+            Vec::new()
+        },
+        reflections: e.reflections.keys().map(|m| m.wire()).collect(),
+        ratings: e
+            .feedback
+            .values()
+            .map(|f| pb::Rating {
+                direction: f.direction.wire(),
+                rating: u32::from(f.rating),
+            })
+            .collect(),
     })
 }
 
@@ -193,6 +223,10 @@ mosaic_api::rpcs! {
         record_attendance => record_attendance_impl(RecordAttendanceRequest) -> RecordAttendanceResponse;
         end_engagement => end_engagement_impl(EndEngagementRequest) -> EndEngagementResponse;
         record_spontaneous_engagement => record_spontaneous_engagement_impl(RecordSpontaneousEngagementRequest) -> RecordSpontaneousEngagementResponse;
+        record_check_in => record_check_in_impl(RecordCheckInRequest) -> RecordCheckInResponse;
+        record_reflection => record_reflection_impl(RecordReflectionRequest) -> RecordReflectionResponse;
+        give_feedback => give_feedback_impl(GiveFeedbackRequest) -> GiveFeedbackResponse;
+        get_journal => get_journal_impl(GetJournalRequest) -> GetJournalResponse;
         get_engagement => get_engagement_impl(GetEngagementRequest) -> GetEngagementResponse;
         list_engagements => list_engagements_impl(ListEngagementsRequest) -> ListEngagementsResponse;
     }

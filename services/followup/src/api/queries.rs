@@ -9,26 +9,17 @@ use mosaic_proto::v1 as pb;
 use mosaic_proto::v1::list_engagements_request::Scope;
 use tonic::{Request, Status};
 
-use super::{FollowUpApi, READERS, not_found, view};
+use super::{FollowUpApi, READERS, not_found, read_head, view};
 
 impl FollowUpApi {
     pub(super) async fn get_engagement_impl(
         &self,
         request: Request<pb::GetEngagementRequest>,
     ) -> Result<pb::GetEngagementResponse, Status> {
-        Caller::from_request(&request)?.require_role(READERS)?;
-        let ctx = RequestContext::query(&request)?;
-        let mut errors = FieldErrors::new();
-        let id = wire::id(
-            &mut errors,
-            "engagement_id",
-            &request.get_ref().engagement_id,
-        );
-        errors.finish()?;
-        let id = id.unwrap_or_default();
+        let (ctx, id) = read_head(&request, &request.get_ref().engagement_id)?;
         let (state, version) = self.visible(&ctx, "engagement_id", &id).await?;
         Ok(pb::GetEngagementResponse {
-            engagement: view(&id, &state, version),
+            engagement: view(&id, &state, version, &ctx.caller),
         })
     }
 
@@ -86,8 +77,10 @@ impl FollowUpApi {
         let mut engagements = Vec::with_capacity(rows.len());
         for (id, _) in rows {
             let (state, version) = self.visible(&ctx, "engagement_id", &id).await?;
-            engagements
-                .push(view(&id, &state, version).ok_or_else(|| not_found("engagement_id", &id))?);
+            engagements.push(
+                view(&id, &state, version, &ctx.caller)
+                    .ok_or_else(|| not_found("engagement_id", &id))?,
+            );
         }
         Ok(pb::ListEngagementsResponse {
             engagements,

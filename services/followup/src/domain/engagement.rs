@@ -4,11 +4,16 @@
 //! changes nothing.
 
 use chrono::{Datelike, NaiveDate};
+use std::collections::BTreeMap;
+
 use mosaic_events::followup::{
-    AttendanceRecorded, AttendanceStatus, EngagementEndReason, EngagementEnded, EngagementOpened,
-    FollowUpEvent, Reporter, SpontaneousEngagementObserved, SpontaneousPattern,
+    AttendanceRecorded, AttendanceStatus, Author, CheckInRecorded, EngagementEndReason,
+    EngagementEnded, EngagementOpened, FeedbackDirection, FeedbackGiven, FollowUpEvent, Milestone,
+    ReflectionRecorded, Reporter, RiskFlag, SpontaneousEngagementObserved, SpontaneousPattern,
 };
 use mosaic_types::{DAY_MINUTES, Weekday};
+
+use super::journal::{self, Entry};
 
 /// Why a command is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -19,6 +24,9 @@ pub enum FollowUpError {
     /// A rule of the engagement refuses it (FAILED_PRECONDITION).
     #[error("{0}")]
     Rule(String),
+    /// The caller may not do this (PERMISSION_DENIED).
+    #[error("{0}")]
+    Forbidden(String),
     /// A value out of its range (INVALID_ARGUMENT), naming the field.
     #[error("{field}: {reason}")]
     Invalid {
@@ -58,6 +66,17 @@ pub enum Command {
         /// Today (JST): nothing is observed before it happens.
         today: NaiveDate,
     },
+    /// Write an entry of its journal: a check-in, a reflection or feedback.
+    Journal {
+        /// The entry, its text sealed.
+        entry: Entry,
+        /// When it took place.
+        on: NaiveDate,
+        /// Who writes it.
+        author: Author,
+        /// Today (JST): nothing is written before it happens.
+        today: NaiveDate,
+    },
     /// End it.
     End {
         /// Why.
@@ -80,6 +99,12 @@ pub struct Engagement {
     pub ended: Option<EngagementEnded>,
     /// Spontaneous engagement observed, by kind and day.
     pub observed: std::collections::BTreeSet<(NaiveDate, SpontaneousPattern)>,
+    /// Check-ins, in the order written.
+    pub check_ins: Vec<CheckInRecorded>,
+    /// The latest reflection at each milestone.
+    pub reflections: BTreeMap<Milestone, ReflectionRecorded>,
+    /// The latest feedback in each direction.
+    pub feedback: BTreeMap<FeedbackDirection, FeedbackGiven>,
 }
 
 impl Engagement {
@@ -90,6 +115,16 @@ impl Engagement {
             .filter(|(s, _)| *s == AttendanceStatus::Attended)
             .map(|(_, m)| u64::from(*m))
             .sum()
+    }
+
+    /// What the latest check-in fears (nothing before the first).
+    pub fn risks(&self) -> &[RiskFlag] {
+        self.check_ins.last().map_or(&[], |c| c.risks.as_slice())
+    }
+
+    /// The day of the latest check-in.
+    pub fn last_check_in(&self) -> Option<NaiveDate> {
+        self.check_ins.iter().map(|c| c.on).max()
     }
 
     /// Sessions with a given status.
@@ -215,6 +250,18 @@ impl mosaic_domain::Aggregate for Engagement {
                     },
                 )])
             }
+            Command::Journal {
+                entry,
+                on,
+                author,
+                today,
+            } => {
+                let opened = self
+                    .opened
+                    .as_ref()
+                    .ok_or_else(|| FollowUpError::NotFound(String::new()))?;
+                journal::write(opened, entry, *on, *author, *today)
+            }
             Command::End {
                 reason,
                 last_day,
@@ -283,23 +330,30 @@ impl mosaic_domain::Aggregate for Engagement {
             FollowUpEvent::SpontaneousEngagementObserved(o) => {
                 self.observed.insert((o.observed_on, o.pattern));
             }
+            FollowUpEvent::CheckInRecorded(c) => self.check_ins.push(c.clone()),
+            FollowUpEvent::ReflectionRecorded(r) => {
+                self.reflections.insert(r.milestone, r.clone());
+            }
+            FollowUpEvent::FeedbackGiven(f) => {
+                self.feedback.insert(f.direction, f.clone());
+            }
         }
         self
     }
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use mosaic_domain::{Aggregate, given};
     use mosaic_events::matching::Commitment;
     use mosaic_types::{MatchId, WeeklyWindow};
 
-    fn day(s: &str) -> NaiveDate {
+    pub(crate) fn day(s: &str) -> NaiveDate {
         s.parse().unwrap_or_default()
     }
 
-    fn opened() -> EngagementOpened {
+    pub(crate) fn opened() -> EngagementOpened {
         EngagementOpened {
             engagement_id: "e-1".into(),
             match_id: MatchId::from("m-1"),

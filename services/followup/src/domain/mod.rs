@@ -2,8 +2,11 @@
 //!
 //! - [`engagement`]: one engagement, from the confirmation that opens it through the attendance
 //!   of its sessions and spontaneous engagement observed to its end.
+//! - [`journal`]: the check-ins, reflections and feedback written on an engagement.
 
 pub mod engagement;
+pub mod journal;
 
 pub use engagement::{Command, Engagement, FollowUpError};
+pub use journal::Entry;
 pub use mosaic_events::followup::*;

@@ -19,6 +19,7 @@ use tonic::transport::Channel;
 use tonic::{Code, Request, Status};
 
 pub use mosaic_testkit::grpc::{as_operator, assert_bad, authed, bad_fields};
+pub use mosaic_testkit::logs::contains;
 pub use mosaic_testkit::per_backend;
 
 pub const KASHIWA: &str = "122173";
@@ -138,6 +139,41 @@ impl Platform {
             .await?)
     }
 
+    /// Every byte the platform stored: the embedded platform's files, or every row of every
+    /// table of each service's database and the nats-server's files.
+    pub async fn stored_bytes(&self) -> anyhow::Result<Vec<u8>> {
+        let mut bytes = Vec::new();
+        if self._pg.is_empty() {
+            every_file(self._dir.path(), &mut bytes)?;
+            return Ok(bytes);
+        }
+        for db in &self._pg {
+            let db = mosaic_db::connect(db.url(), 1).await?;
+            let tables: Vec<String> = mosaic_db::on_db!(&db, pool => {
+                sqlx::query_scalar(
+                    "SELECT tablename::text FROM pg_tables WHERE schemaname = 'public'",
+                )
+                .fetch_all(pool)
+                .await?
+            });
+            for table in tables {
+                let rows: Vec<String> = mosaic_db::on_db!(&db, pool => {
+                    sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT t::text FROM {table} t")))
+                        .fetch_all(pool)
+                        .await?
+                });
+                for row in rows {
+                    bytes.extend(row.into_bytes());
+                }
+            }
+            db.close().await;
+        }
+        if let Some(nats) = &self._nats {
+            every_file(&nats.store_dir(), &mut bytes)?;
+        }
+        Ok(bytes)
+    }
+
     /// The matching service's database URL.
     pub fn matching_database_url(&self) -> String {
         self.database_url("matching")
@@ -239,6 +275,19 @@ impl Platform {
             )
             .unwrap()
     }
+}
+
+/// Every byte of every file under `dir`, subfolders included.
+pub fn every_file(dir: &std::path::Path, into: &mut Vec<u8>) -> anyhow::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            every_file(&path, into)?;
+        } else if path.is_file() {
+            into.extend(std::fs::read(path)?);
+        }
+    }
+    Ok(())
 }
 
 /// The consistency token of an answer.
