@@ -1,11 +1,13 @@
-//! Attendance: `RecordAttendance` through gRPC, as rosters of 20 (one session of a piece for
+//! Attendance with awards: `RecordAttendance` through gRPC, as rosters of 20 (one session of a piece for
 //! its 20 engagements) and as single entries, from `--clients` clients at once, on the
 //! embedded deployment (SQLite) and on PostgreSQL with nats-server (`--backends`).
 //!
 //! Setup, not timed: `--pieces` pieces of 20 engagements each, their `EngagementOpened` appended
 //! to the follow-up store directly (as its opener would; 1,000 streams per append), every piece
 //! on Mondays 09:00–12:00 from 1 June 2026, so the 27 Mondays to 30 November 2026 are sessions
-//! that have happened. Timed: `--rosters` rosters, each a piece's session not recorded before
+//! that have happened; an incentive policy (60 points an hour, every cap set and none reached)
+//! and each activity's offer (a 500-yen transport fee and 10 points a session), so every
+//! attended session is awarded on its resident's account in the same append. Timed: `--rosters` rosters, each a piece's session not recorded before
 //! (every entry a new attendance: attended 180 minutes, or a no-show every tenth); then
 //! `--singles` single-entry calls, each an attendance not recorded before. CPU time per
 //! attendance is the bench process's (service and clients) and every `postgres` process's,
@@ -25,7 +27,7 @@ use chrono::{Days, NaiveDate};
 use hdrhistogram::Histogram;
 use mosaic_api::command::new_event;
 use mosaic_auth::{Role, TokenSigner};
-use mosaic_events::followup::{EngagementOpened, FollowUpEvent};
+use mosaic_events::followup::{EngagementOpened, FollowUpEvent, IncentivePolicySet};
 use mosaic_events::matching::Commitment;
 use mosaic_eventstore::{AppendRequest, EventStore, ExpectedVersion, SqlEventStore, StreamEvents};
 use mosaic_proto::v1 as pb;
@@ -86,6 +88,7 @@ fn args() -> Args {
 /// A running follow-up service and what keeps it alive.
 struct Service {
     store: Arc<dyn EventStore>,
+    db: mosaic_db::Db,
     addr: SocketAddr,
     signer: TokenSigner,
     _running: Background,
@@ -100,8 +103,10 @@ impl Service {
         if backend == "sqlite" {
             let running = Background::embedded(&[&MATCHING, &FOLLOWUP], dir.path()).await?;
             let store = running.stores.get("followup").context("store")?.clone();
+            let url = format!("sqlite://{}", dir.path().join("followup.db").display());
             return Ok(Self {
                 store,
+                db: mosaic_db::connect(&url, 1).await?,
                 addr: running.addr,
                 signer: running.signer.clone(),
                 _running: running,
@@ -121,11 +126,12 @@ impl Service {
             Some(mosaic_privacy::MasterKey::generate().to_base64()),
         )
         .await?;
-        let store: Arc<dyn EventStore> = Arc::new(
-            SqlEventStore::open(mosaic_db::connect(db.url(), 4).await?, "followup").await?,
-        );
+        let pool = mosaic_db::connect(db.url(), 4).await?;
+        let store: Arc<dyn EventStore> =
+            Arc::new(SqlEventStore::open(pool.clone(), "followup").await?);
         Ok(Self {
             store,
+            db: pool,
             addr: running.addr,
             signer: running.signer.clone(),
             _running: running,
@@ -185,6 +191,33 @@ async fn open(s: &Service, pieces: usize) -> Result<Vec<(String, Vec<String>)>> 
         }
         all.push((piece, ids));
     }
+    let policy = FollowUpEvent::IncentivePolicySet(IncentivePolicySet {
+        points_per_hour: 60,
+        max_points_per_day: 10_000,
+        max_points_per_year: 1_000_000,
+        max_hours_per_week: 40,
+        max_days_per_month: 20,
+    });
+    parts.push(StreamEvents {
+        stream_id: "incentive-policy".into(),
+        expected: ExpectedVersion::NoStream,
+        events: vec![new_event(&policy, chrono::Utc::now()).map_err(|e| anyhow::anyhow!("{e}"))?],
+    });
+    for p in 0..pieces {
+        mosaic_db::on_db!(&s.db, pool => {
+            sqlx::query(
+                "INSERT INTO followup_activities (municipality, activity_id, \
+                 host_organisation_id, title, engagement_form, transport_fee_yen, honorarium_yen, \
+                 local_points, certificate) VALUES ($1, $2, $3, '農園の収穫', 'volunteer', 500, 0, \
+                 10, FALSE)",
+            )
+            .bind(KASHIWA)
+            .bind(format!("activity-{p}"))
+            .bind(HOST)
+            .execute(pool)
+            .await?;
+        });
+    }
     for chunk in parts.chunks(1_000) {
         let mut chunk = chunk.to_vec();
         let first = chunk.remove(0);
@@ -238,6 +271,11 @@ async fn load(
     calls: Vec<pb::RecordAttendanceRequest>,
 ) -> Result<(f64, f64, f64, f64, f64)> {
     let attendances: usize = calls.iter().map(|c| c.entries.len()).sum();
+    let calls_attended = calls
+        .iter()
+        .flat_map(|c| &c.entries)
+        .filter(|e| e.status == pb::AttendanceStatus::Attended as i32)
+        .count();
     let channel = Channel::from_shared(format!("http://{}", s.addr))?
         .connect()
         .await?;
@@ -250,22 +288,34 @@ async fn load(
         let mut client = FollowUpServiceClient::new(channel.clone());
         tasks.push(tokio::spawn(async move {
             let mut h = Histogram::<u64>::new(3)?;
+            let mut awards = 0;
             loop {
                 let next = queue.lock().map_err(|_| anyhow::anyhow!("poisoned"))?.pop();
                 let Some(call) = next else { break };
                 let at = Instant::now();
-                client
+                awards += client
                     .record_attendance(mosaic_testkit::grpc::authed(call, &token))
-                    .await?;
+                    .await?
+                    .into_inner()
+                    .awards
+                    .len();
                 h.record(at.elapsed().as_micros() as u64)?;
             }
-            anyhow::Ok(h)
+            anyhow::Ok((h, awards))
         }));
     }
     let mut all = Histogram::<u64>::new(3)?;
+    let mut awards = 0;
     for t in tasks {
-        all.add(t.await??)?;
+        let (h, n) = t.await??;
+        all.add(h)?;
+        awards += n;
     }
+    // Every attended session is awarded (nine in ten entries).
+    anyhow::ensure!(
+        awards == calls_attended,
+        "{awards} awards for {calls_attended} attended sessions"
+    );
     let elapsed = began.elapsed().as_secs_f64();
     let cpu = CpuTime::now().since(&cpu);
     let per = |d: Duration| d.as_micros() as f64 / attendances as f64;

@@ -83,6 +83,7 @@ impl mosaic_runtime::Module for Module {
             Arc::new(mosaic_projection::Typed(projections::Confirmations)),
             Arc::new(mosaic_projection::Typed(projections::Engagements)),
             Arc::new(mosaic_projection::Typed(projections::Residents)),
+            Arc::new(mosaic_projection::Typed(projections::Activities)),
             // The journal's text, sealed under a resident's id, goes when the registry erases them.
             Arc::new(mosaic_known::erasure("followup.erasure", env.vault.clone())),
         ]

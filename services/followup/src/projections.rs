@@ -1,10 +1,12 @@
 //! The followup context's read models, each its own projection: `followup.confirmations`
 //! (engagements owed, from matching's log), `followup.engagements` (the list of engagements,
-//! from this context's own) and `followup.residents` (which resident a resident's own token
-//! names, from the registry's).
+//! from this context's own), `followup.residents` (which resident a resident's own token
+//! names, from the registry's) and `followup.activities` (what follow-up needs of each activity,
+//! from activity design's).
 
 use async_trait::async_trait;
 use mosaic_db::{DbTx, on_tx};
+use mosaic_events::activity::{self, ActivityEvent};
 use mosaic_events::followup::{self, EngagementOpened, FollowUpEvent};
 use mosaic_events::matching::{self, MatchingEvent};
 use mosaic_events::registry::{self, RegistryEvent, SubjectKind};
@@ -242,6 +244,93 @@ impl EventProjection for Residents {
                     )
                     .bind(m)
                     .bind(e.subject_id.as_str())
+                    .execute(&mut **t)
+                    .await?;
+                });
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+/// `followup.activities`: each activity's host, title, offer per session, coordinator and, for
+/// an internship, its period and milestones.
+pub struct Activities;
+
+#[async_trait]
+impl EventProjection for Activities {
+    type Event = ActivityEvent;
+    const CONTEXT: &'static str = activity::CONTEXT;
+
+    fn name(&self) -> &'static str {
+        "followup.activities"
+    }
+
+    fn wants(&self) -> &'static [&'static str] {
+        &["ActivityCreated", "ActivityUpdated", "InternshipDefined"]
+    }
+
+    fn tables(&self) -> &'static [&'static str] {
+        &["followup_activities"]
+    }
+
+    async fn apply(
+        &self,
+        tx: &mut DbTx,
+        event: &StoredEvent,
+        typed: Option<ActivityEvent>,
+    ) -> Result<(), ProjectionError> {
+        let m = event.municipality.as_str();
+        match typed {
+            Some(ActivityEvent::ActivityCreated(a) | ActivityEvent::ActivityUpdated(a)) => {
+                let d = &a.details;
+                let i = &d.incentives;
+                on_tx!(tx, t => {
+                    sqlx::query(
+                        "INSERT INTO followup_activities (municipality, activity_id, \
+                         host_organisation_id, title, engagement_form, transport_fee_yen, \
+                         honorarium_yen, local_points, certificate, coordinator_id) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+                         ON CONFLICT (municipality, activity_id) DO UPDATE SET \
+                         host_organisation_id = excluded.host_organisation_id, \
+                         title = excluded.title, engagement_form = excluded.engagement_form, \
+                         transport_fee_yen = excluded.transport_fee_yen, \
+                         honorarium_yen = excluded.honorarium_yen, \
+                         local_points = excluded.local_points, \
+                         certificate = excluded.certificate, \
+                         coordinator_id = excluded.coordinator_id",
+                    )
+                    .bind(m)
+                    .bind(a.activity_id.as_str())
+                    .bind(d.host_organisation_id.as_str())
+                    .bind(&d.title)
+                    .bind(d.engagement_form.as_str())
+                    .bind(i64::from(i.transport_fee_yen))
+                    .bind(i64::from(i.honorarium_yen))
+                    .bind(i64::from(i.local_points))
+                    .bind(i.certificate)
+                    .bind(d.coordinator_id.as_ref().map(|c| c.to_string()))
+                    .execute(&mut **t)
+                    .await?;
+                });
+            }
+            Some(ActivityEvent::InternshipDefined(d)) => {
+                let i = &d.internship;
+                let ms = &i.milestones;
+                on_tx!(tx, t => {
+                    sqlx::query(
+                        "UPDATE followup_activities SET internship_start = $1, \
+                         internship_end = $2, orientation = $3, mid_term_review = $4, \
+                         final_reflection = $5 WHERE municipality = $6 AND activity_id = $7",
+                    )
+                    .bind(i.start.to_string())
+                    .bind(i.end.to_string())
+                    .bind(ms.orientation.to_string())
+                    .bind(ms.mid_term_review.to_string())
+                    .bind(ms.final_reflection.to_string())
+                    .bind(m)
+                    .bind(d.activity_id.as_str())
                     .execute(&mut **t)
                     .await?;
                 });

@@ -17,7 +17,8 @@ use tonic::Code;
 use tonic::transport::Channel;
 
 /// A published activity with one piece, Mondays 09:00–12:00 from 2 November 2026 to 29 March
-/// 2027, for three people; its piece id.
+/// 2027, for three people, offering a transport fee of 500 yen and 10 points a session; its
+/// piece id.
 async fn monday_piece(w: &mut World) -> anyhow::Result<String> {
     let schedule = pb::Schedule {
         kind: Some(pb::schedule::Kind::Weekly(pb::WeeklyRecurrence {
@@ -38,6 +39,11 @@ async fn monday_piece(w: &mut World) -> anyhow::Result<String> {
                 details: Some(pb::ActivityDetails {
                     period_start: date(2026, 10, 1),
                     period_end: date(2027, 3, 31),
+                    incentives: Some(pb::Incentives {
+                        transport_fee_yen: 500,
+                        local_points: 10,
+                        ..Default::default()
+                    }),
                     ..details(
                         &w.host,
                         pb::EngagementForm::Volunteer,
@@ -109,18 +115,30 @@ async fn engagements(
     anyhow::bail!("{n} engagements never appeared")
 }
 
+/// `n` residents confirmed on `piece`, and their engagements once they are open.
+async fn engaged(
+    p: &Platform,
+    w: &mut World,
+    f: &mut FollowUpServiceClient<Channel>,
+    piece: &str,
+    n: usize,
+) -> anyhow::Result<(Vec<Resident>, Vec<pb::Engagement>)> {
+    let mut residents = Vec::new();
+    for _ in 0..n {
+        let r = w.resident(p, Person::default()).await?;
+        let id = w.accepted(&r, piece).await?;
+        w.confirm(&id).await?;
+        residents.push(r);
+    }
+    let listed = engagements(f, w, piece, n).await?;
+    Ok((residents, listed))
+}
+
 per_backend!(Platform, async fn confirmations_open_engagements_once_and_rosters_record_sessions(p) {
     let mut w = World::new(&p, KASHIWA).await?;
     let mut f = FollowUpServiceClient::new(p.channel(3).await?);
     let piece = monday_piece(&mut w).await?;
-    let mut residents = Vec::new();
-    for _ in 0..3 {
-        let r = w.resident(&p, Person::default()).await?;
-        let id = w.accepted(&r, &piece).await?;
-        w.confirm(&id).await?;
-        residents.push(r);
-    }
-    let listed = engagements(&mut f, &w, &piece, 3).await?;
+    let (residents, listed) = engaged(&p, &mut w, &mut f, &piece, 3).await?;
     assert_eq!(listed.len(), 3);
     let ids: Vec<String> = listed.iter().map(|e| e.engagement_id.clone()).collect();
     for e in &listed {
@@ -423,10 +441,8 @@ per_backend!(Platform, async fn the_journal_is_sealed_read_by_whom_it_concerns_a
     let mut w = World::new(&p, KASHIWA).await?;
     let mut f = FollowUpServiceClient::new(p.channel(3).await?);
     let piece = monday_piece(&mut w).await?;
-    let r = w.resident(&p, Person::default()).await?;
-    let m = w.accepted(&r, &piece).await?;
-    w.confirm(&m).await?;
-    let id = engagements(&mut f, &w, &piece, 1).await?.remove(0).engagement_id;
+    let (mut residents, mut listed) = engaged(&p, &mut w, &mut f, &piece, 1).await?;
+    let (r, id) = (residents.remove(0), listed.remove(0).engagement_id);
     use pb::AttendanceStatus::Attended;
     f.record_attendance(w.req(roster("a-1", &piece, (2026, 11, 30), &[(id.as_str(), Attended, 120)]), &w.host_token))
         .await?;
@@ -548,5 +564,113 @@ per_backend!(Platform, async fn the_journal_is_sealed_read_by_whom_it_concerns_a
         assert!(!contains(&stored, secret), "{secret} is stored in clear");
         assert!(!contains(&logged, secret), "{secret} is logged");
     }
+    Ok(())
+});
+
+per_backend!(Platform, async fn attendance_earns_within_the_caps_once_and_redemptions_never_overdraw(p) {
+    let mut w = World::new(&p, KASHIWA).await?;
+    let mut f = FollowUpServiceClient::new(p.channel(3).await?);
+    let piece = monday_piece(&mut w).await?;
+    let (residents, listed) = engaged(&p, &mut w, &mut f, &piece, 3).await?;
+    let of = |r: &Resident| listed.iter().find(|e| e.resident_id == r.id).unwrap().engagement_id.clone();
+    let ids: Vec<String> = residents.iter().map(of).collect();
+
+    // The officer's policy: 60 points an hour, at most 150 a day. Coordinators may not set it;
+    // a figure over its limit is refused naming it.
+    let policy = |p: pb::IncentivePolicy, id: &str| pb::SetIncentivePolicyRequest {
+        request_id: id.into(),
+        policy: Some(p),
+        expected_version: 0,
+    };
+    let good = pb::IncentivePolicy { points_per_hour: 60, max_points_per_day: 150, ..Default::default() };
+    refused(f.set_incentive_policy(w.req(policy(good, "p-0"), &w.coordinator)).await, Code::PermissionDenied);
+    let bad = pb::IncentivePolicy { max_hours_per_week: 169, ..good };
+    let r = f.set_incentive_policy(w.req(policy(bad, "p-1"), &w.officer)).await;
+    assert!(refused(r, Code::InvalidArgument).contains("policy.max_hours_per_week"));
+    let set = f.set_incentive_policy(w.req(policy(good, "p-2"), &w.officer)).await?.into_inner();
+    assert_eq!((set.policy, set.version), (Some(good), 1));
+
+    // Monday 30 November: 3 hours (190 points, cut to 150 by the day's cap), 1 hour (70), a
+    // no-show (nothing). Fees follow the sessions that earn.
+    use pb::AttendanceStatus::{Attended, NoShow};
+    let day = (2026, 11, 30);
+    let entries = [(ids[0].as_str(), Attended, 180), (ids[1].as_str(), Attended, 60), (ids[2].as_str(), NoShow, 0)];
+    let recorded = f.record_attendance(w.req(roster("a-1", &piece, day, &entries), &w.host_token)).await?.into_inner();
+    let mut awards: Vec<(String, u32, u32, Vec<i32>)> = recorded
+        .awards
+        .iter()
+        .map(|a| (a.engagement_id.clone(), a.points, a.transport_fee_yen, a.capped.clone()))
+        .collect();
+    awards.sort();
+    let mut expected = vec![
+        (ids[0].clone(), 150, 500, vec![pb::Cap::PointsPerDay as i32]),
+        (ids[1].clone(), 70, 500, vec![]),
+    ];
+    expected.sort();
+    assert_eq!(awards, expected);
+    // A retry answers the same; a correction of the session awards nothing more.
+    let again = f.record_attendance(w.req(roster("a-1", &piece, day, &entries), &w.host_token)).await?.into_inner();
+    assert_eq!(again, recorded);
+    let corrected = f
+        .record_attendance(w.req(roster("a-2", &piece, day, &[(ids[0].as_str(), Attended, 240)]), &w.host_token))
+        .await?
+        .into_inner();
+    assert!(corrected.awards.is_empty());
+    assert_eq!(p.events("followup", KASHIWA, "AwardGranted").await?.len(), 2);
+
+    // The account: the resident reads their own; staff any with an engagement; nobody else.
+    let account = |r: &Resident, token: &str| w.req(pb::GetAccountRequest { resident_id: r.id.clone() }, token);
+    let own = f.get_account(account(&residents[0], &residents[0].token)).await?.into_inner().account.unwrap();
+    assert_eq!((own.balance, own.transport_fee_yen, own.entries.len()), (150, 500, 1));
+    assert_eq!(own.entries[0].award.as_ref().unwrap().capped, [pb::Cap::PointsPerDay as i32]);
+    refused(f.get_account(account(&residents[0], &residents[1].token)).await, Code::NotFound);
+    refused(f.get_account(account(&residents[0], &w.host_token)).await, Code::PermissionDenied);
+    let stranger = Resident { id: uuid::Uuid::now_v7().to_string(), token: String::new() };
+    refused(f.get_account(account(&stranger, &w.coordinator)).await, Code::NotFound);
+
+    // A grant past the day's cap is refused and writes nothing; within it, it counts.
+    let grant = |r: &Resident, points, id: &str| pb::GrantPointsRequest {
+        request_id: id.into(),
+        resident_id: r.id.clone(),
+        points,
+        reason: pb::GrantReason::Event as i32,
+        on: date(2026, 11, 30),
+    };
+    let r = f.grant_points(w.req(grant(&residents[1], 81, "g-1"), &w.coordinator)).await;
+    assert!(refused(r, Code::FailedPrecondition).contains("points_per_day"));
+    assert!(refused(f.grant_points(w.req(grant(&residents[1], 0, "g-2"), &w.coordinator)).await, Code::InvalidArgument).contains("points"));
+    refused(f.grant_points(w.req(grant(&stranger, 10, "g-3"), &w.coordinator)).await, Code::NotFound);
+    refused(f.grant_points(w.req(grant(&residents[1], 10, "g-4"), &residents[1].token)).await, Code::PermissionDenied);
+    assert!(p.events("followup", KASHIWA, "PointsGranted").await?.is_empty());
+    let granted = f.grant_points(w.req(grant(&residents[1], 80, "g-5"), &w.coordinator)).await?.into_inner();
+    assert_eq!(granted.account.unwrap().balance, 150);
+
+    // Redemptions: more than the balance is refused; 32 at once never overdraw it.
+    let redeem = |r: &Resident, points, id: String| pb::RedeemPointsRequest {
+        request_id: id,
+        resident_id: r.id.clone(),
+        points,
+        purpose: pb::RedemptionPurpose::LocalShop as i32,
+    };
+    let r = f.redeem_points(w.req(redeem(&residents[0], 151, "x-1".into()), &residents[0].token)).await;
+    assert!(refused(r, Code::FailedPrecondition).contains("balance"));
+    let mut running = tokio::task::JoinSet::new();
+    for i in 0..32 {
+        let mut client = f.clone();
+        let request = w.req(redeem(&residents[0], 10, format!("x-{i}-{}", uuid::Uuid::now_v7())), &residents[0].token);
+        running.spawn(async move { client.redeem_points(request).await });
+    }
+    let (mut done, mut refusals) = (0, 0);
+    while let Some(answer) = running.join_next().await {
+        match answer? {
+            Ok(_) => done += 1,
+            Err(s) if s.code() == Code::FailedPrecondition => refusals += 1,
+            Err(s) => panic!("{s:?}"),
+        }
+    }
+    assert_eq!((done, refusals), (15, 17));
+    let after = f.get_account(account(&residents[0], &w.coordinator)).await?.into_inner().account.unwrap();
+    assert_eq!(after.balance, 0);
+    assert_eq!(p.events("followup", KASHIWA, "PointsRedeemed").await?.len(), 15);
     Ok(())
 });

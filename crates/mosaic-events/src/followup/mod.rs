@@ -1,6 +1,6 @@
 //! The follow-up context's events: engagements opened from matching's confirmations, the
 //! attendance of their sessions, spontaneous engagement observed, the journal of check-ins,
-//! reflections and feedback, and their end. Stored names are the `rename`s and the payloads are
+//! reflections and feedback, incentives (the policy, awards, redemptions), and their end. Stored names are the `rename`s and the payloads are
 //! what analysts and other contexts read: never change either. People appear by id, reasons as
 //! codes; the journal's free text is sealed (see `journal`).
 //!
@@ -14,8 +14,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::matching::Commitment;
 
+mod incentives;
 mod journal;
 
+pub use incentives::*;
 pub use journal::*;
 
 /// The producing context's name, as events and subjects carry it.
@@ -92,6 +94,18 @@ pub enum FollowUpEvent {
     /// The resident rated the host, or the host the resident.
     #[serde(rename = "FeedbackGiven")]
     FeedbackGiven(FeedbackGiven),
+    /// An officer set the municipality's incentive policy.
+    #[serde(rename = "IncentivePolicySet")]
+    IncentivePolicySet(IncentivePolicySet),
+    /// An attended session earned points, fees or an honorarium.
+    #[serde(rename = "AwardGranted")]
+    AwardGranted(AwardGranted),
+    /// Staff granted points by hand.
+    #[serde(rename = "PointsGranted")]
+    PointsGranted(PointsGranted),
+    /// A resident redeemed points.
+    #[serde(rename = "PointsRedeemed")]
+    PointsRedeemed(PointsRedeemed),
     /// An engagement ended. Unless matching ended it, matching ends the match and frees its
     /// seat.
     #[serde(rename = "EngagementEnded")]

@@ -1,15 +1,21 @@
 //! The RPCs that change engagements: a session's roster and an engagement's end.
 
-use mosaic_api::command::{commit, first_answer, new_event, saved_answer};
+use mosaic_api::command::{commit, first_answer, new_event, replay, saved_answer};
+use mosaic_api::status::from_store;
 use mosaic_api::{FieldErrors, RequestContext, wire};
 use mosaic_auth::{Caller, Role};
 use mosaic_domain::Aggregate;
-use mosaic_eventstore::{AppendRequest, ExpectedVersion, StreamEvents};
+use mosaic_eventstore::{AppendRequest, StreamEvents};
 use mosaic_proto::v1 as pb;
-use mosaic_types::jst_date;
+use mosaic_types::{ResidentId, jst_date};
 use tonic::{Request, Status};
 
-use super::{FollowUpApi, STAFF, STAFF_AND_HOSTS, engagement_stream, not_found, view};
+use super::accounts::POLICY_STREAM;
+use super::{
+    FollowUpApi, STAFF, STAFF_AND_HOSTS, engagement_stream, expect, may_see, not_found, refused,
+    view,
+};
+use crate::domain::account::{Attended, IncentivePolicy};
 use crate::domain::{
     AttendanceStatus, Command, Engagement, EngagementEndReason, FollowUpError, FollowUpEvent,
     Reporter, SpontaneousPattern,
@@ -20,15 +26,6 @@ const MAX_ENTRIES: usize = 200;
 /// How often a command is decided again after another wrote one of its engagements.
 const ATTEMPTS: usize = 8;
 
-/// The expected version of a stream read at `version`.
-fn expect(version: u64) -> ExpectedVersion {
-    if version == 0 {
-        ExpectedVersion::NoStream
-    } else {
-        ExpectedVersion::Exact(version)
-    }
-}
-
 /// A refusal of the domain as a status; `errors` gathers the field violations of a roster.
 fn refusal(e: FollowUpError, field: &str, id: &str, errors: &mut FieldErrors) -> Option<Status> {
     match e {
@@ -36,9 +33,7 @@ fn refusal(e: FollowUpError, field: &str, id: &str, errors: &mut FieldErrors) ->
             errors.add(field, reason);
             None
         }
-        FollowUpError::NotFound(_) => Some(not_found(field, id)),
-        FollowUpError::Rule(why) => Some(Status::failed_precondition(format!("{field}: {why}"))),
-        FollowUpError::Forbidden(why) => Some(Status::permission_denied(why)),
+        other => Some(refused(other, field, id)),
     }
 }
 
@@ -101,12 +96,40 @@ impl FollowUpApi {
         } else {
             Reporter::Staff
         };
+        // What attended sessions earn: the policy (read with the engagements), and the offer of
+        // the piece's activity.
+        let mut offer = None;
+        let mut names: Vec<String> = entries
+            .iter()
+            .map(|(id, ..)| engagement_stream(id))
+            .collect();
+        names.push(POLICY_STREAM.to_owned());
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
         for attempt in 0..ATTEMPTS {
-            // Who may act is checked on every engagement before a saved answer is returned.
+            // The engagements and the policy in one read. Who may act is checked on every
+            // engagement before a saved answer is returned.
+            let mut histories = self
+                .store
+                .read_streams(ctx.municipality, &names)
+                .await
+                .map_err(from_store)?;
+            let policy = histories
+                .pop()
+                .map(|h| replay::<IncentivePolicy>(&h))
+                .transpose()?
+                .map(|(p, version)| (p.policy, version))
+                .unwrap_or_default();
             let mut read: Vec<(Engagement, u64)> = Vec::with_capacity(entries.len());
-            for (id, _, _, field) in &entries {
+            for ((id, _, _, field), history) in entries.iter().zip(&histories) {
                 let field = format!("{field}.engagement_id");
-                let (state, version) = self.visible(&ctx, &field, id).await?;
+                let (state, version) = replay::<Engagement>(history)?;
+                let host = state
+                    .opened
+                    .as_ref()
+                    .map(|o| o.host_organisation_id.as_str());
+                if !host.is_some_and(|h| may_see(&ctx.caller, h)) {
+                    return Err(not_found(&field, id));
+                }
                 if state.opened.as_ref().map(|o| o.piece_id.as_str()) != Some(piece.as_str()) {
                     return Err(Status::not_found(format!(
                         "{field}: engagement {id} is not an engagement of piece {piece}"
@@ -141,6 +164,40 @@ impl FollowUpApi {
                 }
             }
             errors.finish()?;
+            let activity = read
+                .iter()
+                .find_map(|(s, _)| s.opened.as_ref().map(|o| o.activity_id.to_string()))
+                .unwrap_or_default();
+            if offer.is_none() {
+                offer = Some(self.offer(&ctx, &activity).await?);
+            }
+            // Sessions newly recorded as attended earn on their residents' accounts.
+            let attended: Vec<(ResidentId, Attended)> = read
+                .iter()
+                .zip(&decided)
+                .filter_map(|((state, _), events)| {
+                    let o = state.opened.as_ref()?;
+                    events.iter().find_map(|e| match e {
+                        FollowUpEvent::AttendanceRecorded(a)
+                            if a.status == AttendanceStatus::Attended =>
+                        {
+                            Some((
+                                o.resident_id.clone(),
+                                Attended {
+                                    engagement_id: a.engagement_id.clone(),
+                                    activity_id: o.activity_id.clone(),
+                                    session: a.session,
+                                    minutes: a.minutes,
+                                },
+                            ))
+                        }
+                        _ => None,
+                    })
+                })
+                .collect();
+            let (awards, accounts) = self
+                .awards(&ctx, attended, offer.unwrap_or_default(), &policy)
+                .await?;
             let mut engagements = Vec::with_capacity(entries.len());
             let mut streams = Vec::new();
             for (((id, ..), (state, version)), events) in entries.iter().zip(&read).zip(&decided) {
@@ -155,7 +212,11 @@ impl FollowUpApi {
                         .collect::<Result<_, _>>()?,
                 });
             }
-            let answer = pb::RecordAttendanceResponse { engagements };
+            streams.extend(accounts);
+            let answer = pb::RecordAttendanceResponse {
+                engagements,
+                awards,
+            };
             // One append for the roster: every engagement at the version read.
             let first = streams.remove(0);
             let request = AppendRequest {
@@ -249,33 +310,15 @@ impl FollowUpApi {
             {
                 return Ok(first);
             }
-            let mut errors = FieldErrors::new();
-            let events = match state.decide(command) {
-                Ok(events) => events,
-                Err(e) => {
-                    return Err(refusal(e, "engagement_id", id, &mut errors).unwrap_or_else(
-                        || match errors.finish() {
-                            Err(status) => status,
-                            Ok(()) => Status::internal("a refusal without a reason"),
-                        },
-                    ));
-                }
-            };
+            let events = state
+                .decide(command)
+                .map_err(|e| refused(e, "engagement_id", id))?;
             let after = events.iter().fold(state, |s, e| s.evolve(e));
             let answer = answer(view(id, &after, version + events.len() as u64, &ctx.caller));
-            let request = AppendRequest {
-                municipality: ctx.municipality,
-                stream_id: engagement_stream(id),
-                expected: expect(version),
-                events: events
-                    .iter()
-                    .map(|e| new_event(e, ctx.received_at))
-                    .collect::<Result<_, _>>()?,
-                meta: ctx.meta(),
-                response: Some(saved_answer(&answer)),
-                also: Vec::new(),
-            };
-            if let Some(answer) = commit(self.store.as_ref(), request, answer).await? {
+            if let Some(answer) = self
+                .append(ctx, engagement_stream(id), version, &events, answer)
+                .await?
+            {
                 return Ok(answer);
             }
         }

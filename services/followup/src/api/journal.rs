@@ -27,13 +27,12 @@ const LEARNED: &str = "followup.reflection.learned";
 const NEXT_STEPS: &str = "followup.reflection.next_steps";
 const COMMENT: &str = "followup.feedback.comment";
 
-/// Checks a text field: 1 to `max` characters, or 0 to `max` when it may be empty.
+/// Checks a text that may span lines: at most `max` characters, and not blank unless it may be.
 fn text(errors: &mut FieldErrors, field: &str, value: &str, max: usize, may_be_empty: bool) {
-    let n = value.chars().count();
-    if n > max {
-        errors.add(field, format!("is {n} characters; at most {max}"));
-    } else if !may_be_empty && value.trim().is_empty() {
-        errors.add(field, "is required");
+    if !may_be_empty && value.trim().is_empty() {
+        errors.add(field, "must not be empty");
+    } else {
+        errors.prose(field, value, max);
     }
 }
 

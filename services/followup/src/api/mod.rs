@@ -1,6 +1,7 @@
 //! gRPC handlers of `FollowUpService`: validate → read the engagements → decide → append →
 //! answer; and the opener that turns owed confirmations into engagements.
 
+mod accounts;
 mod commands;
 mod journal;
 mod opener;
@@ -8,10 +9,10 @@ mod queries;
 
 use std::sync::Arc;
 
-use mosaic_api::command::decode;
+use mosaic_api::RequestContext;
+use mosaic_api::command::load;
 use mosaic_api::paging::PageTokens;
 use mosaic_api::wire::{to_date, to_window};
-use mosaic_api::{RequestContext, status::from_store};
 use mosaic_auth::{Caller, Role};
 use mosaic_db::Db;
 use mosaic_eventstore::EventStore;
@@ -20,7 +21,7 @@ use mosaic_proto::v1 as pb;
 use mosaic_proto::v1::follow_up_service_server::FollowUpService;
 use tonic::Status;
 
-use crate::domain::{AttendanceStatus, Engagement, EngagementEndReason, FollowUpEvent};
+use crate::domain::{AttendanceStatus, Engagement, EngagementEndReason};
 
 /// Staff.
 const STAFF: &[Role] = &[Role::Coordinator, Role::MunicipalityOfficer, Role::Operator];
@@ -86,16 +87,38 @@ impl FollowUpApi {
 
     /// An engagement as its stream holds it: the state and version (an empty state for none).
     async fn read(&self, ctx: &RequestContext, id: &str) -> Result<(Engagement, u64), Status> {
-        let history = self
-            .store
-            .read_stream(ctx.municipality, &engagement_stream(id))
-            .await
-            .map_err(from_store)?;
-        let version = history.last().map_or(0, |e| e.version);
-        let state = history.iter().try_fold(Engagement::default(), |s, e| {
-            decode::<FollowUpEvent>(e).map(|ev| mosaic_domain::Aggregate::evolve(s, &ev))
-        })?;
-        Ok((state, version))
+        load(
+            self.store.as_ref(),
+            ctx.municipality,
+            &engagement_stream(id),
+        )
+        .await
+    }
+
+    /// Appends `events` to `stream` (read at `version`) with `answer` saved for a retry: the
+    /// answer to give (this one, or the first of a retried request), or `None` when another
+    /// change of the stream came first.
+    async fn append<R: prost::Message + Default>(
+        &self,
+        ctx: &RequestContext,
+        stream: String,
+        version: u64,
+        events: &[crate::domain::FollowUpEvent],
+        answer: R,
+    ) -> Result<Option<R>, Status> {
+        let request = mosaic_eventstore::AppendRequest {
+            municipality: ctx.municipality,
+            stream_id: stream,
+            expected: expect(version),
+            events: events
+                .iter()
+                .map(|e| mosaic_api::command::new_event(e, ctx.received_at))
+                .collect::<Result<_, _>>()?,
+            meta: ctx.meta(),
+            response: Some(mosaic_api::command::saved_answer(&answer)),
+            also: Vec::new(),
+        };
+        mosaic_api::command::commit(self.store.as_ref(), request, answer).await
     }
 
     /// An engagement the caller may see: staff any, a host its own activities', a resident
@@ -133,6 +156,40 @@ fn read_head<T>(
     let id = mosaic_api::wire::id(&mut errors, "engagement_id", engagement_id);
     errors.finish()?;
     Ok((ctx, id.unwrap_or_default()))
+}
+
+// The policy's refusals name their field; it is the only aggregate run through `execute`.
+impl From<crate::domain::FollowUpError> for Status {
+    fn from(e: crate::domain::FollowUpError) -> Self {
+        refused(e, "policy", "")
+    }
+}
+
+/// The expected version of a stream read at `version`.
+fn expect(version: u64) -> mosaic_eventstore::ExpectedVersion {
+    if version == 0 {
+        mosaic_eventstore::ExpectedVersion::NoStream
+    } else {
+        mosaic_eventstore::ExpectedVersion::Exact(version)
+    }
+}
+
+/// A refusal of the domain as a status, on the entity `id` named by `field`.
+fn refused(e: crate::domain::FollowUpError, field: &str, id: &str) -> Status {
+    use crate::domain::FollowUpError as E;
+    match e {
+        E::Invalid { field, reason } => {
+            let mut errors = mosaic_api::FieldErrors::new();
+            errors.add(field, reason);
+            errors
+                .finish()
+                .err()
+                .unwrap_or_else(|| Status::internal("a refusal without a reason"))
+        }
+        E::NotFound(_) => not_found(field, id),
+        E::Rule(why) => Status::failed_precondition(format!("{field}: {why}")),
+        E::Forbidden(why) => Status::permission_denied(why),
+    }
 }
 
 /// Whether the caller may see an engagement of `host`'s activity.
@@ -227,6 +284,11 @@ mosaic_api::rpcs! {
         record_reflection => record_reflection_impl(RecordReflectionRequest) -> RecordReflectionResponse;
         give_feedback => give_feedback_impl(GiveFeedbackRequest) -> GiveFeedbackResponse;
         get_journal => get_journal_impl(GetJournalRequest) -> GetJournalResponse;
+        set_incentive_policy => set_incentive_policy_impl(SetIncentivePolicyRequest) -> SetIncentivePolicyResponse;
+        get_incentive_policy => get_incentive_policy_impl(GetIncentivePolicyRequest) -> GetIncentivePolicyResponse;
+        grant_points => grant_points_impl(GrantPointsRequest) -> GrantPointsResponse;
+        redeem_points => redeem_points_impl(RedeemPointsRequest) -> RedeemPointsResponse;
+        get_account => get_account_impl(GetAccountRequest) -> GetAccountResponse;
         get_engagement => get_engagement_impl(GetEngagementRequest) -> GetEngagementResponse;
         list_engagements => list_engagements_impl(ListEngagementsRequest) -> ListEngagementsResponse;
     }

@@ -337,6 +337,8 @@ impl mosaic_domain::Aggregate for Engagement {
             FollowUpEvent::FeedbackGiven(f) => {
                 self.feedback.insert(f.direction, f.clone());
             }
+            // Incentives are recorded on accounts and the policy, not on engagements.
+            _ => {}
         }
         self
     }

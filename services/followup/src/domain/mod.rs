@@ -2,8 +2,11 @@
 //!
 //! - [`engagement`]: one engagement, from the confirmation that opens it through the attendance
 //!   of its sessions and spontaneous engagement observed to its end.
+//! - [`account`]: a resident's incentive account (awards, grants, redemptions, caps) and the
+//!   municipality's incentive policy.
 //! - [`journal`]: the check-ins, reflections and feedback written on an engagement.
 
+pub mod account;
 pub mod engagement;
 pub mod journal;
 
