@@ -9,6 +9,8 @@ mod common;
 
 use std::time::Duration;
 
+use chrono::{Datelike, NaiveDate};
+
 use common::*;
 use mosaic_auth::Role;
 use mosaic_proto::v1 as pb;
@@ -16,8 +18,50 @@ use mosaic_proto::v1::follow_up_service_client::FollowUpServiceClient;
 use tonic::Code;
 use tonic::transport::Channel;
 
-/// A published activity with one piece, Mondays 09:00–12:00 from 2 November 2026 to 29 March
-/// 2027, for three people, offering a transport fee of 500 yen and 10 points a session; its
+/// Today in Japan: every date of these tests is reckoned from it, so they hold on any day.
+fn today() -> NaiveDate {
+    mosaic_types::jst_date(chrono::Utc::now())
+}
+
+/// `d` moved by `n` days.
+fn days(d: NaiveDate, n: i64) -> NaiveDate {
+    d + chrono::Duration::days(n)
+}
+
+/// `d` moved by `n` weeks.
+fn weeks(d: NaiveDate, n: i64) -> NaiveDate {
+    days(d, 7 * n)
+}
+
+/// The latest Monday before today: a session that has happened.
+fn last_monday() -> NaiveDate {
+    let yesterday = days(today(), -1);
+    days(
+        yesterday,
+        -i64::from(yesterday.weekday().num_days_from_monday()),
+    )
+}
+
+/// The first Monday after today: a session that has not happened yet.
+fn next_monday() -> NaiveDate {
+    days(
+        today(),
+        7 - i64::from(today().weekday().num_days_from_monday()),
+    )
+}
+
+/// The piece's first session, four weeks before the last Monday.
+fn first_monday() -> NaiveDate {
+    weeks(last_monday(), -4)
+}
+
+/// A date on the wire.
+fn on(d: NaiveDate) -> Option<pb::Date> {
+    date(d.year(), d.month() as i32, d.day() as i32)
+}
+
+/// A published activity with one piece, Mondays 09:00–12:00 from four weeks before the last
+/// Monday to seventeen weeks after it, for three people, offering a transport fee of 500 yen and 10 points a session; its
 /// piece id.
 async fn monday_piece(w: &mut World) -> anyhow::Result<String> {
     let schedule = pb::Schedule {
@@ -25,8 +69,8 @@ async fn monday_piece(w: &mut World) -> anyhow::Result<String> {
             weekday: pb::Weekday::Monday as i32,
             start_minute: 540,
             end_minute: 720,
-            first_day: date(2026, 11, 2),
-            last_day: date(2027, 3, 29),
+            first_day: on(first_monday()),
+            last_day: on(weeks(last_monday(), 17)),
             exceptions: vec![],
             skip_national_holidays: false,
         })),
@@ -37,8 +81,8 @@ async fn monday_piece(w: &mut World) -> anyhow::Result<String> {
             pb::CreateActivityRequest {
                 request_id: uuid::Uuid::now_v7().to_string(),
                 details: Some(pb::ActivityDetails {
-                    period_start: date(2026, 10, 1),
-                    period_end: date(2027, 3, 31),
+                    period_start: on(days(first_monday(), -30)),
+                    period_end: on(days(weeks(last_monday(), 17), 2)),
                     incentives: Some(pb::Incentives {
                         transport_fee_yen: 500,
                         local_points: 10,
@@ -69,13 +113,13 @@ async fn monday_piece(w: &mut World) -> anyhow::Result<String> {
 fn roster(
     id: &str,
     piece: &str,
-    day: (i32, i32, i32),
+    day: NaiveDate,
     entries: &[(&str, pb::AttendanceStatus, u32)],
 ) -> pb::RecordAttendanceRequest {
     pb::RecordAttendanceRequest {
         request_id: id.into(),
         piece_id: piece.into(),
-        session: date(day.0, day.1, day.2),
+        session: on(day),
         entries: entries
             .iter()
             .map(|(e, status, minutes)| pb::AttendanceEntry {
@@ -178,7 +222,7 @@ per_backend!(Platform, async fn confirmations_open_engagements_once_and_rosters_
 
     // The host records Monday 30 November's roster: attended, no-show, cancelled.
     use pb::AttendanceStatus::{Attended, Cancelled, NoShow};
-    let day = (2026, 11, 30);
+    let day = last_monday();
     let entries = [(ids[0].as_str(), Attended, 180), (ids[1].as_str(), NoShow, 0), (ids[2].as_str(), Cancelled, 0)];
     let recorded = f
         .record_attendance(w.req(roster("r-1", &piece, day, &entries), &w.host_token))
@@ -205,12 +249,12 @@ per_backend!(Platform, async fn confirmations_open_engagements_once_and_rosters_
     // One bad entry refuses the roster, naming it; nothing is written.
     let before = p.events("followup", KASHIWA, "AttendanceRecorded").await?.len();
     for (entries, day, field) in [
-        (vec![(ids[1].as_str(), Attended, 180), (ids[2].as_str(), Attended, 0)], (2026, 11, 23), "entries[1].minutes"),
-        (vec![(ids[1].as_str(), Attended, 1441)], (2026, 11, 23), "entries[0].minutes"),
-        (vec![(ids[1].as_str(), NoShow, 30)], (2026, 11, 23), "entries[0].minutes"),
-        (vec![(ids[1].as_str(), Attended, 60)], (2026, 12, 7), "session"),
-        (vec![(ids[1].as_str(), Attended, 60), (ids[1].as_str(), Attended, 60)], (2026, 11, 23), "entries[1].engagement_id"),
-        (vec![], (2026, 11, 23), "entries"),
+        (vec![(ids[1].as_str(), Attended, 180), (ids[2].as_str(), Attended, 0)], weeks(day, -1), "entries[1].minutes"),
+        (vec![(ids[1].as_str(), Attended, 1441)], weeks(day, -1), "entries[0].minutes"),
+        (vec![(ids[1].as_str(), NoShow, 30)], weeks(day, -1), "entries[0].minutes"),
+        (vec![(ids[1].as_str(), Attended, 60)], next_monday(), "session"),
+        (vec![(ids[1].as_str(), Attended, 60), (ids[1].as_str(), Attended, 60)], weeks(day, -1), "entries[1].engagement_id"),
+        (vec![], weeks(day, -1), "entries"),
     ] {
         let r = f.record_attendance(w.req(roster("bad", &piece, day, &entries), &w.host_token)).await;
         let status = r.unwrap_err();
@@ -218,7 +262,7 @@ per_backend!(Platform, async fn confirmations_open_engagements_once_and_rosters_
         assert!(status.message().contains(field), "{field}: {}", status.message());
     }
     let tuesday = f
-        .record_attendance(w.req(roster("t", &piece, (2026, 11, 24), &[(ids[0].as_str(), Attended, 60)]), &w.host_token))
+        .record_attendance(w.req(roster("t", &piece, days(day, -6), &[(ids[0].as_str(), Attended, 60)]), &w.host_token))
         .await;
     refused(tuesday, Code::FailedPrecondition);
     let unknown = uuid::Uuid::now_v7().to_string();
@@ -264,24 +308,24 @@ per_backend!(Platform, async fn confirmations_open_engagements_once_and_rosters_
         observed_on: on,
     };
     let noted = f
-        .record_spontaneous_engagement(w.req(observe(&ids[0], pb::SpontaneousPattern::CommunityFormed, date(2026, 12, 1)), &w.coordinator))
+        .record_spontaneous_engagement(w.req(observe(&ids[0], pb::SpontaneousPattern::CommunityFormed, on(days(day, 1))), &w.coordinator))
         .await?
         .into_inner()
         .engagement
         .unwrap();
     assert_eq!(noted.observed.len(), 1);
-    f.record_spontaneous_engagement(w.req(observe(&ids[0], pb::SpontaneousPattern::CommunityFormed, date(2026, 12, 1)), &w.coordinator))
+    f.record_spontaneous_engagement(w.req(observe(&ids[0], pb::SpontaneousPattern::CommunityFormed, on(days(day, 1))), &w.coordinator))
         .await?;
     assert_eq!(p.events("followup", KASHIWA, "SpontaneousEngagementObserved").await?.len(), 1);
     for (request, field) in [
-        (observe(&ids[0], pb::SpontaneousPattern::HubRole, date(2026, 12, 8)), "observed_on"),
-        (observe(&ids[0], pb::SpontaneousPattern::Unspecified, date(2026, 12, 1)), "pattern"),
+        (observe(&ids[0], pb::SpontaneousPattern::HubRole, on(days(today(), 2))), "observed_on"),
+        (observe(&ids[0], pb::SpontaneousPattern::Unspecified, on(days(day, 1))), "pattern"),
     ] {
         let r = f.record_spontaneous_engagement(w.req(request, &w.coordinator)).await;
         assert!(refused(r, Code::InvalidArgument).contains(field), "{field}");
     }
     let r = f
-        .record_spontaneous_engagement(w.req(observe(&ids[0], pb::SpontaneousPattern::HubRole, date(2026, 12, 1)), &w.host_token))
+        .record_spontaneous_engagement(w.req(observe(&ids[0], pb::SpontaneousPattern::HubRole, on(days(day, 1))), &w.host_token))
         .await;
     refused(r, Code::PermissionDenied);
 
@@ -290,7 +334,7 @@ per_backend!(Platform, async fn confirmations_open_engagements_once_and_rosters_
         request_id: "end-0".into(),
         engagement_id: ids[1].clone(),
         reason: pb::EngagementEndReason::Completed as i32,
-        last_day: date(2027, 3, 29),
+        last_day: on(weeks(last_monday(), 17)),
     };
     assert!(refused(f.end_engagement(w.req(future, &w.coordinator)).await, Code::InvalidArgument).contains("last_day"));
 
@@ -299,7 +343,7 @@ per_backend!(Platform, async fn confirmations_open_engagements_once_and_rosters_
         request_id: "end-1".into(),
         engagement_id: ids[1].clone(),
         reason: pb::EngagementEndReason::DroppedOut as i32,
-        last_day: date(2026, 12, 1),
+        last_day: on(days(day, 1)),
     };
     let ended = f.end_engagement(w.req(end, &w.coordinator)).await?;
     w.saw(&ended);
@@ -313,7 +357,7 @@ per_backend!(Platform, async fn confirmations_open_engagements_once_and_rosters_
         .unwrap();
     assert_eq!((got.minutes_attended, got.ended), (150, 0));
     let r = f
-        .record_attendance(w.req(roster("late", &piece, (2026, 12, 7), &[(ids[1].as_str(), NoShow, 0)]), &w.host_token))
+        .record_attendance(w.req(roster("late", &piece, next_monday(), &[(ids[1].as_str(), NoShow, 0)]), &w.host_token))
         .await;
     assert_eq!(r.unwrap_err().code(), Code::InvalidArgument, "a later session is in the future here");
 
@@ -370,7 +414,7 @@ per_backend!(Platform, async fn confirmations_open_engagements_once_and_rosters_
                 request_id: "end-2".into(),
                 engagement_id: ids[0].clone(),
                 reason: pb::EngagementEndReason::UpstreamCancelled as i32,
-                last_day: date(2026, 12, 1),
+                last_day: on(days(day, 1)),
             },
             &w.coordinator,
         ))
@@ -444,7 +488,7 @@ per_backend!(Platform, async fn the_journal_is_sealed_read_by_whom_it_concerns_a
     let (mut residents, mut listed) = engaged(&p, &mut w, &mut f, &piece, 1).await?;
     let (r, id) = (residents.remove(0), listed.remove(0).engagement_id);
     use pb::AttendanceStatus::Attended;
-    f.record_attendance(w.req(roster("a-1", &piece, (2026, 11, 30), &[(id.as_str(), Attended, 120)]), &w.host_token))
+    f.record_attendance(w.req(roster("a-1", &piece, last_monday(), &[(id.as_str(), Attended, 120)]), &w.host_token))
         .await?;
 
     // A coordinator's check-in: its flags are the engagement's, shown to staff only.
@@ -464,7 +508,7 @@ per_backend!(Platform, async fn the_journal_is_sealed_read_by_whom_it_concerns_a
     assert_eq!(seen_by_host.check_ins, 1);
 
     // Reflections by the host (orientation) and the resident (mid-term); feedback both ways.
-    f.record_reflection(w.req(reflection(&id, pb::Milestone::Orientation, date(2026, 11, 2), WENT_WELL), &w.host_token))
+    f.record_reflection(w.req(reflection(&id, pb::Milestone::Orientation, on(first_monday()), WENT_WELL), &w.host_token))
         .await?;
     f.record_reflection(w.req(reflection(&id, pb::Milestone::MidTerm, None, WENT_WELL), &r.token)).await?;
     f.give_feedback(w.req(feedback(&id, pb::FeedbackDirection::ResidentToHost, 4, COMMENT), &r.token)).await?;
@@ -490,8 +534,8 @@ per_backend!(Platform, async fn the_journal_is_sealed_read_by_whom_it_concerns_a
     let long = "あ".repeat(4001);
     for (r, field) in [
         (f.record_check_in(w.req(check_in(&id, "c-2", " ", None), &w.coordinator)).await.map(|_| ()), "note"),
-        (f.record_check_in(w.req(check_in(&id, "c-3", NOTE, date(2026, 12, 31)), &w.coordinator)).await.map(|_| ()), "on"),
-        (f.record_reflection(w.req(reflection(&id, pb::Milestone::Final, date(2026, 10, 30), WENT_WELL), &w.coordinator)).await.map(|_| ()), "on"),
+        (f.record_check_in(w.req(check_in(&id, "c-3", NOTE, on(days(today(), 25))), &w.coordinator)).await.map(|_| ()), "on"),
+        (f.record_reflection(w.req(reflection(&id, pb::Milestone::Final, on(days(first_monday(), -3)), WENT_WELL), &w.coordinator)).await.map(|_| ()), "on"),
         (f.record_reflection(w.req(reflection(&id, pb::Milestone::Final, None, &long), &w.coordinator)).await.map(|_| ()), "went_well"),
         (f.record_reflection(w.req(reflection(&id, pb::Milestone::Unspecified, None, WENT_WELL), &w.coordinator)).await.map(|_| ()), "milestone"),
         (f.give_feedback(w.req(feedback(&id, pb::FeedbackDirection::HostToResident, 6, ""), &w.host_token)).await.map(|_| ()), "rating"),
@@ -593,7 +637,7 @@ per_backend!(Platform, async fn attendance_earns_within_the_caps_once_and_redemp
     // Monday 30 November: 3 hours (190 points, cut to 150 by the day's cap), 1 hour (70), a
     // no-show (nothing). Fees follow the sessions that earn.
     use pb::AttendanceStatus::{Attended, NoShow};
-    let day = (2026, 11, 30);
+    let day = last_monday();
     let entries = [(ids[0].as_str(), Attended, 180), (ids[1].as_str(), Attended, 60), (ids[2].as_str(), NoShow, 0)];
     let recorded = f.record_attendance(w.req(roster("a-1", &piece, day, &entries), &w.host_token)).await?.into_inner();
     let mut awards: Vec<(String, u32, u32, Vec<i32>)> = recorded
@@ -634,7 +678,7 @@ per_backend!(Platform, async fn attendance_earns_within_the_caps_once_and_redemp
         resident_id: r.id.clone(),
         points,
         reason: pb::GrantReason::Event as i32,
-        on: date(2026, 11, 30),
+        on: on(last_monday()),
     };
     let r = f.grant_points(w.req(grant(&residents[1], 81, "g-1"), &w.coordinator)).await;
     assert!(refused(r, Code::FailedPrecondition).contains("points_per_day"));
