@@ -48,7 +48,7 @@ impl SigningKeys {
         Self::from_signing_key(SigningKey::from_bytes(&seed))
     }
 
-    fn from_signing_key(key: SigningKey) -> Self {
+    pub(crate) fn from_signing_key(key: SigningKey) -> Self {
         let public = key.verifying_key().to_bytes();
         let kid = URL_SAFE_NO_PAD.encode(&public[..KID_BYTES]);
         Self { key, kid }

@@ -12,11 +12,14 @@
 //! For a self-contained deployment it also generates and stores an Ed25519 key pair
 //! ([`SigningKeys`]) and mints tokens with it ([`TokenSigner`]). Verification only ever sees a
 //! [`KeySet`], so an external OIDC provider can take over issuing by supplying its JWKS.
+//! The same keys sign documents that other systems verify offline
+//! ([`SigningKeys::sign_document`], [`KeySet::verify_document`]).
 //! What each role may do inside a service is the service's decision
 //! ([`Caller::require_role`]); this crate only establishes who is calling and where.
 
 mod caller;
 mod claims;
+mod document;
 mod error;
 mod keys;
 mod keyset;

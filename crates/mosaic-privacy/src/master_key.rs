@@ -58,6 +58,11 @@ impl MasterKey {
         STANDARD.encode(*self.bytes)
     }
 
+    /// The key in the file at `path`; never creates one.
+    pub fn load(path: &Path) -> Result<Self, PrivacyError> {
+        read_key_file(path).map_err(|e| in_file(path, e))?
+    }
+
     /// The key in the file at `path`, or a new key written there (mode 0600, parent directories
     /// created) when the file does not exist. Two processes starting at once end up with the same
     /// key: the new file appears complete or not at all.
@@ -84,7 +89,7 @@ impl MasterKey {
 
     /// A 32-byte secret for `purpose`, derived with HKDF-SHA256 under its own salt, so it is
     /// unrelated to the blind-index keys and the wrapping of person keys.
-    pub(crate) fn derive(&self, purpose: &str) -> Zeroizing<[u8; KEY_LEN]> {
+    pub fn derive(&self, purpose: &str) -> Zeroizing<[u8; KEY_LEN]> {
         let hkdf = Hkdf::<Sha256>::new(Some(b"mosaic-privacy/v1/derived-secret"), &*self.bytes);
         let mut out = Zeroizing::new([0u8; KEY_LEN]);
         hkdf.expand(purpose.as_bytes(), &mut *out)

@@ -93,6 +93,17 @@ enum Command {
         #[arg(long)]
         dir: PathBuf,
     },
+    /// Print the public keys certificates are signed with (a JWKS document), for systems that
+    /// verify certificates offline. They are derived from the master key of personal data, so
+    /// every replica started with it signs alike; never creates a key.
+    CertificateKeys {
+        /// The master key file; by default the one in the data directory's keys folder.
+        #[arg(long, env = "MOSAIC_MASTER_KEY_FILE")]
+        master_key_file: Option<PathBuf>,
+        /// The data directory of an embedded platform.
+        #[arg(long, env = "MOSAIC_DATA_DIR", default_value = "./mosaic-data")]
+        data_dir: PathBuf,
+    },
     /// Operate on read models.
     Projections {
         #[command(subcommand)]
@@ -240,6 +251,10 @@ fn main() -> ExitCode {
             key,
         ),
         Command::Keys { dir } => keys(&dir),
+        Command::CertificateKeys {
+            master_key_file,
+            data_dir,
+        } => certificate_keys(master_key_file, &data_dir),
         Command::Projections { action } => projections(action),
         Command::Catalogue { out } => tokio::runtime::Runtime::new()
             .map_err(|e| e.to_string())
@@ -315,6 +330,19 @@ fn keys(dir: &std::path::Path) -> Result<(), String> {
     for path in wrote {
         println!("wrote {}", path.display());
     }
+    Ok(())
+}
+
+fn certificate_keys(
+    master_key_file: Option<PathBuf>,
+    data_dir: &std::path::Path,
+) -> Result<(), String> {
+    let path = master_key_file.unwrap_or_else(|| {
+        mosaic_runtime::embedded::keys_dir(data_dir).join(mosaic_runtime::embedded::MASTER_KEY_FILE)
+    });
+    let master = mosaic_privacy::MasterKey::load(&path).map_err(|e| e.to_string())?;
+    let jwks = mosaic_followup::api::certificate_keys_of(&master).jwks();
+    println!("{jwks:#}");
     Ok(())
 }
 

@@ -1,6 +1,6 @@
 //! The follow-up context's events: engagements opened from matching's confirmations, the
 //! attendance of their sessions, spontaneous engagement observed, the journal of check-ins,
-//! reflections and feedback, incentives (the policy, awards, redemptions), and their end. Stored names are the `rename`s and the payloads are
+//! reflections and feedback, incentives (the policy, awards, redemptions), certificates, and their end. Stored names are the `rename`s and the payloads are
 //! what analysts and other contexts read: never change either. People appear by id, reasons as
 //! codes; the journal's free text is sealed (see `journal`).
 //!
@@ -14,9 +14,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::matching::Commitment;
 
+mod certificates;
 mod incentives;
 mod journal;
 
+pub use certificates::*;
 pub use incentives::*;
 pub use journal::*;
 
@@ -106,6 +108,9 @@ pub enum FollowUpEvent {
     /// A resident redeemed points.
     #[serde(rename = "PointsRedeemed")]
     PointsRedeemed(PointsRedeemed),
+    /// A completed engagement's certificate was issued.
+    #[serde(rename = "CertificateIssued")]
+    CertificateIssued(CertificateIssued),
     /// An engagement ended. Unless matching ended it, matching ends the match and frees its
     /// seat.
     #[serde(rename = "EngagementEnded")]

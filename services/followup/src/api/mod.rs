@@ -2,10 +2,13 @@
 //! answer; and the opener that turns owed confirmations into engagements.
 
 mod accounts;
+mod certificates;
 mod commands;
 mod journal;
 mod opener;
 mod queries;
+
+pub use certificates::certificate_keys_of;
 
 use std::sync::Arc;
 
@@ -50,6 +53,8 @@ pub struct FollowUpApi {
     db: Db,
     vault: Vault,
     pages: PageTokens,
+    /// Signs certificates: derived from the master key, the same on every replica.
+    certificates: mosaic_auth::SigningKeys,
 }
 
 impl FollowUpApi {
@@ -61,6 +66,7 @@ impl FollowUpApi {
             db,
             vault: vault.clone(),
             pages: PageTokens::from_vault(vault),
+            certificates: certificates::certificate_keys(vault),
         }
     }
 
@@ -289,6 +295,10 @@ mosaic_api::rpcs! {
         grant_points => grant_points_impl(GrantPointsRequest) -> GrantPointsResponse;
         redeem_points => redeem_points_impl(RedeemPointsRequest) -> RedeemPointsResponse;
         get_account => get_account_impl(GetAccountRequest) -> GetAccountResponse;
+        issue_certificate => issue_certificate_impl(IssueCertificateRequest) -> IssueCertificateResponse;
+        get_certificate => get_certificate_impl(GetCertificateRequest) -> GetCertificateResponse;
+        verify_certificate => verify_certificate_impl(VerifyCertificateRequest) -> VerifyCertificateResponse;
+        get_certificate_keys => get_certificate_keys_impl(GetCertificateKeysRequest) -> GetCertificateKeysResponse;
         get_engagement => get_engagement_impl(GetEngagementRequest) -> GetEngagementResponse;
         list_engagements => list_engagements_impl(ListEngagementsRequest) -> ListEngagementsResponse;
     }

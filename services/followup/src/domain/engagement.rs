@@ -7,9 +7,10 @@ use chrono::{Datelike, NaiveDate};
 use std::collections::BTreeMap;
 
 use mosaic_events::followup::{
-    AttendanceRecorded, AttendanceStatus, Author, CheckInRecorded, EngagementEndReason,
-    EngagementEnded, EngagementOpened, FeedbackDirection, FeedbackGiven, FollowUpEvent, Milestone,
-    ReflectionRecorded, Reporter, RiskFlag, SpontaneousEngagementObserved, SpontaneousPattern,
+    AttendanceRecorded, AttendanceStatus, Author, Certificate, CertificateIssued, CheckInRecorded,
+    EngagementEndReason, EngagementEnded, EngagementOpened, FeedbackDirection, FeedbackGiven,
+    FollowUpEvent, Milestone, ReflectionRecorded, Reporter, RiskFlag,
+    SpontaneousEngagementObserved, SpontaneousPattern,
 };
 use mosaic_types::{DAY_MINUTES, Weekday};
 
@@ -77,6 +78,15 @@ pub enum Command {
         /// Today (JST): nothing is written before it happens.
         today: NaiveDate,
     },
+    /// Record its certificate, signed at the edge from the engagement as it stands.
+    Certify {
+        /// What it says.
+        certificate: Certificate,
+        /// The signed document.
+        document: String,
+        /// Whether the activity offers certificates (or is an internship).
+        offered: bool,
+    },
     /// End it.
     End {
         /// Why.
@@ -105,6 +115,8 @@ pub struct Engagement {
     pub reflections: BTreeMap<Milestone, ReflectionRecorded>,
     /// The latest feedback in each direction.
     pub feedback: BTreeMap<FeedbackDirection, FeedbackGiven>,
+    /// Its certificate, once issued.
+    pub certificate: Option<CertificateIssued>,
 }
 
 impl Engagement {
@@ -262,6 +274,34 @@ impl mosaic_domain::Aggregate for Engagement {
                     .ok_or_else(|| FollowUpError::NotFound(String::new()))?;
                 journal::write(opened, entry, *on, *author, *today)
             }
+            Command::Certify {
+                certificate,
+                document,
+                offered,
+            } => {
+                let opened = self
+                    .opened
+                    .as_ref()
+                    .ok_or_else(|| FollowUpError::NotFound(String::new()))?;
+                if self.certificate.is_some() {
+                    return Ok(vec![]);
+                }
+                if !offered {
+                    return Err(FollowUpError::Rule(
+                        "the activity offers no certificate".into(),
+                    ));
+                }
+                if self.ended.as_ref().map(|e| e.reason) != Some(EngagementEndReason::Completed) {
+                    return Err(FollowUpError::Rule(
+                        "a certificate is issued once the engagement is completed".into(),
+                    ));
+                }
+                Ok(vec![FollowUpEvent::CertificateIssued(CertificateIssued {
+                    engagement_id: opened.engagement_id.clone(),
+                    certificate: certificate.clone(),
+                    document: document.clone(),
+                })])
+            }
             Command::End {
                 reason,
                 last_day,
@@ -337,6 +377,7 @@ impl mosaic_domain::Aggregate for Engagement {
             FollowUpEvent::FeedbackGiven(f) => {
                 self.feedback.insert(f.direction, f.clone());
             }
+            FollowUpEvent::CertificateIssued(c) => self.certificate = Some(c.clone()),
             // Incentives are recorded on accounts and the policy, not on engagements.
             _ => {}
         }
@@ -511,6 +552,63 @@ pub(crate) mod tests {
             s.decide(&record("2027-04-26", AttendanceStatus::Attended, 180)),
             Err(FollowUpError::Rule(_))
         ));
+    }
+
+    #[test]
+    fn a_certificate_is_issued_once_for_a_completed_engagement_of_an_activity_that_offers_one() {
+        let open = FollowUpEvent::EngagementOpened(opened());
+        let certificate = Certificate {
+            certificate_id: "e-1".into(),
+            municipality: "122173".into(),
+            resident_id: "r-1".into(),
+            activity_id: "a-1".into(),
+            activity_title: "t".into(),
+            engagement_form: "internship".into(),
+            host_organisation_id: "h-1".into(),
+            first_day: day("2027-04-05"),
+            last_day: day("2027-04-26"),
+            verified_minutes: 540,
+            sessions_attended: 3,
+            issued_on: day("2027-05-01"),
+        };
+        let certify = |offered| Command::Certify {
+            certificate: certificate.clone(),
+            document: "signed".into(),
+            offered,
+        };
+        let ended = |reason| {
+            FollowUpEvent::EngagementEnded(EngagementEnded {
+                engagement_id: "e-1".into(),
+                match_id: MatchId::from("m-1"),
+                match_version: 4,
+                reason,
+                last_day: day("2027-04-26"),
+            })
+        };
+        let running = Engagement::default().evolve(&open);
+        assert!(matches!(
+            running.decide(&certify(true)),
+            Err(FollowUpError::Rule(_))
+        ));
+        let dropped = running
+            .clone()
+            .evolve(&ended(EngagementEndReason::DroppedOut));
+        assert!(matches!(
+            dropped.decide(&certify(true)),
+            Err(FollowUpError::Rule(_))
+        ));
+        let completed = running.evolve(&ended(EngagementEndReason::Completed));
+        assert!(matches!(
+            completed.decide(&certify(false)),
+            Err(FollowUpError::Rule(_))
+        ));
+        let issued = FollowUpEvent::CertificateIssued(CertificateIssued {
+            engagement_id: "e-1".into(),
+            certificate: certificate.clone(),
+            document: "signed".into(),
+        });
+        assert_eq!(completed.decide(&certify(true)), Ok(vec![issued.clone()]));
+        assert_eq!(completed.evolve(&issued).decide(&certify(true)), Ok(vec![]));
     }
 
     #[test]

@@ -1,0 +1,260 @@
+//! Engagements: opened from matching's confirmations, once however often a confirmation is
+//! delivered or an opening repeated; a session's roster recorded by the host, corrected, and
+//! refused whole for one bad entry, writing nothing; spontaneous engagement; an engagement ended
+//! and its seat freed; who may see what.
+
+use std::time::Duration;
+
+use mosaic_auth::Role;
+use mosaic_proto::v1 as pb;
+use mosaic_proto::v1::follow_up_service_client::FollowUpServiceClient;
+use tonic::Code;
+
+use crate::common::*;
+use crate::support::*;
+
+per_backend!(Platform, async fn confirmations_open_engagements_once_and_rosters_record_sessions(p) {
+    let mut w = World::new(&p, KASHIWA).await?;
+    let mut f = FollowUpServiceClient::new(p.channel(3).await?);
+    let piece = monday_piece(&mut w).await?;
+    let (residents, listed) = engaged(&p, &mut w, &mut f, &piece, 3).await?;
+    assert_eq!(listed.len(), 3);
+    let ids: Vec<String> = listed.iter().map(|e| e.engagement_id.clone()).collect();
+    for e in &listed {
+        assert_eq!(e.piece_id, piece);
+        assert!(residents.iter().any(|r| r.id == e.resident_id));
+        assert_eq!(e.commitment.as_ref().unwrap().minutes_per_week, 180);
+    }
+
+    // The confirmations delivered again (a rebuild of the projection that reads them) and the
+    // openings repeated (as after a crash between appending and marking one done): still one
+    // engagement each.
+    let db = mosaic_db::connect(&p.database_url("followup"), 1).await?;
+    let rebuild = mosaic_projection::request_rebuild(&db, "followup.confirmations", None).await?;
+    loop {
+        let progress = mosaic_projection::rebuild_progress(&db, rebuild).await?.unwrap();
+        if progress.finished {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    mosaic_db::on_db!(&db, pool => {
+        sqlx::query("UPDATE followup_openings SET done = FALSE").execute(pool).await?;
+    });
+    for _ in 0..200 {
+        let owed: i64 = mosaic_db::on_db!(&db, pool => {
+            sqlx::query_scalar("SELECT COUNT(*) FROM followup_openings WHERE done = FALSE")
+                .fetch_one(pool)
+                .await?
+        });
+        if owed == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    db.close().await;
+    assert_eq!(p.events("followup", KASHIWA, "EngagementOpened").await?.len(), 3);
+
+    // The host records Monday 30 November's roster: attended, no-show, cancelled.
+    use pb::AttendanceStatus::{Attended, Cancelled, NoShow};
+    let day = last_monday();
+    let entries = [(ids[0].as_str(), Attended, 180), (ids[1].as_str(), NoShow, 0), (ids[2].as_str(), Cancelled, 0)];
+    let recorded = f
+        .record_attendance(w.req(roster("r-1", &piece, day, &entries), &w.host_token))
+        .await?
+        .into_inner();
+    assert_eq!(recorded.engagements.len(), 3);
+    assert_eq!(recorded.engagements[0].minutes_attended, 180);
+    assert_eq!(recorded.engagements[1].sessions[0].status, NoShow as i32);
+    // A retry answers the same; the same figures again change nothing; others correct.
+    let again = f
+        .record_attendance(w.req(roster("r-1", &piece, day, &entries), &w.host_token))
+        .await?
+        .into_inner();
+    assert_eq!(again, recorded);
+    f.record_attendance(w.req(roster("r-2", &piece, day, &entries), &w.host_token)).await?;
+    assert_eq!(p.events("followup", KASHIWA, "AttendanceRecorded").await?.len(), 3);
+    let corrected = f
+        .record_attendance(w.req(roster("r-3", &piece, day, &[(ids[0].as_str(), Attended, 150)]), &w.coordinator))
+        .await?
+        .into_inner();
+    assert_eq!(corrected.engagements[0].minutes_attended, 150);
+    assert_eq!(p.events("followup", KASHIWA, "AttendanceRecorded").await?.len(), 4);
+
+    // One bad entry refuses the roster, naming it; nothing is written.
+    let before = p.events("followup", KASHIWA, "AttendanceRecorded").await?.len();
+    for (entries, day, field) in [
+        (vec![(ids[1].as_str(), Attended, 180), (ids[2].as_str(), Attended, 0)], weeks(day, -1), "entries[1].minutes"),
+        (vec![(ids[1].as_str(), Attended, 1441)], weeks(day, -1), "entries[0].minutes"),
+        (vec![(ids[1].as_str(), NoShow, 30)], weeks(day, -1), "entries[0].minutes"),
+        (vec![(ids[1].as_str(), Attended, 60)], next_monday(), "session"),
+        (vec![(ids[1].as_str(), Attended, 60), (ids[1].as_str(), Attended, 60)], weeks(day, -1), "entries[1].engagement_id"),
+        (vec![], weeks(day, -1), "entries"),
+    ] {
+        let r = f.record_attendance(w.req(roster("bad", &piece, day, &entries), &w.host_token)).await;
+        let status = r.unwrap_err();
+        assert_eq!(status.code(), Code::InvalidArgument, "{field}: {status:?}");
+        assert!(status.message().contains(field), "{field}: {}", status.message());
+    }
+    let tuesday = f
+        .record_attendance(w.req(roster("t", &piece, days(day, -6), &[(ids[0].as_str(), Attended, 60)]), &w.host_token))
+        .await;
+    refused(tuesday, Code::FailedPrecondition);
+    let unknown = uuid::Uuid::now_v7().to_string();
+    let r = f
+        .record_attendance(w.req(roster("u", &piece, day, &[(unknown.as_str(), Attended, 60)]), &w.host_token))
+        .await;
+    refused(r, Code::NotFound);
+    assert_eq!(p.events("followup", KASHIWA, "AttendanceRecorded").await?.len(), before);
+
+    // Who may see: another host and another municipality's staff do not find it; a resident
+    // finds their own and no other; analysts are refused.
+    let stranger = p.host_token(KASHIWA, &uuid::Uuid::now_v7().to_string());
+    let get = |token: &str| w.req(pb::GetEngagementRequest { engagement_id: ids[0].clone() }, token);
+    refused(f.get_engagement(get(&stranger)).await, Code::NotFound);
+    refused(f.get_engagement(get(&p.token(Role::Coordinator, CHIGASAKI))).await, Code::NotFound);
+    refused(f.get_engagement(get(&p.token(Role::Analyst, KASHIWA))).await, Code::PermissionDenied);
+    let owner = residents.iter().find(|r| r.id == listed[0].resident_id).unwrap();
+    let other = residents.iter().find(|r| r.id != listed[0].resident_id).unwrap();
+    let own = f.get_engagement(get(&owner.token)).await?.into_inner().engagement.unwrap();
+    assert_eq!(own.engagement_id, ids[0]);
+    refused(f.get_engagement(get(&other.token)).await, Code::NotFound);
+    let scope = pb::list_engagements_request::Scope::PieceId(piece.clone());
+    let mine = f
+        .list_engagements(w.req(
+            pb::ListEngagementsRequest { scope: Some(scope), ..Default::default() },
+            &owner.token,
+        ))
+        .await?
+        .into_inner()
+        .engagements;
+    assert_eq!(mine.len(), 1, "a resident lists their own engagements only");
+    assert_eq!(mine[0].resident_id, owner.id);
+    let r = f
+        .record_attendance(w.req(roster("s", &piece, day, &[(ids[0].as_str(), Attended, 60)]), &stranger))
+        .await;
+    refused(r, Code::NotFound);
+
+    // Spontaneous engagement, noted by staff: once per kind and day, never in the future.
+    let observe = |id: &str, pattern: pb::SpontaneousPattern, on| pb::RecordSpontaneousEngagementRequest {
+        request_id: uuid::Uuid::now_v7().to_string(),
+        engagement_id: id.into(),
+        pattern: pattern as i32,
+        observed_on: on,
+    };
+    let noted = f
+        .record_spontaneous_engagement(w.req(observe(&ids[0], pb::SpontaneousPattern::CommunityFormed, on(days(day, 1))), &w.coordinator))
+        .await?
+        .into_inner()
+        .engagement
+        .unwrap();
+    assert_eq!(noted.observed.len(), 1);
+    f.record_spontaneous_engagement(w.req(observe(&ids[0], pb::SpontaneousPattern::CommunityFormed, on(days(day, 1))), &w.coordinator))
+        .await?;
+    assert_eq!(p.events("followup", KASHIWA, "SpontaneousEngagementObserved").await?.len(), 1);
+    for (request, field) in [
+        (observe(&ids[0], pb::SpontaneousPattern::HubRole, on(days(today(), 2))), "observed_on"),
+        (observe(&ids[0], pb::SpontaneousPattern::Unspecified, on(days(day, 1))), "pattern"),
+    ] {
+        let r = f.record_spontaneous_engagement(w.req(request, &w.coordinator)).await;
+        assert!(refused(r, Code::InvalidArgument).contains(field), "{field}");
+    }
+    let r = f
+        .record_spontaneous_engagement(w.req(observe(&ids[0], pb::SpontaneousPattern::HubRole, on(days(day, 1))), &w.host_token))
+        .await;
+    refused(r, Code::PermissionDenied);
+
+    // An end is a day the engagement ran: not after today.
+    let future = pb::EndEngagementRequest {
+        request_id: "end-0".into(),
+        engagement_id: ids[1].clone(),
+        reason: pb::EngagementEndReason::Completed as i32,
+        last_day: on(weeks(last_monday(), 17)),
+    };
+    assert!(refused(f.end_engagement(w.req(future, &w.coordinator)).await, Code::InvalidArgument).contains("last_day"));
+
+    // Ended: dropped out after the 30th; later sessions are refused.
+    let end = pb::EndEngagementRequest {
+        request_id: "end-1".into(),
+        engagement_id: ids[1].clone(),
+        reason: pb::EngagementEndReason::DroppedOut as i32,
+        last_day: on(days(day, 1)),
+    };
+    let ended = f.end_engagement(w.req(end, &w.coordinator)).await?;
+    w.saw(&ended);
+    let ended = ended.into_inner().engagement.unwrap();
+    assert_eq!(ended.ended, pb::EngagementEndReason::DroppedOut as i32);
+    let got = f
+        .get_engagement(w.req(pb::GetEngagementRequest { engagement_id: ids[0].clone() }, &w.host_token))
+        .await?
+        .into_inner()
+        .engagement
+        .unwrap();
+    assert_eq!((got.minutes_attended, got.ended), (150, 0));
+    let r = f
+        .record_attendance(w.req(roster("late", &piece, next_monday(), &[(ids[1].as_str(), NoShow, 0)]), &w.host_token))
+        .await;
+    assert_eq!(r.unwrap_err().code(), Code::InvalidArgument, "a later session is in the future here");
+
+    // Matching ends the dropped-out match and frees its seat.
+    let mut freed = false;
+    for _ in 0..200 {
+        if w.seats(&piece).await? == (3, 2, 1) {
+            freed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(freed, "the seat of the dropped-out engagement is freed");
+    let ends = p.matching_events(KASHIWA, "MatchEnded").await?;
+    assert_eq!(ends.len(), 1);
+    assert_eq!(ends[0]["cause"], "engagement_ended");
+    assert_eq!(ends[0]["match_id"], ended.match_id.as_str());
+
+    // A match cancelled upstream closes its engagement by itself.
+    let cancelled = w
+        .matching
+        .cancel_match(w.req(
+            pb::CancelMatchRequest {
+                request_id: "cancel-1".into(),
+                match_id: listed[2].match_id.clone(),
+                reason: pb::MatchReason::Schedule as i32,
+                ..Default::default()
+            },
+            &w.coordinator,
+        ))
+        .await?;
+    w.saw(&cancelled);
+    let third = listed[2].engagement_id.clone();
+    let mut closed = None;
+    for _ in 0..200 {
+        let e = f
+            .get_engagement(w.req(pb::GetEngagementRequest { engagement_id: third.clone() }, &w.coordinator))
+            .await?
+            .into_inner()
+            .engagement
+            .unwrap();
+        if e.ended != 0 {
+            closed = Some(e);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let closed = closed.expect("the engagement is closed");
+    assert_eq!(closed.ended, pb::EngagementEndReason::UpstreamCancelled as i32);
+    // Ending it by hand as upstream is not for callers.
+    let r = f
+        .end_engagement(w.req(
+            pb::EndEngagementRequest {
+                request_id: "end-2".into(),
+                engagement_id: ids[0].clone(),
+                reason: pb::EngagementEndReason::UpstreamCancelled as i32,
+                last_day: on(days(day, 1)),
+            },
+            &w.coordinator,
+        ))
+        .await;
+    assert!(refused(r, Code::InvalidArgument).contains("reason"));
+    assert_eq!(p.events("followup", KASHIWA, "EngagementEnded").await?.len(), 2);
+    Ok(())
+});
