@@ -9,7 +9,7 @@ use mosaic_db::{DbTx, on_tx};
 use mosaic_events::activity::{self, ActivityEvent};
 use mosaic_events::followup::{self, EngagementOpened, FollowUpEvent};
 use mosaic_events::matching::{self, MatchingEvent};
-use mosaic_events::registry::{self, RegistryEvent, SubjectKind};
+use mosaic_events::registry::{self, ConsentPurpose, RegistryEvent, SubjectKind};
 use mosaic_eventstore::StoredEvent;
 use mosaic_projection::{EventProjection, ProjectionError};
 use sha2::{Digest, Sha256};
@@ -190,8 +190,8 @@ impl EventProjection for Engagements {
 }
 
 /// `followup.residents`: the registry's keyed hash of each resident's login, so a resident's own
-/// token finds their record (no login itself, no other personal data). An erased resident's row
-/// goes: no token leads to them any more.
+/// token finds their record (no login itself, no other personal data), and whether each consented
+/// to research use. An erased resident's rows go: no token leads to them any more.
 pub struct Residents;
 
 #[async_trait]
@@ -204,11 +204,16 @@ impl EventProjection for Residents {
     }
 
     fn wants(&self) -> &'static [&'static str] {
-        &["ResidentRegistered", "PersonalDataErased"]
+        &[
+            "ResidentRegistered",
+            "ConsentGranted",
+            "ConsentRevoked",
+            "PersonalDataErased",
+        ]
     }
 
     fn tables(&self) -> &'static [&'static str] {
-        &["followup_residents"]
+        &["followup_residents", "followup_consents"]
     }
 
     async fn apply(
@@ -220,6 +225,8 @@ impl EventProjection for Residents {
         let m = event.municipality.as_str();
         match typed {
             Some(RegistryEvent::ResidentRegistered(r)) => {
+                let research = r.consents.contains(&ConsentPurpose::Research);
+                research_consent(tx, m, r.resident_id.as_str(), research).await?;
                 let Some(login) = &r.login else {
                     return Ok(());
                 };
@@ -235,18 +242,26 @@ impl EventProjection for Residents {
                     .await?;
                 });
             }
+            Some(RegistryEvent::ConsentGranted(c) | RegistryEvent::ConsentRevoked(c))
+                if c.purpose == ConsentPurpose::Research =>
+            {
+                let granted = event.event_type == "ConsentGranted";
+                research_consent(tx, m, c.resident_id.as_str(), granted).await?;
+            }
             Some(RegistryEvent::PersonalDataErased(e))
                 if e.subject_kind == SubjectKind::Resident =>
             {
-                on_tx!(tx, t => {
-                    sqlx::query(
-                        "DELETE FROM followup_residents WHERE municipality = $1 AND resident_id = $2",
-                    )
-                    .bind(m)
-                    .bind(e.subject_id.as_str())
-                    .execute(&mut **t)
-                    .await?;
-                });
+                for table in ["followup_residents", "followup_consents"] {
+                    on_tx!(tx, t => {
+                        sqlx::query(sqlx::AssertSqlSafe(format!(
+                            "DELETE FROM {table} WHERE municipality = $1 AND resident_id = $2"
+                        )))
+                        .bind(m)
+                        .bind(e.subject_id.as_str())
+                        .execute(&mut **t)
+                        .await?;
+                    });
+                }
             }
             _ => {}
         }
@@ -339,4 +354,26 @@ impl EventProjection for Activities {
         }
         Ok(())
     }
+}
+
+/// Notes whether a resident consents to research use.
+async fn research_consent(
+    tx: &mut DbTx,
+    municipality: &str,
+    resident: &str,
+    granted: bool,
+) -> Result<(), ProjectionError> {
+    on_tx!(tx, t => {
+        sqlx::query(
+            "INSERT INTO followup_consents (municipality, resident_id, research) \
+             VALUES ($1, $2, $3) ON CONFLICT (municipality, resident_id) \
+             DO UPDATE SET research = excluded.research",
+        )
+        .bind(municipality)
+        .bind(resident)
+        .bind(granted)
+        .execute(&mut **t)
+        .await?;
+    });
+    Ok(())
 }

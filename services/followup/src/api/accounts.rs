@@ -12,7 +12,7 @@ use mosaic_proto::v1 as pb;
 use mosaic_types::{ResidentId, jst_date};
 use tonic::{Request, Status};
 
-use super::{FollowUpApi, STAFF, expect, refused};
+use super::{FollowUpApi, STAFF, expect, read_head, refused};
 use crate::domain::account::{
     Account, AccountAction, AccountCommand, Attended, IncentivePolicy, MAX_POINTS, Offer,
     fiscal_year,
@@ -436,12 +436,12 @@ impl FollowUpApi {
         &self,
         request: Request<pb::GetAccountRequest>,
     ) -> Result<pb::GetAccountResponse, Status> {
-        Caller::from_request(&request)?.require_role(STAFF_AND_RESIDENTS)?;
-        let ctx = RequestContext::query(&request)?;
-        let mut errors = FieldErrors::new();
-        let resident = wire::id(&mut errors, "resident_id", &request.get_ref().resident_id);
-        errors.finish()?;
-        let resident = resident.unwrap_or_default();
+        let (ctx, resident) = read_head(
+            &request,
+            STAFF_AND_RESIDENTS,
+            "resident_id",
+            &request.get_ref().resident_id,
+        )?;
         self.account_holder(&ctx, &resident).await?;
         let history = self
             .store

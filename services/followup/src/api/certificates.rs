@@ -10,7 +10,7 @@ use mosaic_proto::v1 as pb;
 use mosaic_types::jst_date;
 use tonic::{Request, Status};
 
-use super::{FollowUpApi, STAFF, read_head};
+use super::{FollowUpApi, READERS, STAFF, read_head};
 use crate::domain::{AttendanceStatus, CERTIFICATE_TYPE, Certificate, Command, Engagement};
 
 /// The purpose the certificate key is derived from the master key for.
@@ -159,7 +159,12 @@ impl FollowUpApi {
         &self,
         request: Request<pb::GetCertificateRequest>,
     ) -> Result<pb::GetCertificateResponse, Status> {
-        let (ctx, id) = read_head(&request, &request.get_ref().engagement_id)?;
+        let (ctx, id) = read_head(
+            &request,
+            READERS,
+            "engagement_id",
+            &request.get_ref().engagement_id,
+        )?;
         let (state, _) = self.visible(&ctx, "engagement_id", &id).await?;
         let issued = state.certificate.ok_or_else(|| {
             Status::not_found(format!("engagement_id: engagement {id} has no certificate"))

@@ -224,7 +224,12 @@ impl FollowUpApi {
         &self,
         request: Request<pb::GetJournalRequest>,
     ) -> Result<pb::GetJournalResponse, Status> {
-        let (ctx, id) = read_head(&request, &request.get_ref().engagement_id)?;
+        let (ctx, id) = read_head(
+            &request,
+            READERS,
+            "engagement_id",
+            &request.get_ref().engagement_id,
+        )?;
         let (state, _) = self.visible(&ctx, "engagement_id", &id).await?;
         let staff = STAFF.contains(&ctx.caller.role);
         let written = (staff && !state.check_ins.is_empty())

@@ -7,6 +7,7 @@ mod commands;
 mod journal;
 mod opener;
 mod queries;
+mod wellbeing;
 
 pub use certificates::certificate_keys_of;
 
@@ -151,15 +152,17 @@ impl FollowUpApi {
     }
 }
 
-/// The context and engagement id of a read of one engagement, by one who may read engagements.
+/// The context and the id in `field` of a read of one entity, by one of `roles`.
 fn read_head<T>(
     request: &tonic::Request<T>,
-    engagement_id: &str,
+    roles: &[Role],
+    field: &str,
+    id: &str,
 ) -> Result<(RequestContext, String), Status> {
-    Caller::from_request(request)?.require_role(READERS)?;
+    Caller::from_request(request)?.require_role(roles)?;
     let ctx = RequestContext::query(request)?;
     let mut errors = mosaic_api::FieldErrors::new();
-    let id = mosaic_api::wire::id(&mut errors, "engagement_id", engagement_id);
+    let id = mosaic_api::wire::id(&mut errors, field, id);
     errors.finish()?;
     Ok((ctx, id.unwrap_or_default()))
 }
@@ -299,6 +302,8 @@ mosaic_api::rpcs! {
         get_certificate => get_certificate_impl(GetCertificateRequest) -> GetCertificateResponse;
         verify_certificate => verify_certificate_impl(VerifyCertificateRequest) -> VerifyCertificateResponse;
         get_certificate_keys => get_certificate_keys_impl(GetCertificateKeysRequest) -> GetCertificateKeysResponse;
+        record_measure => record_measure_impl(RecordMeasureRequest) -> RecordMeasureResponse;
+        get_measures => get_measures_impl(GetMeasuresRequest) -> GetMeasuresResponse;
         get_engagement => get_engagement_impl(GetEngagementRequest) -> GetEngagementResponse;
         list_engagements => list_engagements_impl(ListEngagementsRequest) -> ListEngagementsResponse;
     }

@@ -16,7 +16,12 @@ impl FollowUpApi {
         &self,
         request: Request<pb::GetEngagementRequest>,
     ) -> Result<pb::GetEngagementResponse, Status> {
-        let (ctx, id) = read_head(&request, &request.get_ref().engagement_id)?;
+        let (ctx, id) = read_head(
+            &request,
+            READERS,
+            "engagement_id",
+            &request.get_ref().engagement_id,
+        )?;
         let (state, version) = self.visible(&ctx, "engagement_id", &id).await?;
         Ok(pb::GetEngagementResponse {
             engagement: view(&id, &state, version, &ctx.caller),

@@ -4,11 +4,13 @@
 //!   of its sessions and spontaneous engagement observed to its end.
 //! - [`account`]: a resident's incentive account (awards, grants, redemptions, caps) and the
 //!   municipality's incentive policy.
+//! - [`wellbeing`]: wellbeing instruments and their scoring.
 //! - [`journal`]: the check-ins, reflections and feedback written on an engagement.
 
 pub mod account;
 pub mod engagement;
 pub mod journal;
+pub mod wellbeing;
 
 pub use engagement::{Command, Engagement, FollowUpError};
 pub use journal::Entry;

@@ -10,3 +10,4 @@ mod engagements;
 mod incentives;
 mod internship;
 mod journal;
+mod wellbeing;
