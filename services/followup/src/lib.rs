@@ -74,9 +74,11 @@ impl mosaic_runtime::Module for Module {
             return Vec::new();
         };
         let api = api::FollowUpApi::new(store, &env.vault, env.db.clone());
-        vec![Box::new(move |stopping| {
-            Box::pin(api.opening_loop(stopping))
-        })]
+        let scheduler = api.clone();
+        vec![
+            Box::new(move |stopping| Box::pin(api.opening_loop(stopping))),
+            Box::new(move |stopping| Box::pin(scheduler.reminder_loop(stopping))),
+        ]
     }
     fn projections(&self, env: &ModuleEnv) -> Vec<Arc<dyn mosaic_projection::Projection>> {
         vec![
@@ -84,6 +86,7 @@ impl mosaic_runtime::Module for Module {
             Arc::new(mosaic_projection::Typed(projections::Engagements)),
             Arc::new(mosaic_projection::Typed(projections::Residents)),
             Arc::new(mosaic_projection::Typed(projections::Activities)),
+            Arc::new(mosaic_projection::Typed(projections::Reminders)),
             // The journal's text, sealed under a resident's id, goes when the registry erases them.
             Arc::new(mosaic_known::erasure("followup.erasure", env.vault.clone())),
         ]

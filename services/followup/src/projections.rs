@@ -377,3 +377,115 @@ async fn research_consent(
     });
     Ok(())
 }
+
+/// `followup.reminders`: each engagement as the reminder scheduler reads it, and each reminder
+/// found, by its log position.
+pub struct Reminders;
+
+#[async_trait]
+impl EventProjection for Reminders {
+    type Event = FollowUpEvent;
+    const CONTEXT: &'static str = followup::CONTEXT;
+
+    fn name(&self) -> &'static str {
+        "followup.reminders"
+    }
+
+    fn wants(&self) -> &'static [&'static str] {
+        &[
+            "EngagementOpened",
+            "EngagementEnded",
+            "CheckInRecorded",
+            "ReflectionRecorded",
+            "ReminderDue",
+        ]
+    }
+
+    fn tables(&self) -> &'static [&'static str] {
+        &["followup_schedule", "followup_reminders"]
+    }
+
+    async fn apply(
+        &self,
+        tx: &mut DbTx,
+        event: &StoredEvent,
+        typed: Option<FollowUpEvent>,
+    ) -> Result<(), ProjectionError> {
+        let m = event.municipality.as_str();
+        // One statement per event kind; every value bound.
+        let (sql, binds): (&str, Vec<String>) = match typed {
+            Some(FollowUpEvent::EngagementOpened(o)) => {
+                let c = &o.commitment;
+                let weekdays = c
+                    .slots
+                    .iter()
+                    .fold(0u8, |bits, w| bits | (1u8 << (w.weekday().wire() - 1)));
+                on_tx!(tx, t => {
+                    sqlx::query(
+                        "INSERT INTO followup_schedule (municipality, engagement_id, resident_id, \
+                         host_organisation_id, activity_id, weekdays, first_day, last_day) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+                         ON CONFLICT (municipality, engagement_id) DO NOTHING",
+                    )
+                    .bind(m)
+                    .bind(&o.engagement_id)
+                    .bind(o.resident_id.as_str())
+                    .bind(o.host_organisation_id.as_str())
+                    .bind(o.activity_id.as_str())
+                    .bind(i32::from(weekdays))
+                    .bind(c.first_day.to_string())
+                    .bind(c.last_day.to_string())
+                    .execute(&mut **t)
+                    .await?;
+                });
+                return Ok(());
+            }
+            Some(FollowUpEvent::EngagementEnded(e)) => (
+                "UPDATE followup_schedule SET ended = TRUE WHERE municipality = $1 \
+                 AND engagement_id = $2",
+                vec![e.engagement_id],
+            ),
+            Some(FollowUpEvent::CheckInRecorded(c)) => (
+                "UPDATE followup_schedule SET last_check_in = $3 WHERE municipality = $1 \
+                 AND engagement_id = $2 AND (last_check_in IS NULL OR last_check_in < $3)",
+                vec![c.engagement_id, c.on.to_string()],
+            ),
+            Some(FollowUpEvent::ReflectionRecorded(r)) => (
+                "UPDATE followup_schedule SET reflected = reflected | CAST($3 AS INTEGER) \
+                 WHERE municipality = $1 AND engagement_id = $2",
+                vec![r.engagement_id, (1i32 << r.milestone.wire()).to_string()],
+            ),
+            Some(FollowUpEvent::ReminderDue(r)) => {
+                on_tx!(tx, t => {
+                    sqlx::query(
+                        "INSERT INTO followup_reminders (municipality, position, day, kind, \
+                         engagement_id, resident_id, host_organisation_id, due_on, milestone) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+                         ON CONFLICT (municipality, position) DO NOTHING",
+                    )
+                    .bind(m)
+                    .bind(event.position as i64)
+                    .bind(r.day.to_string())
+                    .bind(r.kind.as_str())
+                    .bind(&r.engagement_id)
+                    .bind(r.resident_id.as_str())
+                    .bind(r.host_organisation_id.as_str())
+                    .bind(r.due_on.to_string())
+                    .bind(r.milestone.map(|x| x.as_str()))
+                    .execute(&mut **t)
+                    .await?;
+                });
+                return Ok(());
+            }
+            _ => return Ok(()),
+        };
+        on_tx!(tx, t => {
+            let mut q = sqlx::query(sql).bind(m);
+            for b in &binds {
+                q = q.bind(b);
+            }
+            q.execute(&mut **t).await?;
+        });
+        Ok(())
+    }
+}

@@ -1,6 +1,6 @@
 //! The follow-up context's events: engagements opened from matching's confirmations, the
 //! attendance of their sessions, spontaneous engagement observed, the journal of check-ins,
-//! reflections and feedback, incentives (the policy, awards, redemptions), certificates, wellbeing measures, and their end. Stored names are the `rename`s and the payloads are
+//! reflections and feedback, incentives (the policy, awards, redemptions), certificates, wellbeing measures, reminders, and their end. Stored names are the `rename`s and the payloads are
 //! what analysts and other contexts read: never change either. People appear by id, reasons as
 //! codes; the journal's free text is sealed (see `journal`).
 //!
@@ -17,11 +17,13 @@ use crate::matching::Commitment;
 mod certificates;
 mod incentives;
 mod journal;
+mod reminders;
 mod wellbeing;
 
 pub use certificates::*;
 pub use incentives::*;
 pub use journal::*;
+pub use reminders::*;
 pub use wellbeing::*;
 
 /// The producing context's name, as events and subjects carry it.
@@ -113,6 +115,9 @@ pub enum FollowUpEvent {
     /// A wellbeing or effect measure was taken, with the resident's research consent.
     #[serde(rename = "MeasureRecorded")]
     MeasureRecorded(MeasureRecorded),
+    /// The scheduler found something to remind someone of.
+    #[serde(rename = "ReminderDue")]
+    ReminderDue(ReminderDue),
     /// A completed engagement's certificate was issued.
     #[serde(rename = "CertificateIssued")]
     CertificateIssued(CertificateIssued),

@@ -7,6 +7,7 @@ mod commands;
 mod journal;
 mod opener;
 mod queries;
+mod reminders;
 mod wellbeing;
 
 pub use certificates::certificate_keys_of;
@@ -306,5 +307,15 @@ mosaic_api::rpcs! {
         get_measures => get_measures_impl(GetMeasuresRequest) -> GetMeasuresResponse;
         get_engagement => get_engagement_impl(GetEngagementRequest) -> GetEngagementResponse;
         list_engagements => list_engagements_impl(ListEngagementsRequest) -> ListEngagementsResponse;
+        scan_reminders => scan_reminders_impl(ScanRemindersRequest) -> ScanRemindersResponse;
+    }
+
+    type FollowRemindersStream = reminders::ReminderStream;
+
+    async fn follow_reminders(
+        &self,
+        request: tonic::Request<pb::FollowRemindersRequest>,
+    ) -> Result<tonic::Response<reminders::ReminderStream>, Status> {
+        self.follow_reminders_impl(request).await.map(tonic::Response::new)
     }
 }

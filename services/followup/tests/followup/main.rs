@@ -10,4 +10,5 @@ mod engagements;
 mod incentives;
 mod internship;
 mod journal;
+mod reminders;
 mod wellbeing;

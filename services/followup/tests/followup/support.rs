@@ -60,20 +60,30 @@ pub async fn monday_piece(w: &mut World) -> anyhow::Result<String> {
     Ok(piece)
 }
 
-/// A draft activity of `form` with one piece, Mondays 09:00–12:00 from four weeks before the
-/// last Monday to seventeen weeks after it, for three people, offering a transport fee of 500
-/// yen and 10 points a session; its id and its piece's.
+/// A draft activity of `form` with one piece on Mondays (see [`weekly_activity`]).
 pub async fn monday_activity(
     w: &mut World,
     form: pb::EngagementForm,
 ) -> anyhow::Result<(String, String)> {
+    weekly_activity(w, form, chrono::Weekday::Mon).await
+}
+
+/// A draft activity of `form` with one piece on `weekday` 09:00–12:00, from the week four weeks
+/// before the last Monday to seventeen weeks after it, for three people, offering a transport
+/// fee of 500 yen and 10 points a session; its id and its piece's.
+pub async fn weekly_activity(
+    w: &mut World,
+    form: pb::EngagementForm,
+    weekday: chrono::Weekday,
+) -> anyhow::Result<(String, String)> {
+    let offset = i64::from(weekday.num_days_from_monday());
     let schedule = pb::Schedule {
         kind: Some(pb::schedule::Kind::Weekly(pb::WeeklyRecurrence {
-            weekday: pb::Weekday::Monday as i32,
+            weekday: weekday.number_from_monday() as i32,
             start_minute: 540,
             end_minute: 720,
-            first_day: on(first_monday()),
-            last_day: on(weeks(last_monday(), 17)),
+            first_day: on(days(first_monday(), offset)),
+            last_day: on(days(weeks(last_monday(), 17), offset)),
             exceptions: vec![],
             skip_national_holidays: false,
         })),
@@ -85,7 +95,7 @@ pub async fn monday_activity(
                 request_id: uuid::Uuid::now_v7().to_string(),
                 details: Some(pb::ActivityDetails {
                     period_start: on(days(first_monday(), -30)),
-                    period_end: on(days(weeks(last_monday(), 17), 2)),
+                    period_end: on(days(weeks(last_monday(), 17), 8)),
                     incentives: Some(pb::Incentives {
                         transport_fee_yen: 500,
                         local_points: 10,

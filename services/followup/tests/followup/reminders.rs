@@ -1,0 +1,104 @@
+//! Reminders: a scan finds a session tomorrow and a check-in overdue, records each once however
+//! often it runs (and after a restart), and a client follows them as a stream, resuming from the
+//! last position it saw.
+
+use std::time::Duration;
+
+use chrono::Datelike;
+use mosaic_proto::v1 as pb;
+use mosaic_proto::v1::follow_up_service_client::FollowUpServiceClient;
+use tonic::Code;
+use tonic::transport::Channel;
+
+use crate::common::*;
+use crate::support::*;
+
+/// Reminders from `after` until `n` have come.
+async fn follow(
+    f: &mut FollowUpServiceClient<Channel>,
+    w: &World,
+    after: u64,
+    n: usize,
+) -> anyhow::Result<Vec<pb::Reminder>> {
+    let mut stream = f
+        .follow_reminders(w.req(pb::FollowRemindersRequest { after }, &w.coordinator))
+        .await?
+        .into_inner();
+    let mut seen = Vec::new();
+    while seen.len() < n {
+        let next = tokio::time::timeout(Duration::from_secs(30), stream.message()).await??;
+        seen.push(next.ok_or_else(|| anyhow::anyhow!("the stream ended"))?);
+    }
+    Ok(seen)
+}
+
+/// Scans until the scan reads `n` open engagements (the schedule follows the log a moment
+/// behind); its answer.
+async fn scan(
+    f: &mut FollowUpServiceClient<Channel>,
+    w: &World,
+    n: u32,
+) -> anyhow::Result<pb::ScanRemindersResponse> {
+    for _ in 0..300 {
+        let scanned = f
+            .scan_reminders(w.req(pb::ScanRemindersRequest {}, &w.coordinator))
+            .await?
+            .into_inner();
+        if scanned.engagements >= n {
+            return Ok(scanned);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    anyhow::bail!("the scan never read {n} engagements")
+}
+
+per_backend!(Platform, async fn reminders_are_found_once_and_followed_from_where_a_client_left_off(p) {
+    let mut w = World::new(&p, KASHIWA).await?;
+    let mut f = FollowUpServiceClient::new(p.channel(3).await?);
+    // One engagement on Mondays, begun four weeks ago and more, never checked in with; one on
+    // tomorrow's weekday.
+    let monday = monday_piece(&mut w).await?;
+    let tomorrow = days(today(), 1);
+    let (activity, piece) = weekly_activity(&mut w, pb::EngagementForm::Volunteer, tomorrow.weekday()).await?;
+    w.publish(&activity).await?;
+    let (_, mut a) = engaged(&p, &mut w, &mut f, &monday, 1).await?;
+    let (_, mut b) = engaged(&p, &mut w, &mut f, &piece, 1).await?;
+    let (a, b) = (a.remove(0).engagement_id, b.remove(0).engagement_id);
+
+    let first = scan(&mut f, &w, 2).await?;
+    assert_eq!(first.day, on(today()));
+    let expected = first.due as usize;
+    let reminders = follow(&mut f, &w, 0, expected).await?;
+    let has = |id: &str, kind: pb::ReminderKind, due: chrono::NaiveDate| {
+        reminders.iter().any(|r| r.engagement_id == id && r.kind == kind as i32 && r.due_on == on(due))
+    };
+    assert!(has(&a, pb::ReminderKind::CheckInOverdue, days(first_monday(), 28)), "{reminders:?}");
+    assert!(has(&b, pb::ReminderKind::SessionTomorrow, tomorrow), "{reminders:?}");
+    assert!(reminders.iter().all(|r| r.day == on(today())));
+    assert!(reminders.windows(2).all(|p| p[0].position < p[1].position));
+
+    // Scanning again records nothing twice; a client resumes after the last position it saw.
+    let again = f.scan_reminders(w.req(pb::ScanRemindersRequest {}, &w.coordinator)).await?.into_inner();
+    assert_eq!((again.due, again.recorded), (first.due, 0));
+    assert_eq!(p.events("followup", KASHIWA, "ReminderDue").await?.len(), expected);
+    if expected > 1 {
+        let resumed = follow(&mut f, &w, reminders[0].position, expected - 1).await?;
+        assert_eq!(resumed, reminders[1..]);
+    }
+
+    // After a restart the scheduler and a scan still record nothing twice.
+    if p.backend == "sqlite" {
+        p.restart_embedded(&[]).await?;
+        let mut f = FollowUpServiceClient::new(p.channel(3).await?);
+        let after = scan(&mut f, &w, 2).await?;
+        assert_eq!(after.recorded, 0);
+        assert_eq!(p.events("followup", KASHIWA, "ReminderDue").await?.len(), expected);
+    }
+
+    // Staff only.
+    let mut f = FollowUpServiceClient::new(p.channel(3).await?);
+    refused(f.scan_reminders(w.req(pb::ScanRemindersRequest {}, &w.host_token)).await, Code::PermissionDenied);
+    let r = f.follow_reminders(w.req(pb::FollowRemindersRequest { after: 0 }, &w.host_token)).await;
+    refused(r.map(|_| ()), Code::PermissionDenied);
+    Ok(())
+});
