@@ -18,6 +18,7 @@ mod net;
 mod postgres;
 pub mod replay;
 pub mod sample;
+pub mod stats;
 
 pub use nats::NatsServer;
 pub use net::free_port;

@@ -18,23 +18,22 @@
 //! cargo bench -p mosaic-followup --bench attendance -- --backends postgres --runs 3
 //! ```
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use chrono::{Days, NaiveDate};
 use hdrhistogram::Histogram;
 use mosaic_api::command::new_event;
-use mosaic_auth::{Role, TokenSigner};
+use mosaic_auth::Role;
 use mosaic_events::followup::{EngagementOpened, FollowUpEvent, IncentivePolicySet};
 use mosaic_events::matching::Commitment;
-use mosaic_eventstore::{AppendRequest, EventStore, ExpectedVersion, SqlEventStore, StreamEvents};
+use mosaic_eventstore::{AppendRequest, ExpectedVersion, StreamEvents};
 use mosaic_proto::v1 as pb;
 use mosaic_proto::v1::follow_up_service_client::FollowUpServiceClient;
-use mosaic_runtime::background::Background;
 use mosaic_testkit::cpu::CpuTime;
 use mosaic_testkit::sample::KASHIWA;
+use mosaic_testkit::stats::median;
 use mosaic_types::{MatchId, MunicipalityCode, OrganisationId, Weekday, WeeklyWindow};
 use tonic::transport::Channel;
 
@@ -42,8 +41,10 @@ use tonic::transport::Channel;
 #[global_allocator]
 static ALLOCATOR: mosaic_runtime::Allocator = mosaic_runtime::Allocator;
 
-static MATCHING: mosaic_matching::Module = mosaic_matching::Module;
-static FOLLOWUP: mosaic_followup::Module = mosaic_followup::Module;
+#[path = "support/service.rs"]
+mod service;
+
+use service::Service;
 
 /// Engagements per piece: a roster's entries.
 const ROSTER: usize = 20;
@@ -83,63 +84,6 @@ fn args() -> Args {
         }
     }
     a
-}
-
-/// A running follow-up service and what keeps it alive.
-struct Service {
-    store: Arc<dyn EventStore>,
-    db: mosaic_db::Db,
-    addr: SocketAddr,
-    signer: TokenSigner,
-    _running: Background,
-    _pg: Option<mosaic_testkit::TestDatabase>,
-    _nats: Option<mosaic_testkit::NatsServer>,
-    _dir: tempfile::TempDir,
-}
-
-impl Service {
-    async fn start(backend: &str) -> Result<Self> {
-        let dir = tempfile::tempdir()?;
-        if backend == "sqlite" {
-            let running = Background::embedded(&[&MATCHING, &FOLLOWUP], dir.path()).await?;
-            let store = running.stores.get("followup").context("store")?.clone();
-            let url = format!("sqlite://{}", dir.path().join("followup.db").display());
-            return Ok(Self {
-                store,
-                db: mosaic_db::connect(&url, 1).await?,
-                addr: running.addr,
-                signer: running.signer.clone(),
-                _running: running,
-                _pg: None,
-                _nats: None,
-                _dir: dir,
-            });
-        }
-        let nats = mosaic_testkit::NatsServer::start()?;
-        let db = mosaic_testkit::TestDatabase::new()?;
-        let running = Background::distributed(
-            &FOLLOWUP,
-            SocketAddr::from(([127, 0, 0, 1], 0)),
-            db.url(),
-            &nats.url(),
-            dir.path(),
-            Some(mosaic_privacy::MasterKey::generate().to_base64()),
-        )
-        .await?;
-        let pool = mosaic_db::connect(db.url(), 4).await?;
-        let store: Arc<dyn EventStore> =
-            Arc::new(SqlEventStore::open(pool.clone(), "followup").await?);
-        Ok(Self {
-            store,
-            db: pool,
-            addr: running.addr,
-            signer: running.signer.clone(),
-            _running: running,
-            _pg: Some(db),
-            _nats: Some(nats),
-            _dir: dir,
-        })
-    }
 }
 
 fn day(s: &str) -> NaiveDate {
@@ -326,11 +270,6 @@ async fn load(
         per(cpu.own),
         per(cpu.postgres),
     ))
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v.get(v.len() / 2).copied().unwrap_or(0.0)
 }
 
 async fn backend(name: &str, a: &Args) -> Result<()> {

@@ -40,6 +40,7 @@ use mosaic_matching::domain::recommend::Target;
 use mosaic_proto::v1 as pb;
 use mosaic_proto::v1::matching_service_client::MatchingServiceClient;
 use mosaic_testkit::cpu::CpuTime;
+use mosaic_testkit::stats::median;
 use platform::{Service, count, municipality, register};
 
 /// The allocator of the deployed binaries.
@@ -106,11 +107,6 @@ fn resident_memory() -> u64 {
                 .and_then(|p| p.parse::<u64>().ok())
         })
         .map_or(0, |pages| pages * 4096)
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v.get(v.len() / 2).copied().unwrap_or(0.0)
 }
 
 fn ms(micros: u64) -> f64 {

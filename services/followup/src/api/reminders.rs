@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use std::pin::Pin;
 use std::time::Duration;
 
-use chrono::NaiveDate;
+use chrono::{Days, NaiveDate};
 use mosaic_api::command::decode;
 use mosaic_api::status::{from_db, from_store};
 use mosaic_api::{RequestContext, wire};
@@ -20,7 +20,7 @@ use tokio::sync::watch;
 use tonic::{Request, Status};
 
 use super::{FollowUpApi, STAFF};
-use crate::domain::reminders::{Scheduled, due};
+use crate::domain::reminders::{CHECK_IN_EVERY_DAYS, Scheduled, due, weekday_bit};
 use crate::domain::{FollowUpEvent, Milestone, ReminderDue, ReminderKind};
 
 /// How often the scheduler scans by itself.
@@ -29,11 +29,14 @@ const EVERY: Duration = Duration::from_secs(300);
 const PAGE: i64 = 500;
 /// How long a caught-up delivery waits before looking again.
 const WAIT: Duration = Duration::from_millis(200);
+/// The `reflected` bits of every milestone (orientation, mid-term, final).
+const ALL_REFLECTED: i32 = 0b1110;
 /// How often a scan appends again after another scan of the day came first.
 const ATTEMPTS: usize = 4;
 
 /// The delivery's stream of reminders.
-pub type ReminderStream = Pin<Box<dyn futures::Stream<Item = Result<pb::Reminder, Status>> + Send>>;
+pub type ReminderStream =
+    Pin<Box<dyn futures::Stream<Item = Result<pb::FollowRemindersResponse, Status>> + Send>>;
 
 /// The stream of a day's reminders.
 fn day_stream(day: NaiveDate) -> String {
@@ -77,12 +80,19 @@ fn date(s: &str) -> Option<NaiveDate> {
 }
 
 impl FollowUpApi {
-    /// The open engagements of a municipality as the scheduler reads them, on `day`.
+    /// The open engagements of a municipality that may have a reminder due on `day`, as the
+    /// scheduler reads them. The query keeps only those one of the rules could apply to (a
+    /// session tomorrow, no check-in for four weeks, an internship not fully reflected on);
+    /// `domain::reminders::due` decides.
     pub async fn scheduled(
         &self,
         m: MunicipalityCode,
         day: NaiveDate,
     ) -> Result<Vec<Scheduled>, Status> {
+        let tomorrow = day.checked_add_days(Days::new(1)).unwrap_or(day);
+        let overdue_since = day
+            .checked_sub_days(Days::new(CHECK_IN_EVERY_DAYS))
+            .unwrap_or(day);
         let rows: Vec<Row> = mosaic_db::on_db!(&self.db, pool => {
             sqlx::query_as(
                 "SELECT s.engagement_id, s.resident_id, s.host_organisation_id, s.weekdays, \
@@ -90,10 +100,17 @@ impl FollowUpApi {
                  a.mid_term_review, a.final_reflection FROM followup_schedule s \
                  LEFT JOIN followup_activities a ON a.municipality = s.municipality \
                  AND a.activity_id = s.activity_id \
-                 WHERE s.municipality = $1 AND s.ended = FALSE AND s.last_day >= $2",
+                 WHERE s.municipality = $1 AND s.ended = FALSE AND s.last_day >= $2 AND ( \
+                 ((s.weekdays & $3) <> 0 AND s.first_day <= $4) \
+                 OR (s.first_day <= $5 AND (s.last_check_in IS NULL OR s.last_check_in <= $5)) \
+                 OR (a.orientation IS NOT NULL AND s.reflected <> $6))",
             )
             .bind(m.as_str())
             .bind(day.to_string())
+            .bind(i32::from(weekday_bit(tomorrow)))
+            .bind(tomorrow.to_string())
+            .bind(overdue_since.to_string())
+            .bind(ALL_REFLECTED)
             .fetch_all(pool)
             .await
             .map_err(from_db)?
@@ -241,7 +258,8 @@ impl FollowUpApi {
                 let full = rows.len() as i64 == PAGE;
                 for r in rows {
                     after = i64::try_from(r.position).unwrap_or(after);
-                    if tx.send(Ok(r)).await.is_err() {
+                    let next = pb::FollowRemindersResponse { reminder: Some(r) };
+                    if tx.send(Ok(next)).await.is_err() {
                         return;
                     }
                 }

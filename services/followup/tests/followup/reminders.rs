@@ -27,7 +27,8 @@ async fn follow(
     let mut seen = Vec::new();
     while seen.len() < n {
         let next = tokio::time::timeout(Duration::from_secs(30), stream.message()).await??;
-        seen.push(next.ok_or_else(|| anyhow::anyhow!("the stream ended"))?);
+        let next = next.ok_or_else(|| anyhow::anyhow!("the stream ended"))?;
+        seen.push(next.reminder.unwrap());
     }
     Ok(seen)
 }
