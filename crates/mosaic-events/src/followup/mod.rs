@@ -48,6 +48,8 @@ mosaic_types::vocabulary!(
         Host = 1 => "host",
         /// Municipal staff.
         Staff = 2 => "staff",
+        /// The resident themself: a self-report, until the host or staff record the session.
+        Resident = 3 => "resident",
     }
 );
 

@@ -237,6 +237,36 @@ impl FollowUpApi {
         ))
     }
 
+    pub(super) async fn report_attendance_impl(
+        &self,
+        request: Request<pb::ReportAttendanceRequest>,
+    ) -> Result<pb::ReportAttendanceResponse, Status> {
+        Caller::from_request(&request)?.require_role(&[Role::Resident])?;
+        let body = request.get_ref();
+        let mut errors = FieldErrors::new();
+        let ctx = RequestContext::command(&request, &body.request_id, &mut errors)?;
+        let id = wire::id(&mut errors, "engagement_id", &body.engagement_id).unwrap_or_default();
+        let session = wire::date(&mut errors, "session", body.session.as_ref());
+        let status =
+            AttendanceStatus::from_wire(body.status).filter(|s| *s != AttendanceStatus::NoShow);
+        if status.is_none() {
+            errors.add("status", "is required: ATTENDED or CANCELLED");
+        }
+        errors.finish()?;
+        let command = Command::Record {
+            session: session.unwrap_or_default(),
+            status: status.unwrap_or(AttendanceStatus::Attended),
+            minutes: body.minutes,
+            by: Reporter::Resident,
+            today: jst_date(ctx.received_at),
+            field: String::new(),
+        };
+        self.on_one(&ctx, &id, &command, |engagement| {
+            pb::ReportAttendanceResponse { engagement }
+        })
+        .await
+    }
+
     pub(super) async fn end_engagement_impl(
         &self,
         request: Request<pb::EndEngagementRequest>,

@@ -240,13 +240,15 @@ fn view(id: &str, e: &Engagement, version: u64, caller: &Caller) -> Option<pb::E
         sessions: e
             .sessions
             .iter()
-            .map(|(day, (status, minutes))| pb::Session {
+            .map(|(day, (status, minutes, by))| pb::Session {
                 date: Some(to_date(*day)),
                 status: status_wire(*status),
                 minutes: *minutes,
+                self_reported: *by == crate::domain::Reporter::Resident,
             })
             .collect(),
         minutes_attended: e.minutes(),
+        minutes_unconfirmed: e.minutes_unconfirmed(),
         ended: e.ended.as_ref().map_or(0, |x| end_wire(x.reason)),
         last_day: e.ended.as_ref().map(|x| to_date(x.last_day)),
         version,
@@ -289,6 +291,7 @@ mosaic_api::rpcs! {
     impl FollowUpService for FollowUpApi {
         record_attendance => record_attendance_impl(RecordAttendanceRequest) -> RecordAttendanceResponse;
         end_engagement => end_engagement_impl(EndEngagementRequest) -> EndEngagementResponse;
+        report_attendance => report_attendance_impl(ReportAttendanceRequest) -> ReportAttendanceResponse;
         record_spontaneous_engagement => record_spontaneous_engagement_impl(RecordSpontaneousEngagementRequest) -> RecordSpontaneousEngagementResponse;
         record_check_in => record_check_in_impl(RecordCheckInRequest) -> RecordCheckInResponse;
         record_reflection => record_reflection_impl(RecordReflectionRequest) -> RecordReflectionResponse;

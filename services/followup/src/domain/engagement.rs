@@ -55,7 +55,7 @@ pub enum Command {
         by: Reporter,
         /// Today (JST): no session is recorded before it happens.
         today: NaiveDate,
-        /// The field the entry came in, for refusals (`entries[3]`).
+        /// The field the entry came in, for refusals (`entries[3]`; empty: the request's own).
         field: String,
     },
     /// Note spontaneous engagement that grew out of it.
@@ -103,8 +103,8 @@ pub enum Command {
 pub struct Engagement {
     /// How it was opened.
     pub opened: Option<EngagementOpened>,
-    /// The latest record of each session, by date.
-    pub sessions: std::collections::BTreeMap<NaiveDate, (AttendanceStatus, u32)>,
+    /// The latest record of each session, by date: status, minutes, and who recorded it.
+    pub sessions: std::collections::BTreeMap<NaiveDate, (AttendanceStatus, u32, Reporter)>,
     /// How it ended, if it did.
     pub ended: Option<EngagementEnded>,
     /// Spontaneous engagement observed, by kind and day.
@@ -120,12 +120,21 @@ pub struct Engagement {
 }
 
 impl Engagement {
-    /// Minutes attended over all sessions.
+    /// Minutes attended over all sessions, as the host or staff recorded them (verified).
     pub fn minutes(&self) -> u64 {
         self.sessions
             .values()
-            .filter(|(s, _)| *s == AttendanceStatus::Attended)
-            .map(|(_, m)| u64::from(*m))
+            .filter(|(s, _, by)| *s == AttendanceStatus::Attended && *by != Reporter::Resident)
+            .map(|(_, m, _)| u64::from(*m))
+            .sum()
+    }
+
+    /// Minutes the resident reported attending that the host or staff have not recorded yet.
+    pub fn minutes_unconfirmed(&self) -> u64 {
+        self.sessions
+            .values()
+            .filter(|(s, _, by)| *s == AttendanceStatus::Attended && *by == Reporter::Resident)
+            .map(|(_, m, _)| u64::from(*m))
             .sum()
     }
 
@@ -139,9 +148,12 @@ impl Engagement {
         self.check_ins.iter().map(|c| c.on).max()
     }
 
-    /// Sessions with a given status.
+    /// Sessions with a given status, as the host or staff recorded them.
     pub fn count(&self, status: AttendanceStatus) -> usize {
-        self.sessions.values().filter(|(s, _)| *s == status).count()
+        self.sessions
+            .values()
+            .filter(|(s, _, by)| *s == status && *by != Reporter::Resident)
+            .count()
     }
 }
 
@@ -171,7 +183,11 @@ impl mosaic_domain::Aggregate for Engagement {
                     .as_ref()
                     .ok_or_else(|| FollowUpError::NotFound(String::new()))?;
                 let invalid = |part: &str, reason: String| FollowUpError::Invalid {
-                    field: format!("{field}.{part}"),
+                    field: if field.is_empty() {
+                        part.to_owned()
+                    } else {
+                        format!("{field}.{part}")
+                    },
                     reason,
                 };
                 match status {
@@ -220,8 +236,26 @@ impl mosaic_domain::Aggregate for Engagement {
                         ended.last_day
                     )));
                 }
-                if self.sessions.get(session) == Some(&(*status, *minutes)) {
-                    return Ok(vec![]);
+                match self.sessions.get(session) {
+                    // The same figures again change nothing — except the host or staff
+                    // recording what the resident reported, which confirms it.
+                    Some((s, m, recorded_by))
+                        if (*s, *m) == (*status, *minutes)
+                            && !(*recorded_by == Reporter::Resident
+                                && *by != Reporter::Resident) =>
+                    {
+                        return Ok(vec![]);
+                    }
+                    // A resident's report never replaces what the host or staff recorded.
+                    Some((.., recorded_by))
+                        if *by == Reporter::Resident && *recorded_by != Reporter::Resident =>
+                    {
+                        return Err(FollowUpError::Rule(format!(
+                            "the {} recorded the session of {session} already",
+                            recorded_by.as_str()
+                        )));
+                    }
+                    _ => {}
                 }
                 Ok(vec![FollowUpEvent::AttendanceRecorded(
                     AttendanceRecorded {
@@ -364,7 +398,8 @@ impl mosaic_domain::Aggregate for Engagement {
         match event {
             FollowUpEvent::EngagementOpened(o) => self.opened = Some(o.clone()),
             FollowUpEvent::AttendanceRecorded(a) => {
-                self.sessions.insert(a.session, (a.status, a.minutes));
+                self.sessions
+                    .insert(a.session, (a.status, a.minutes, a.recorded_by));
             }
             FollowUpEvent::EngagementEnded(e) => self.ended = Some(e.clone()),
             FollowUpEvent::SpontaneousEngagementObserved(o) => {

@@ -258,3 +258,70 @@ per_backend!(Platform, async fn confirmations_open_engagements_once_and_rosters_
     assert_eq!(p.events("followup", KASHIWA, "EngagementEnded").await?.len(), 2);
     Ok(())
 });
+
+per_backend!(Platform, async fn a_residents_own_report_earns_nothing_until_the_host_confirms_it(p) {
+    let mut w = World::new(&p, KASHIWA).await?;
+    let mut f = FollowUpServiceClient::new(p.channel(3).await?);
+    let piece = monday_piece(&mut w).await?;
+    let (residents, listed) = engaged(&p, &mut w, &mut f, &piece, 2).await?;
+    let owner = residents.iter().find(|r| r.id == listed[0].resident_id).unwrap();
+    let other = residents.iter().find(|r| r.id != listed[0].resident_id).unwrap();
+    let id = listed[0].engagement_id.clone();
+    let policy = pb::IncentivePolicy { points_per_hour: 60, ..Default::default() };
+    f.set_incentive_policy(w.req(
+        pb::SetIncentivePolicyRequest { request_id: "p".into(), policy: Some(policy), expected_version: 0 },
+        &w.officer,
+    ))
+    .await?;
+    let day = last_monday();
+    let report = |status: pb::AttendanceStatus, minutes: u32, session: chrono::NaiveDate| pb::ReportAttendanceRequest {
+        request_id: uuid::Uuid::now_v7().to_string(),
+        engagement_id: id.clone(),
+        session: on(session),
+        status: status as i32,
+        minutes,
+    };
+    use pb::AttendanceStatus::{Attended, NoShow};
+
+    // The resident reports the session, then corrects it: self-reported, unverified.
+    f.report_attendance(w.req(report(Attended, 150, day), &owner.token)).await?;
+    let reported = f
+        .report_attendance(w.req(report(Attended, 120, day), &owner.token))
+        .await?
+        .into_inner()
+        .engagement
+        .unwrap();
+    assert!(reported.sessions[0].self_reported);
+    assert_eq!((reported.minutes_attended, reported.minutes_unconfirmed), (0, 120));
+    assert!(p.events("followup", KASHIWA, "AwardGranted").await?.is_empty());
+
+    // Bad reports write nothing.
+    let before = p.events("followup", KASHIWA, "AttendanceRecorded").await?.len();
+    for (request, field) in [
+        (report(NoShow, 0, day), "status"),
+        (report(Attended, 0, day), "minutes"),
+        (report(Attended, 60, next_monday()), "session"),
+    ] {
+        let r = f.report_attendance(w.req(request, &owner.token)).await;
+        assert!(refused(r, Code::InvalidArgument).contains(field), "{field}");
+    }
+    refused(f.report_attendance(w.req(report(Attended, 60, day), &other.token)).await, Code::NotFound);
+    refused(f.report_attendance(w.req(report(Attended, 60, day), &w.host_token)).await, Code::PermissionDenied);
+    assert_eq!(p.events("followup", KASHIWA, "AttendanceRecorded").await?.len(), before);
+
+    // The host records the same figures: confirmed, verified, and awarded once.
+    let confirmed = f
+        .record_attendance(w.req(roster("c-1", &piece, day, &[(id.as_str(), Attended, 120)]), &w.host_token))
+        .await?
+        .into_inner();
+    let e = &confirmed.engagements[0];
+    assert!(!e.sessions[0].self_reported);
+    assert_eq!((e.minutes_attended, e.minutes_unconfirmed), (120, 0));
+    assert_eq!(confirmed.awards.len(), 1);
+    // Two hours at 60 points, and the activity's 10 points a session.
+    assert_eq!(confirmed.awards[0].points, 130);
+    // The resident cannot report over it.
+    let r = f.report_attendance(w.req(report(Attended, 180, day), &owner.token)).await;
+    assert!(refused(r, Code::FailedPrecondition).contains("host"));
+    Ok(())
+});
