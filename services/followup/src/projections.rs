@@ -378,8 +378,8 @@ async fn research_consent(
     Ok(())
 }
 
-/// `followup.reminders`: each engagement as the reminder scheduler reads it, and each reminder
-/// found, by its log position.
+/// `followup.reminders`: each engagement as the reminder scheduler and coordinators' caseloads
+/// read it, and each reminder found, by its log position.
 pub struct Reminders;
 
 #[async_trait]
@@ -445,11 +445,17 @@ impl EventProjection for Reminders {
                  AND engagement_id = $2",
                 vec![e.engagement_id],
             ),
-            Some(FollowUpEvent::CheckInRecorded(c)) => (
-                "UPDATE followup_schedule SET last_check_in = $3 WHERE municipality = $1 \
-                 AND engagement_id = $2 AND (last_check_in IS NULL OR last_check_in < $3)",
-                vec![c.engagement_id, c.on.to_string()],
-            ),
+            Some(FollowUpEvent::CheckInRecorded(c)) => {
+                // The latest check-in written carries the engagement's flags; the latest day
+                // is its last check-in.
+                let risks: Vec<&str> = c.risks.iter().map(|r| r.as_str()).collect();
+                (
+                    "UPDATE followup_schedule SET risks = $4, last_check_in = CASE \
+                     WHEN last_check_in IS NULL OR last_check_in < $3 THEN $3 \
+                     ELSE last_check_in END WHERE municipality = $1 AND engagement_id = $2",
+                    vec![c.engagement_id, c.on.to_string(), risks.join(",")],
+                )
+            }
             Some(FollowUpEvent::ReflectionRecorded(r)) => (
                 "UPDATE followup_schedule SET reflected = reflected | CAST($3 AS INTEGER) \
                  WHERE municipality = $1 AND engagement_id = $2",

@@ -2,6 +2,7 @@
 //! answer; and the opener that turns owed confirmations into engagements.
 
 mod accounts;
+mod caseload;
 mod certificates;
 mod commands;
 mod journal;
@@ -311,6 +312,7 @@ mosaic_api::rpcs! {
         get_engagement => get_engagement_impl(GetEngagementRequest) -> GetEngagementResponse;
         list_engagements => list_engagements_impl(ListEngagementsRequest) -> ListEngagementsResponse;
         scan_reminders => scan_reminders_impl(ScanRemindersRequest) -> ScanRemindersResponse;
+        get_caseload => get_caseload_impl(GetCaseloadRequest) -> GetCaseloadResponse;
     }
 
     type FollowRemindersStream = reminders::ReminderStream;

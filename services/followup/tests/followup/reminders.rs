@@ -1,6 +1,6 @@
 //! Reminders: a scan finds a session tomorrow and a check-in overdue, records each once however
 //! often it runs (and after a restart), and a client follows them as a stream, resuming from the
-//! last position it saw.
+//! last position it saw; a coordinator's caseload shows what is overdue and flagged.
 
 use std::time::Duration;
 
@@ -96,9 +96,49 @@ per_backend!(Platform, async fn reminders_are_found_once_and_followed_from_where
         assert_eq!(p.events("followup", KASHIWA, "ReminderDue").await?.len(), expected);
     }
 
-    // Staff only.
     let mut f = FollowUpServiceClient::new(p.channel(3).await?);
+    // The coordinator's caseload: the Monday engagement is overdue; once checked in with a risk
+    // flagged, it is not, and shows the flag.
+    let caseload = |f: &mut FollowUpServiceClient<Channel>| {
+        let request = w.req(pb::GetCaseloadRequest { coordinator_id: COORDINATOR.into() }, &w.coordinator);
+        let mut f = f.clone();
+        async move { anyhow::Ok(f.get_caseload(request).await?.into_inner()) }
+    };
+    let before = caseload(&mut f).await?;
+    let entry = |c: &pb::GetCaseloadResponse, id: &str| c.entries.iter().find(|e| e.engagement_id == id).cloned();
+    let a_before = entry(&before, &a).expect("the Monday engagement is in the caseload");
+    assert!(a_before.overdue && a_before.last_check_in.is_none());
+    assert!(entry(&before, &b).is_some());
+    assert!(!before.truncated);
+    f.record_check_in(w.req(
+        pb::RecordCheckInRequest {
+            request_id: "c-1".into(),
+            engagement_id: a.clone(),
+            on: None,
+            channel: pb::CheckInChannel::InPerson as i32,
+            note: "話を聞いた".into(),
+            risks: vec![pb::RiskFlag::MayDropOut as i32],
+        },
+        &w.coordinator,
+    ))
+    .await?;
+    let mut after = None;
+    for _ in 0..200 {
+        let c = caseload(&mut f).await?;
+        if entry(&c, &a).is_some_and(|e| e.last_check_in.is_some()) {
+            after = entry(&c, &a);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let a_after = after.expect("the check-in reaches the caseload");
+    assert_eq!((a_after.overdue, a_after.last_check_in, a_after.check_in_due), (false, on(today()), on(days(today(), 28))));
+    assert_eq!(a_after.risks, [pb::RiskFlag::MayDropOut as i32]);
+
+    // Staff only.
     refused(f.scan_reminders(w.req(pb::ScanRemindersRequest {}, &w.host_token)).await, Code::PermissionDenied);
+    let request = w.req(pb::GetCaseloadRequest { coordinator_id: COORDINATOR.into() }, &w.host_token);
+    refused(f.get_caseload(request).await, Code::PermissionDenied);
     let r = f.follow_reminders(w.req(pb::FollowRemindersRequest { after: 0 }, &w.host_token)).await;
     refused(r.map(|_| ()), Code::PermissionDenied);
     Ok(())

@@ -10,6 +10,9 @@ use tonic::transport::Channel;
 
 use crate::common::*;
 
+/// The coordinator every activity of these tests names.
+pub const COORDINATOR: &str = "0190c7a1-0000-7000-8000-0000000000c0";
+
 /// Today in Japan: every date of these tests is reckoned from it, so they hold on any day.
 pub fn today() -> NaiveDate {
     mosaic_types::jst_date(chrono::Utc::now())
@@ -101,6 +104,7 @@ pub async fn weekly_activity(
                         local_points: 10,
                         ..Default::default()
                     }),
+                    coordinator_id: COORDINATOR.into(),
                     ..details(&w.host, form, pb::ApplicationMode::Open)
                 }),
                 pieces: vec![pb::PieceDetails {
