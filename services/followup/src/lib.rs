@@ -1,16 +1,19 @@
-//! The followup context: what happens after a match. Today: engagements, opened from matching's
-//! confirmations and closed when matching ends the match, the attendance of their sessions,
-//! spontaneous engagement that grows out of them, a journal of check-ins, reflections and
-//! feedback, and their end.
+//! The followup context: what happens after a match. Engagements, opened from matching's
+//! confirmations and closed when matching ends the match; the attendance of their sessions
+//! (rosters by the host or staff, self-reports by the resident); spontaneous engagement; a
+//! journal of check-ins, reflections and feedback; incentives (a policy, awards, grants,
+//! redemptions); certificates; wellbeing measures; reminders; caseloads; and their end.
 //!
-//! `domain/` holds an engagement's decisions as pure functions; `api/` turns gRPC requests into
-//! them and opens and closes engagements as owed; `projections` keeps the engagements to open and
-//! close (from matching's events), the list of engagements (from its own) and which resident a
-//! resident's token names (from the registry's).
-//! This context reads no other context's tables. People appear by id, reasons as codes; the
-//! journal's free text (check-in notes, reflections, feedback comments) is sealed under the
-//! resident's key in this context's vault, which `followup.erasure` shreds when the registry
-//! erases the resident.
+//! `domain/` holds the decisions as pure functions (engagements, accounts and the policy,
+//! the journal, wellbeing, which reminders are due); `api/` turns gRPC requests into them, opens
+//! and closes engagements as owed and runs the reminder scheduler; `projections` keeps the
+//! engagements to open and close (from matching's events), the lists, schedule and reminders
+//! (from its own), residents' logins and research consents (from the registry's) and what it
+//! needs of activities (from activity design's).
+//! This context reads no other context's tables. People appear by id, reasons as codes; free
+//! text about a person (check-in notes, reflections, feedback comments) and wellbeing readings
+//! are sealed under the resident's key in this context's vault, which `followup.erasure` shreds
+//! when the registry erases the resident.
 
 pub mod api;
 pub mod domain;

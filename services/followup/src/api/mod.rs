@@ -1,5 +1,6 @@
-//! gRPC handlers of `FollowUpService`: validate → read the engagements → decide → append →
-//! answer; and the opener that turns owed confirmations into engagements.
+//! gRPC handlers of `FollowUpService`: validate → read → decide → append → answer, one module
+//! per part of the service; the opener that turns owed confirmations into engagements; and the
+//! reminder scheduler.
 
 mod accounts;
 mod caseload;
@@ -9,6 +10,7 @@ mod journal;
 mod opener;
 mod queries;
 mod reminders;
+mod roster;
 mod wellbeing;
 
 pub use certificates::certificate_keys_of;
@@ -313,6 +315,7 @@ mosaic_api::rpcs! {
         list_engagements => list_engagements_impl(ListEngagementsRequest) -> ListEngagementsResponse;
         scan_reminders => scan_reminders_impl(ScanRemindersRequest) -> ScanRemindersResponse;
         get_caseload => get_caseload_impl(GetCaseloadRequest) -> GetCaseloadResponse;
+        get_session_roster => get_session_roster_impl(GetSessionRosterRequest) -> GetSessionRosterResponse;
     }
 
     type FollowRemindersStream = reminders::ReminderStream;

@@ -81,6 +81,27 @@ per_backend!(Platform, async fn confirmations_open_engagements_once_and_rosters_
     assert_eq!(corrected.engagements[0].minutes_attended, 150);
     assert_eq!(p.events("followup", KASHIWA, "AttendanceRecorded").await?.len(), 4);
 
+    // The activity's roster of that day: the three engagements and what was recorded; none on
+    // a Tuesday; another host's activity is not found.
+    let activity = listed[0].activity_id.clone();
+    let roster_of = |token: &str, d: chrono::NaiveDate| {
+        w.req(pb::GetSessionRosterRequest { activity_id: activity.clone(), session: on(d) }, token)
+    };
+    let mut lines = Vec::new();
+    for _ in 0..200 {
+        lines = f.get_session_roster(roster_of(&w.host_token, day)).await?.into_inner().lines;
+        if lines.len() == 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(lines.len(), 3);
+    let first = lines.iter().find(|l| l.engagement_id == ids[0]).unwrap();
+    assert_eq!(first.session.as_ref().map(|s| s.minutes), Some(150));
+    assert!(f.get_session_roster(roster_of(&w.coordinator, days(day, -6))).await?.into_inner().lines.is_empty());
+    let elsewhere = p.host_token(KASHIWA, &uuid::Uuid::now_v7().to_string());
+    refused(f.get_session_roster(roster_of(&elsewhere, day)).await, Code::NotFound);
+
     // One bad entry refuses the roster, naming it; nothing is written.
     let before = p.events("followup", KASHIWA, "AttendanceRecorded").await?.len();
     for (entries, day, field) in [
