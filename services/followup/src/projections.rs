@@ -1,8 +1,10 @@
 //! The followup context's read models, each its own projection: `followup.confirmations`
 //! (engagements owed, from matching's log), `followup.engagements` (the list of engagements,
-//! from this context's own), `followup.residents` (which resident a resident's own token
-//! names, from the registry's) and `followup.activities` (what follow-up needs of each activity,
-//! from activity design's).
+//! from this context's own), `followup.residents` (which resident a resident's own token names
+//! and who consented to research use, from the registry's), `followup.activities` (what
+//! follow-up needs of each activity, from activity design's) and `followup.reminders` (the
+//! schedule of open engagements and the reminders found, from this context's own). The erasure
+//! projection `followup.erasure` is `mosaic_known::erasure`.
 
 use async_trait::async_trait;
 use mosaic_db::{DbTx, on_tx};
@@ -446,13 +448,15 @@ impl EventProjection for Reminders {
                 vec![e.engagement_id],
             ),
             Some(FollowUpEvent::CheckInRecorded(c)) => {
-                // The latest check-in written carries the engagement's flags; the latest day
-                // is its last check-in.
+                // The check-in of the latest day (of those, the last written) carries the
+                // engagement's flags; an older one entered late changes neither.
                 let risks: Vec<&str> = c.risks.iter().map(|r| r.as_str()).collect();
                 (
-                    "UPDATE followup_schedule SET risks = $4, last_check_in = CASE \
-                     WHEN last_check_in IS NULL OR last_check_in < $3 THEN $3 \
-                     ELSE last_check_in END WHERE municipality = $1 AND engagement_id = $2",
+                    "UPDATE followup_schedule SET risks = CASE \
+                     WHEN last_check_in IS NULL OR last_check_in <= $3 THEN $4 ELSE risks END, \
+                     last_check_in = CASE WHEN last_check_in IS NULL OR last_check_in < $3 \
+                     THEN $3 ELSE last_check_in END \
+                     WHERE municipality = $1 AND engagement_id = $2",
                     vec![c.engagement_id, c.on.to_string(), risks.join(",")],
                 )
             }

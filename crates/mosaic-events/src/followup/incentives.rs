@@ -67,7 +67,8 @@ pub struct IncentivePolicySet {
 }
 
 /// Payload of `AwardGranted`: what one attended session earned. At most one per engagement and
-/// session, from the first attended record of the session.
+/// session, from the first record of the session by the host or staff that earns anything (or
+/// is cut by a cap); a later correction of the session changes no award.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AwardGranted {
     /// The resident.

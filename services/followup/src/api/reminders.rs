@@ -43,11 +43,13 @@ fn day_stream(day: NaiveDate) -> String {
     format!("reminders-{day}")
 }
 
-/// What makes a reminder the same as another: kind, engagement, the day it concerns, milestone.
-type Key = (ReminderKind, String, NaiveDate, Option<Milestone>);
+/// What makes a reminder of a day the same as another: kind, engagement, milestone. The day it
+/// concerns is left out: a check-in entered late, or a milestone moved, changes it without
+/// making the reminder another.
+type Key = (ReminderKind, String, Option<Milestone>);
 
 fn key(r: &ReminderDue) -> Key {
-    (r.kind, r.engagement_id.clone(), r.due_on, r.milestone)
+    (r.kind, r.engagement_id.clone(), r.milestone)
 }
 
 /// A scan's outcome.

@@ -10,6 +10,9 @@ use super::{FollowUpApi, STAFF_AND_HOSTS, engagement_stream, may_see};
 use crate::domain::reminders::weekday_bit;
 use crate::domain::{Engagement, Reporter};
 
+/// The most lines of a roster (every piece of the activity, one session day).
+const MOST_LINES: i64 = 2_000;
+
 impl FollowUpApi {
     pub(super) async fn get_session_roster_impl(
         &self,
@@ -23,27 +26,39 @@ impl FollowUpApi {
         let day = wire::date(&mut errors, "session", body.session.as_ref());
         errors.finish()?;
         let day = day.unwrap_or_default();
+        // An unknown activity, or another host's, is not found.
+        let host: Option<String> = mosaic_db::on_db!(&self.db, pool => {
+            sqlx::query_scalar(
+                "SELECT host_organisation_id FROM followup_activities WHERE municipality = $1 \
+                 AND activity_id = $2",
+            )
+            .bind(ctx.municipality.as_str())
+            .bind(&activity)
+            .fetch_optional(pool)
+            .await
+            .map_err(from_db)?
+        });
+        if !host.is_some_and(|h| may_see(&ctx.caller, &h)) {
+            return Err(Status::not_found(format!(
+                "activity_id: activity {activity} does not exist in this municipality"
+            )));
+        }
         // The engagements whose weekly windows fall on the day, within their period.
         let ids: Vec<(String, String)> = mosaic_db::on_db!(&self.db, pool => {
             sqlx::query_as(
                 "SELECT engagement_id, host_organisation_id FROM followup_schedule \
                  WHERE municipality = $1 AND activity_id = $2 AND (weekdays & $3) <> 0 \
-                 AND first_day <= $4 AND last_day >= $4",
+                 AND first_day <= $4 AND last_day >= $4 ORDER BY engagement_id LIMIT $5",
             )
             .bind(ctx.municipality.as_str())
             .bind(&activity)
             .bind(i32::from(weekday_bit(day)))
             .bind(day.to_string())
+            .bind(MOST_LINES)
             .fetch_all(pool)
             .await
             .map_err(from_db)?
         });
-        // A host sees its own activities' rosters only; another's looks like none.
-        if ids.iter().any(|(_, host)| !may_see(&ctx.caller, host)) {
-            return Err(Status::not_found(format!(
-                "activity_id: activity {activity} does not exist in this municipality"
-            )));
-        }
         let names: Vec<String> = ids.iter().map(|(id, _)| engagement_stream(id)).collect();
         let names: Vec<&str> = names.iter().map(String::as_str).collect();
         let histories = self

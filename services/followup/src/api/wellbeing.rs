@@ -171,10 +171,13 @@ impl FollowUpApi {
                 Err(e) => return Err(from_vault(e)),
             }
         };
-        // The baseline of each instrument (of a custom measure, of its name).
+        // In the order taken (a measure entered late takes its place); the baseline of each
+        // instrument (of a custom measure, of its name) is its first.
+        let mut taken: Vec<&crate::domain::MeasureRecorded> = state.measures.iter().collect();
+        taken.sort_by_key(|m| m.on);
         let mut baselines: Vec<(Instrument, String, f64)> = Vec::new();
-        let mut measures = Vec::with_capacity(state.measures.len());
-        for m in &state.measures {
+        let mut measures = Vec::with_capacity(taken.len());
+        for m in taken {
             let mut wire_measure = pb::Measure {
                 instrument: m.instrument.wire(),
                 on: Some(wire::to_date(m.on)),

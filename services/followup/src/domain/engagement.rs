@@ -138,9 +138,14 @@ impl Engagement {
             .sum()
     }
 
-    /// What the latest check-in fears (nothing before the first).
+    /// What the latest check-in fears — the one of the latest day, of those the last written —
+    /// nothing before the first.
     pub fn risks(&self) -> &[RiskFlag] {
-        self.check_ins.last().map_or(&[], |c| c.risks.as_slice())
+        // `max_by_key` keeps the last of equal keys: the last written of the latest day.
+        self.check_ins
+            .iter()
+            .max_by_key(|c| c.on)
+            .map_or(&[], |c| c.risks.as_slice())
     }
 
     /// The day of the latest check-in.

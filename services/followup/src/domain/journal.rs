@@ -212,10 +212,24 @@ mod tests {
         let s = events.iter().fold(open(), |s, e| s.evolve(e));
         assert_eq!(s.risks(), &[RiskFlag::MayDropOut, RiskFlag::Overload]);
         assert_eq!(s.last_check_in(), Some(day("2027-04-20")));
+        // An older check-in entered late changes neither the flags nor the last day.
+        let late = journal(
+            Entry::CheckIn {
+                channel: CheckInChannel::Message,
+                note: sealed("n"),
+                risks: vec![],
+            },
+            "2027-04-12",
+            Author::Staff,
+        );
+        let events = s.decide(&late).unwrap_or_default();
+        let s = events.iter().fold(s, |s, e| s.evolve(e));
+        assert_eq!(s.risks(), &[RiskFlag::MayDropOut, RiskFlag::Overload]);
+        assert_eq!(s.last_check_in(), Some(day("2027-04-20")));
         let events = s.decide(&check_in(vec![])).unwrap_or_default();
         let s = events.iter().fold(s, |s, e| s.evolve(e));
         assert!(s.risks().is_empty());
-        assert_eq!(s.check_ins.len(), 2);
+        assert_eq!(s.check_ins.len(), 3);
     }
 
     #[test]
