@@ -1,12 +1,14 @@
 //! The follow-up context's events: engagements opened from matching's confirmations, the
 //! attendance of their sessions, spontaneous engagement observed, the journal of check-ins,
-//! reflections and feedback, incentives (the policy, awards, redemptions), certificates, wellbeing measures, reminders, and their end. Stored names are the `rename`s and the payloads are
-//! what analysts and other contexts read: never change either. People appear by id, reasons as
-//! codes; the journal's free text is sealed (see `journal`).
+//! reflections and feedback, incentives (the policy, awards, redemptions), certificates,
+//! wellbeing measures, reminders, and their end. Stored names are the `rename`s and the payloads
+//! are what analysts and other contexts read: never change either. People appear by id, reasons
+//! as codes; free text and wellbeing readings are sealed (see `journal` and `wellbeing`).
 //!
 //! Streams: `engagement-<engagement id>` holds one engagement: one per confirmation of a match,
 //! its id derived from the match and the confirmation, so a confirmation delivered twice opens
-//! one engagement.
+//! one engagement. The other streams are named where their events are (`incentives`,
+//! `wellbeing`, `reminders`).
 
 use chrono::NaiveDate;
 use mosaic_types::{ActivityId, MatchId, OrganisationId, PieceId, ResidentId};
